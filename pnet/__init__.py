@@ -1,0 +1,6 @@
+"""pnet: ProjectionNet (Ravi 2017) for scikit-learn, on the CPU."""
+from ._hyperplanes import Hyperplanes
+from .projection import LSHProjection
+
+__version__ = "0.1.0"
+__all__ = ["Hyperplanes", "LSHProjection"]

@@ -1,0 +1,213 @@
+"""The projection layer's fixed random hyperplanes, as a small picklable object.
+
+``Hyperplanes`` holds only settings: the seed, the number of features, the
+number of bits ``T * d``, the distribution and its density. The hyperplanes
+themselves are a pure function of (seed, feature, bit) (``pnet.kernels.hashing``)
+and are recomputed, never stored: a process may materialise a cache of them in
+RAM when that is faster (per-feature bit lists for ``ternary``, a dense matrix
+for ``gaussian``), but the cache is dropped when the object is pickled and never
+counts as model size.
+
+This module owns validation-free casting and dispatch to the kernels; input
+validation belongs to the estimators.
+"""
+import numpy as np
+import scipy.sparse as sp
+
+from .kernels import bits as _bits
+from .kernels import hashing as _hashing
+from .kernels import projection as _projection
+
+#: Rows per prange iteration of the projection kernels (a speed knob only).
+BLOCK_ROWS = 64
+#: Largest hyperplane matrix (entries) that a gaussian cache may materialise;
+#: beyond it dense input is projected through the on-the-fly (CSR) kernel.
+MAX_CACHE_ENTRIES = 1 << 25
+
+PROJECTIONS = ("ternary", "gaussian")
+
+
+def resolve_density(density, n_features):
+    """'auto' -> 1 / sqrt(n_features) (Li et al.), a float in (0, 1] otherwise."""
+    if isinstance(density, str):
+        return 1.0 / np.sqrt(max(n_features, 1))
+    return float(density)
+
+
+def density_threshold(density):
+    """uint64 threshold on ``h >> 11`` (53 bits) for a non-zero ternary entry."""
+    return np.uint64(min(round(density * 2.0**53), 2**53))
+
+
+def n_words(n_bits):
+    return (n_bits + 63) // 64
+
+
+class Hyperplanes:
+    """The settings that define a projection layer, and how to apply it.
+
+    Parameters
+    ----------
+    seed : int in [0, 2**63)
+    n_features : int
+        D, for dense input and the feature-count check; CSR feature ids may be
+        anything when ``n_features`` is None.
+    n_bits : int
+        T * d, the total number of bits.
+    projection : {'ternary', 'gaussian'}
+    density : float
+        Fraction of non-zero ternary entries (ignored for gaussian).
+    """
+
+    def __init__(self, seed, n_features, n_bits, projection="ternary", density=1 / 3):
+        self.seed = int(seed)
+        self.n_features = n_features
+        self.n_bits = int(n_bits)
+        self.projection = projection
+        self.density = float(density)
+        self._cache = None
+
+    # -- pickling: settings only, the cache is recomputed on demand ---------------
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_cache"] = None
+        return state
+
+    def __eq__(self, other):
+        return isinstance(other, Hyperplanes) and self.settings() == other.settings()
+
+    def settings(self):
+        return dict(seed=self.seed, n_features=self.n_features, n_bits=self.n_bits,
+                    projection=self.projection, density=self.density)
+
+    @property
+    def key(self):
+        return _hashing.seed_key(np.uint64(self.seed))
+
+    @property
+    def kind(self):
+        return _hashing.TERNARY if self.projection == "ternary" else _hashing.GAUSSIAN
+
+    @property
+    def threshold(self):
+        return density_threshold(self.density)
+
+    # -- materialised caches ------------------------------------------------------
+    def ternary_lists(self):
+        """(indptr, bits, signs): the non-zero entries, CSR by feature."""
+        features = np.arange(self.n_features, dtype=np.uint64)
+        counts = np.empty(self.n_features, dtype=np.int64)
+        _hashing.ternary_count_kernel(self.key, features, self.n_bits, self.threshold, counts)
+        indptr = np.zeros(self.n_features + 1, dtype=np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        bits = np.empty(indptr[-1], dtype=np.int64)
+        signs = np.empty(indptr[-1], dtype=np.float64)
+        _hashing.ternary_lists_kernel(self.key, features, self.n_bits, self.threshold,
+                                      indptr, bits, signs)
+        return indptr, bits, signs
+
+    def matrix(self):
+        """The dense hyperplane matrix R, (n_features, n_bits) float64."""
+        features = np.arange(self.n_features, dtype=np.uint64)
+        R = np.empty((self.n_features, self.n_bits), dtype=np.float64)
+        if self.kind == _hashing.GAUSSIAN:
+            _hashing.gaussian_matrix_kernel(self.key, features, R)
+        else:
+            indptr, bits, signs = self.ternary_lists()
+            R[:] = 0.0
+            rows = np.repeat(np.arange(self.n_features), np.diff(indptr))
+            R[rows, bits] = signs
+        return R
+
+    def _dense_cache(self):
+        if self._cache is None:
+            if self.kind == _hashing.TERNARY:
+                self._cache = ("lists",) + self.ternary_lists()
+            elif self.n_features * self.n_bits <= MAX_CACHE_ENTRIES:
+                self._cache = ("matrix", self.matrix())
+            else:
+                self._cache = ("none",)
+        return self._cache
+
+    # -- projection -----------------------------------------------------------------
+    def project(self, X):
+        """Packed bits (n_samples, ceil(n_bits / 64)) uint64 of dense or CSR X.
+
+        X must already be validated (finite, 2-D, float32/float64).
+        """
+        if sp.issparse(X):
+            X = sp.csr_matrix(X)
+            if not X.has_canonical_format:  # sorted, no duplicates: as the dense row
+                X = X.copy()
+                X.sum_duplicates()
+            return self.project_csr(X.data, X.indices.astype(np.uint64), X.indptr, True)
+        out = np.empty((X.shape[0], n_words(self.n_bits)), dtype=np.uint64)
+        if X.shape[0] == 0:
+            return out
+        cache = self._dense_cache()
+        if cache[0] == "none":
+            return self.project(sp.csr_matrix(X))
+        X = np.ascontiguousarray(X)
+        if cache[0] == "lists":
+            _projection.dense_ternary_kernel(X, cache[1], cache[2], cache[3], self.n_bits,
+                                             BLOCK_ROWS, out)
+        else:
+            _projection.dense_matrix_kernel(X, cache[1], BLOCK_ROWS, out)
+        return out
+
+    def project_csr(self, data, features, indptr, sorted_features=False):
+        """Packed bits of CSR rows given as (data, uint64 feature ids, indptr).
+
+        Features are accumulated in stored order; unless ``sorted_features``, each
+        row is first sorted by feature id so that the result equals the dense one.
+        """
+        data = np.ascontiguousarray(data)
+        features = np.ascontiguousarray(features, dtype=np.uint64)
+        indptr = np.ascontiguousarray(indptr, dtype=np.int64)
+        if not sorted_features:
+            data, features = _sort_rows(data, features, indptr)
+        out = np.empty((indptr.shape[0] - 1, n_words(self.n_bits)), dtype=np.uint64)
+        if out.shape[0]:
+            _projection.csr_kernel(data, features, indptr, self.key, self.kind, self.threshold,
+                                   self.n_bits, BLOCK_ROWS, out)
+        return out
+
+
+def _sort_rows(data, features, indptr):
+    """Sort each CSR row by feature id (stable), without touching the caller's arrays."""
+    row = np.repeat(np.arange(indptr.shape[0] - 1), np.diff(indptr))
+    order = np.lexsort((features, row))
+    return data[order], features[order]
+
+
+def unpack(packed, n_bits, dtype=np.float32):
+    """Packed (n, n_words) -> (n, n_bits) of 0/1 in ``dtype``."""
+    packed = np.ascontiguousarray(packed, dtype=np.uint64)
+    out = np.empty((packed.shape[0], n_bits), dtype=dtype)
+    _bits.unpack_kernel(packed, out)
+    return out
+
+
+def pack(B):
+    """(n, n_bits) of 0/non-zero -> packed (n, ceil(n_bits / 64)) uint64."""
+    B = np.ascontiguousarray(B)
+    if B.dtype == bool:
+        B = B.view(np.uint8)
+    out = np.empty((B.shape[0], n_words(B.shape[1])), dtype=np.uint64)
+    _bits.pack_kernel(B, out)
+    return out
+
+
+def gather_add(packed, W, bias):
+    """``bias + sum_{k : bit k set} W[k]`` per row: (n, n_out) in W's dtype."""
+    out = np.empty((packed.shape[0], W.shape[1]), dtype=W.dtype)
+    _bits.gather_add_kernel(np.ascontiguousarray(packed), np.ascontiguousarray(W),
+                            np.ascontiguousarray(bias, dtype=W.dtype), out)
+    return out
+
+
+def scatter_add(packed, G, n_bits):
+    """``sum_{i : bit k of row i set} G[i]`` for every k: (n_bits, n_out), G's dtype."""
+    out = np.empty((n_bits, G.shape[1]), dtype=G.dtype)
+    _bits.scatter_add_kernel(np.ascontiguousarray(packed), np.ascontiguousarray(G), out)
+    return out

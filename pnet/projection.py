@@ -1,0 +1,124 @@
+"""``LSHProjection``: the projection layer as a scikit-learn transformer.
+
+Paper symbols: T = ``n_projections`` (projection functions P^1..P^T),
+d = ``n_bits`` (bits per function); the layer outputs T * d bits,
+``bit k = 1 if <x, r_k> > 0 else 0`` with ``r_k`` a fixed random hyperplane
+recomputed from the seed (``pnet.kernels.hashing``), never stored.
+
+This module owns parameter validation and the sklearn contract; the arithmetic
+lives in ``pnet._hyperplanes`` and ``pnet.kernels``.
+"""
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._hyperplanes import PROJECTIONS, Hyperplanes, resolve_density, unpack
+
+#: seeds are drawn in [0, SEED_MAX) from ``random_state``
+SEED_MAX = np.iinfo(np.int32).max
+
+
+class LSHProjection(TransformerMixin, BaseEstimator):
+    """Random-hyperplane LSH to ``n_projections * n_bits`` bits.
+
+    Parameters
+    ----------
+    n_projections : int, default=60
+        T, the number of projection functions.
+    n_bits : int, default=12
+        d, bits per projection function.
+    projection : {'ternary', 'gaussian'}, default='ternary'
+        Distribution of the hyperplane entries. 'ternary' draws -1/0/+1 with
+        ``density`` non-zeros (integer-only, bit-exact on every platform, and
+        touches only the non-zero entries); 'gaussian' is the paper's
+        spherically symmetric choice.
+    density : 'auto' or float in (0, 1], default='auto'
+        Non-zero fraction of a ternary hyperplane. 'auto' is 1 / sqrt(n_features)
+        (Li et al. "very sparse"); 1/3 is Achlioptas.
+    output : {'packed', 'dense'}, default='packed'
+        'packed': uint64 words (n_samples, ceil(T * d / 64)), bit k in word
+        k // 64 at position k % 64, least significant first.
+        'dense': float32 0/1 (n_samples, T * d).
+    random_state : int, RandomState instance or None, default=None
+        Draws the hyperplane seed in ``fit``.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str, when X has string column names
+    seed_ : int
+        The hyperplane seed; with the other parameters it defines the layer.
+    density_ : float
+        The resolved ternary density.
+    hyperplanes_ : pnet.Hyperplanes
+        Settings object that applies the projection (its cache is not pickled).
+    n_output_bits_ : int
+        T * d.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from pnet import LSHProjection
+    >>> X, _ = load_digits(return_X_y=True)
+    >>> LSHProjection(n_projections=8, n_bits=10, random_state=0).fit_transform(X).shape
+    (1797, 2)
+    """
+
+    _parameter_constraints = {
+        "n_projections": [Interval(Integral, 1, None, closed="left")],
+        "n_bits": [Interval(Integral, 1, None, closed="left")],
+        "projection": [StrOptions(set(PROJECTIONS))],
+        "density": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="right")],
+        "output": [StrOptions({"packed", "dense"})],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, n_projections=60, n_bits=12, projection="ternary", density="auto",
+                 output="packed", random_state=None):
+        self.n_projections = n_projections
+        self.n_bits = n_bits
+        self.projection = projection
+        self.density = density
+        self.output = output
+        self.random_state = random_state
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Record the number of features and draw the hyperplane seed."""
+        X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32])
+        self.seed_ = int(check_random_state(self.random_state).randint(SEED_MAX))
+        self.density_ = resolve_density(self.density, self.n_features_in_)
+        self.n_output_bits_ = self.n_projections * self.n_bits
+        self.hyperplanes_ = Hyperplanes(self.seed_, self.n_features_in_, self.n_output_bits_,
+                                        self.projection, self.density_)
+        return self
+
+    def transform(self, X):
+        """Project X (dense or CSR) to bits, packed or as 0/1 float32."""
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
+                          reset=False)
+        packed = self.hyperplanes_.project(X)
+        if self.output == "dense":
+            return unpack(packed, self.n_output_bits_)
+        return packed
+
+    def get_feature_names_out(self, input_features=None):
+        check_is_fitted(self)
+        n = self.n_output_bits_ if self.output == "dense" else packed_width(self.n_output_bits_)
+        prefix = "bit" if self.output == "dense" else "word"
+        return np.asarray([f"lshprojection_{prefix}{i}" for i in range(n)], dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = []
+        return tags
+
+
+def packed_width(n_bits):
+    return (n_bits + 63) // 64
