@@ -16,6 +16,9 @@ i.e. the entries of feature j are the splitmix64 stream seeded with
 ``feature_key(j)``. Feature ids are arbitrary uint64 values (column indices, or
 hashed n-grams for text).
 
+Every argument is coerced to uint64 inside the kernels: numba types a Python
+int below 2**63 as int64, and int64 mixed with uint64 silently becomes float64.
+
 Two distributions of ``r_k[j]`` from ``h``:
 
 ternary (density s)
@@ -53,6 +56,7 @@ GAUSSIAN = 1
 @jit
 def mix64(z):
     """splitmix64 finaliser of a uint64 (wraps modulo 2**64)."""
+    z = np.uint64(z)
     z = (z ^ (z >> _S30)) * _M1
     z = (z ^ (z >> _S27)) * _M2
     return z ^ (z >> _S31)
@@ -66,18 +70,19 @@ def seed_key(seed):
 @jit
 def feature_key(key, feature):
     """Per-feature state; ``feature`` is any uint64 id."""
-    return mix64(key ^ np.uint64(feature))
+    return mix64(np.uint64(key) ^ np.uint64(feature))
 
 
 @jit
 def entry_hash(fkey, bit):
-    return mix64(fkey + (np.uint64(bit) + _ONE) * GOLDEN)
+    return mix64(np.uint64(fkey) + (np.uint64(bit) + _ONE) * GOLDEN)
 
 
 @jit
 def ternary_entry(h, threshold):
     """-1, 0 or +1 (as float64) from a hash and a uint64 density threshold."""
-    if (h >> _S11) >= threshold:
+    h = np.uint64(h)
+    if (h >> _S11) >= np.uint64(threshold):
         return 0.0
     if h & _ONE:
         return 1.0
@@ -86,6 +91,7 @@ def ternary_entry(h, threshold):
 
 @jit
 def gaussian_entry(h):
+    h = np.uint64(h)
     u1 = (np.float64(h >> _S32) + 1.0) * 2.3283064365386963e-10  # (0, 1]
     u2 = np.float64(h & _LOW32) * 2.3283064365386963e-10  # [0, 1)
     return np.sqrt(-2.0 * np.log(u1)) * np.cos(_TWO_PI * u2)

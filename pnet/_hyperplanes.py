@@ -82,7 +82,7 @@ class Hyperplanes:
 
     @property
     def key(self):
-        return _hashing.seed_key(np.uint64(self.seed))
+        return np.uint64(_hashing.seed_key(np.uint64(self.seed)))
 
     @property
     def kind(self):
