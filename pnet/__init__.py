@@ -1,6 +1,7 @@
 """pnet: ProjectionNet (Ravi 2017) for scikit-learn, on the CPU."""
 from ._hyperplanes import Hyperplanes
+from .classifier import ProjectionNetClassifier
 from .projection import LSHProjection
 
 __version__ = "0.1.0"
-__all__ = ["Hyperplanes", "LSHProjection"]
+__all__ = ["Hyperplanes", "LSHProjection", "ProjectionNetClassifier"]

@@ -1,0 +1,510 @@
+"""``ProjectionNetClassifier``: a trainer MLP and a projection network trained jointly.
+
+Paper symbols and the names used here (Ravi 2017; ALGORITHM.md):
+
+=========  ==================================  =====================================
+symbol     meaning                             parameter / attribute
+=========  ==================================  =====================================
+theta      trainer network (ReLU MLP)          ``trainer_hidden_layer_sizes``,
+                                               ``trainer_coefs_``
+p          projection network after the bits   ``projection_hidden_layer_sizes``,
+                                               ``coefs_``, ``intercepts_``
+T          projection functions                ``n_projections``
+d          bits per projection function        ``n_bits``
+lambda1    D(trainer, labels)                  ``trainer_weight``
+lambda2    D(projection net, trainer)          ``distillation_weight``
+lambda3    D(projection net, labels)           ``projection_weight``
+tau        temperature of the middle term      ``temperature``
+=========  ==================================  =====================================
+
+Training computes in float32: the shipped projection net stores float32 weights,
+its inputs are exact 0/1 bits, and float32 halves the cost of the trainer's
+matrix products (the part of ``fit`` that dominates). The layer and loss
+functions are dtype-generic; the gradient checks run them in float64.
+
+This module owns the estimator contract (validation, random draws, the epoch
+loop, stopping, bookkeeping). Forward/backward live in ``pnet.layers``, the loss
+in ``pnet.losses``, updates in ``pnet.optimizers``, bits in ``pnet._hyperplanes``.
+"""
+import time
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state, compute_sample_weight
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets, unique_labels
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from ._hyperplanes import PROJECTIONS, Hyperplanes, resolve_density, unpack
+from .layers import ACTIVATIONS, backward, forward, init_layers
+from .losses import joint_loss, log_softmax, softmax
+from .optimizers import OPTIMIZERS
+from .projection import SEED_MAX
+
+TERMS = ("trainer", "distillation", "projection")
+FLOAT_BYTES = 4  # stored weights are float32
+SEED_BYTES = 8
+
+
+class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
+    """ProjectionNet: a large trainer MLP teaches a tiny bit-projection network.
+
+    Each input is hashed to ``n_projections * n_bits`` bits by fixed random
+    hyperplanes (recomputed from a seed, never stored); a small network on the
+    bits (the projection net) and a large MLP on the raw features (the trainer)
+    are trained together on one loss::
+
+        trainer_weight      * D(trainer, y)
+      + distillation_weight * tau^2 D(projection net at tau, trainer at tau)
+      + projection_weight   * D(projection net, y)
+
+    ``predict``, ``predict_proba`` and ``score`` use the projection net only;
+    the trainer's predictions are available as ``trainer_predict_proba``.
+    ``trainer_weight = distillation_weight = 0`` trains the projection net alone.
+
+    Parameters
+    ----------
+    n_projections : int, default=60
+        T, the number of projection functions.
+    n_bits : int, default=12
+        d, bits per projection function (T * d bits in all).
+    projection : {'ternary', 'gaussian'}, default='ternary'
+        Hyperplane entries (see ``pnet.LSHProjection``).
+    density : 'auto' or float in (0, 1], default='auto'
+        Non-zero fraction of ternary hyperplanes; 'auto' = 1 / sqrt(n_features).
+    projection_hidden_layer_sizes : tuple of int, default=()
+        Hidden layers of the projection net after the bits; () is the paper's
+        plain ProjectionNet (bits -> softmax), (128,) its "+FC[128]".
+    trainer_hidden_layer_sizes : tuple of int, default=(256, 256)
+        Hidden layers of the trainer MLP.
+    activation : {'relu', 'tanh', 'logistic', 'identity'}, default='relu'
+        Hidden activation of both networks.
+    trainer_weight, distillation_weight, projection_weight : float >= 0
+        lambda1, lambda2, lambda3 of the joint loss. Defaults 1.0, 1.0, 1.0.
+    temperature : float > 0, default=1.0
+        tau of the distillation term (softmax of logits / tau on both sides,
+        scaled by tau^2).
+    solver : {'adam', 'sgd'}, default='adam'
+    alpha : float >= 0, default=1e-4
+        L2 penalty on the weights of both networks (``alpha / 2 * ||W||^2 / batch``).
+    batch_size : int or 'auto', default='auto'
+        'auto' is min(200, n_samples).
+    learning_rate_init : float > 0, default=1e-3
+    momentum : float in [0, 1], default=0.9
+        SGD only.
+    nesterovs_momentum : bool, default=True
+        SGD only.
+    max_iter : int, default=200
+        Epochs (passes over the data).
+    tol : float, default=1e-4
+        Improvement of the training loss (or of the validation score with
+        ``early_stopping``) below which an epoch counts as no improvement.
+    n_iter_no_change : int, default=10
+        Stop after this many epochs without improvement.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data, stop when the projection
+        net's validation accuracy stops improving, and restore the weights of
+        the best epoch.
+    validation_fraction : float in (0, 1), default=0.1
+    shuffle : bool, default=True
+        Shuffle the samples every epoch.
+    random_state : int, RandomState instance or None, default=None
+        Draws, in this order: the hyperplane seed, the trainer's initial
+        weights, the projection net's initial weights, the validation split,
+        the epoch shuffles. The same value and data give a bit-identical model,
+        whatever the thread count.
+    verbose : bool, default=False
+        One line per epoch: joint loss, each term, and (with early_stopping)
+        both nets' validation accuracy.
+    warm_start : bool, default=False
+        Continue from the previous fit's weights (same hyperplanes).
+    class_weight : dict, 'balanced' or None, default=None
+        Multiplies the per-sample weights of every loss term.
+
+    Attributes
+    ----------
+    classes_ : ndarray (n_classes,)
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str, when X has string column names
+    seed_ : int
+        Hyperplane seed: with ``n_projections``, ``n_bits``, ``projection`` and
+        ``density_`` it defines the projection layer.
+    density_ : float
+    hyperplanes_ : pnet.Hyperplanes
+    coefs_, intercepts_ : lists of float32 arrays
+        The projection net (the model that ships); ``coefs_[0]`` is
+        (n_projections * n_bits, ...).
+    trainer_coefs_, trainer_intercepts_ : lists of float32 arrays
+    n_iter_ : int
+        Epochs run.
+    t_ : int
+        Samples seen.
+    loss_curve_ : list of float
+        Joint loss per epoch (with the L2 penalty).
+    loss_curves_ : dict of lists
+        Per epoch, the unweighted value of each term: 'trainer', 'distillation',
+        'projection' (NaN for terms that were not computed).
+    validation_scores_, trainer_validation_scores_ : list of float or None
+        Validation accuracy of the projection net and of the trainer per epoch
+        (with ``early_stopping``).
+    best_validation_score_ : float or None
+    best_loss_ : float or None
+    fit_time_ : float
+        Seconds spent in the last ``fit`` (wall clock).
+    projection_size_bytes_, trainer_size_bytes_ : int
+        Stored numbers times 4 bytes (float32); the projection net adds its
+        8-byte seed, the hyperplanes cost nothing (recomputed).
+    compression_ratio_ : float
+        trainer_size_bytes_ / projection_size_bytes_.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from pnet import ProjectionNetClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = ProjectionNetClassifier(max_iter=5, random_state=0).fit(X / 16, y)
+    >>> clf.predict(X[:3] / 16).shape
+    (3,)
+    """
+
+    _parameter_constraints = {
+        "n_projections": [Interval(Integral, 1, None, closed="left")],
+        "n_bits": [Interval(Integral, 1, None, closed="left")],
+        "projection": [StrOptions(set(PROJECTIONS))],
+        "density": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="right")],
+        "projection_hidden_layer_sizes": ["array-like"],
+        "trainer_hidden_layer_sizes": ["array-like"],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "trainer_weight": [Interval(Real, 0, None, closed="left")],
+        "distillation_weight": [Interval(Real, 0, None, closed="left")],
+        "projection_weight": [Interval(Real, 0, None, closed="neither")],
+        "temperature": [Interval(Real, 0, None, closed="neither")],
+        "solver": [StrOptions(set(OPTIMIZERS))],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
+    def __init__(self, n_projections=60, n_bits=12, projection="ternary", density="auto",
+                 projection_hidden_layer_sizes=(), trainer_hidden_layer_sizes=(256, 256),
+                 activation="relu", trainer_weight=1.0, distillation_weight=1.0,
+                 projection_weight=1.0, temperature=1.0, solver="adam", alpha=1e-4,
+                 batch_size="auto", learning_rate_init=1e-3, momentum=0.9,
+                 nesterovs_momentum=True, max_iter=200, tol=1e-4, n_iter_no_change=10,
+                 early_stopping=False, validation_fraction=0.1, shuffle=True,
+                 random_state=None, verbose=False, warm_start=False, class_weight=None):
+        self.n_projections = n_projections
+        self.n_bits = n_bits
+        self.projection = projection
+        self.density = density
+        self.projection_hidden_layer_sizes = projection_hidden_layer_sizes
+        self.trainer_hidden_layer_sizes = trainer_hidden_layer_sizes
+        self.activation = activation
+        self.trainer_weight = trainer_weight
+        self.distillation_weight = distillation_weight
+        self.projection_weight = projection_weight
+        self.temperature = temperature
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.class_weight = class_weight
+
+    # ------------------------------------------------------------------ fitting --
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Train both networks on (X, y) for up to ``max_iter`` epochs.
+
+        X : array-like or CSR matrix (n_samples, n_features), float32 or float64.
+        """
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One epoch over (X, y); ``classes`` is required on the first call."""
+        if not hasattr(self, "coefs_"):
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit.")
+            self.classes_ = unique_labels(classes)
+        elif classes is not None and not np.array_equal(unique_labels(classes), self.classes_):
+            raise ValueError(f"classes={unique_labels(classes)!r} is not the same as on the "
+                             f"first call to partial_fit, {self.classes_!r}.")
+        return self._fit(X, y, sample_weight, incremental=True)
+
+    @property
+    def _trains_trainer(self):
+        return self.trainer_weight > 0 or self.distillation_weight > 0
+
+    def _fit(self, X, y, sample_weight, incremental):
+        start = time.perf_counter()
+        first = not hasattr(self, "coefs_") or not (incremental or self.warm_start)
+        X, y = validate_data(self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32],
+                             reset=first)
+        check_classification_targets(y)
+        if first and not incremental:
+            self.classes_ = unique_labels(y)
+        unseen = np.setdiff1d(np.unique(y), self.classes_)
+        if unseen.size:
+            raise ValueError(f"y has labels {unseen!r} not seen in classes_ {self.classes_!r}.")
+        if self.classes_.shape[0] < 2:
+            raise ValueError(f"ProjectionNetClassifier needs at least 2 classes in y, got 1 "
+                             f"class: {self.classes_!r}.")
+        y_index = np.searchsorted(self.classes_, y)
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
+                                             ensure_non_negative=True)
+        if self.class_weight is not None:
+            sample_weight = sample_weight * compute_sample_weight(self.class_weight, y)
+
+        if first:
+            self._initialize(X.shape[1])
+        packed = self.hyperplanes_.project(X)  # (n, n_words): once per fit, reused every epoch
+        bits = unpack(packed, self.hyperplanes_.n_bits)  # (n, T*d) float32 0/1
+        Xf = X.astype(np.float32)  # trainer input
+
+        if self.early_stopping and not incremental:
+            idx = np.arange(X.shape[0])
+            stratify = y_index if np.bincount(y_index).min() >= 2 else None
+            train, val = train_test_split(idx, test_size=self.validation_fraction,
+                                          random_state=self._random_state, stratify=stratify)
+            validation = (Xf[val], packed[val], y_index[val])
+            Xf, bits, y_index, sample_weight = Xf[train], bits[train], y_index[train], \
+                sample_weight[train]
+        else:
+            validation = None
+        self._train_epochs(Xf, bits, y_index, sample_weight, validation,
+                           max_iter=1 if incremental else self.max_iter)
+        self._record_sizes()
+        self.fit_time_ = time.perf_counter() - start
+        return self
+
+    def _initialize(self, n_features):
+        """Fitted state of a fresh model; every random draw in its documented order."""
+        self._random_state = check_random_state(self.random_state)
+        rng = self._random_state
+        self.seed_ = int(rng.randint(SEED_MAX))
+        self.density_ = resolve_density(self.density, n_features)
+        n_total = self.n_projections * self.n_bits
+        self.hyperplanes_ = Hyperplanes(self.seed_, n_features, n_total, self.projection,
+                                        self.density_)
+        n_classes = self.classes_.shape[0]
+        trainer_sizes = [n_features, *self.trainer_hidden_layer_sizes, n_classes]
+        projection_sizes = [n_total, *self.projection_hidden_layer_sizes, n_classes]
+        self.trainer_coefs_, self.trainer_intercepts_ = init_layers(
+            trainer_sizes, self.activation, rng, np.float32)
+        self.coefs_, self.intercepts_ = init_layers(
+            projection_sizes, self.activation, rng, np.float32)
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.loss_curve_ = []
+        self.loss_curves_ = {term: [] for term in TERMS}
+        self.validation_scores_ = [] if self.early_stopping else None
+        self.trainer_validation_scores_ = [] if self.early_stopping else None
+        self.best_validation_score_ = -np.inf if self.early_stopping else None
+        self.best_loss_ = None if self.early_stopping else np.inf
+        self._no_improvement_count = 0
+        self._optimizer = None
+        self._best_params = None
+
+    def _params(self):
+        """Every trainable array, trainer first (the optimiser's fixed order)."""
+        return [*self.trainer_coefs_, *self.trainer_intercepts_, *self.coefs_, *self.intercepts_]
+
+    def _make_optimizer(self):
+        if self.solver == "adam":
+            return OPTIMIZERS["adam"](self._params(), self.learning_rate_init)
+        return OPTIMIZERS["sgd"](self._params(), self.learning_rate_init, self.momentum,
+                                 self.nesterovs_momentum)
+
+    def _train_epochs(self, X, bits, y_index, sample_weight, validation, max_iter):
+        n_samples = X.shape[0]
+        n_classes = self.classes_.shape[0]
+        batch_size = min(200, n_samples) if self.batch_size == "auto" else \
+            min(self.batch_size, n_samples)
+        if self._optimizer is None or not (self.warm_start or max_iter == 1):
+            self._optimizer = self._make_optimizer()
+        Y = np.eye(n_classes, dtype=np.float32)[y_index]  # (n, n_classes) one-hot
+        train_trainer = self._trains_trainer
+        rng = self._random_state
+        try:
+            for _ in range(max_iter):
+                order = rng.permutation(n_samples) if self.shuffle else np.arange(n_samples)
+                sums = dict.fromkeys(("loss", *TERMS), 0.0)
+                for start in range(0, n_samples, batch_size):
+                    batch = order[start:start + batch_size]
+                    batch_sums = self._step(X[batch], bits[batch], Y[batch],
+                                            sample_weight[batch], train_trainer)
+                    for key, value in batch_sums.items():
+                        sums[key] += value * len(batch)
+                self.n_iter_ += 1
+                self.t_ += n_samples
+                self.loss_curve_.append(sums["loss"] / n_samples)
+                for term in TERMS:
+                    value = sums[term] / n_samples if term in sums and (
+                        train_trainer or term == "projection") else np.nan
+                    self.loss_curves_[term].append(value)
+                stop = self._end_of_epoch(validation)
+                if stop:
+                    break
+            else:
+                if max_iter > 1:
+                    warnings.warn(f"Stochastic optimizer: maximum iterations ({max_iter}) "
+                                  "reached and the optimization hasn't converged yet.",
+                                  ConvergenceWarning)
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user; the model keeps the weights of "
+                          "the last completed step.")
+        if self.early_stopping and self._best_params is not None:
+            for p, best in zip(self._params(), self._best_params):
+                p[...] = best
+
+    def _step(self, X, bits, Y, weights, train_trainer):
+        """Forward both nets, the joint loss, backward both nets, one optimiser update."""
+        n = X.shape[0]
+        if train_trainer:
+            t_acts = forward(self.trainer_coefs_, self.trainer_intercepts_, X, self.activation)
+            trainer_logits = t_acts[-1]
+        else:
+            trainer_logits = None
+        p_acts = forward(self.coefs_, self.intercepts_, bits, self.activation)
+        loss, terms, trainer_grad, projection_grad = joint_loss(
+            trainer_logits, p_acts[-1], Y, weights, self.trainer_weight,
+            self.distillation_weight, self.projection_weight, self.temperature)
+
+        p_coef_grads, p_intercept_grads = backward(self.coefs_, p_acts, projection_grad,
+                                                   self.activation)
+        if train_trainer:
+            t_coef_grads, t_intercept_grads = backward(self.trainer_coefs_, t_acts,
+                                                       trainer_grad, self.activation)
+        else:
+            t_coef_grads = [np.zeros_like(W) for W in self.trainer_coefs_]
+            t_intercept_grads = [np.zeros_like(b) for b in self.trainer_intercepts_]
+        # L2 penalty on the weights (not the biases) of the networks being trained
+        trained = (self.trainer_coefs_ if train_trainer else []) + self.coefs_
+        penalty = 0.5 * self.alpha * sum(float(np.dot(W.ravel(), W.ravel())) for W in trained) / n
+        for W, G in zip(self.coefs_, p_coef_grads):
+            G += (self.alpha / n) * W
+        if train_trainer:
+            for W, G in zip(self.trainer_coefs_, t_coef_grads):
+                G += (self.alpha / n) * W
+        grads = [*t_coef_grads, *t_intercept_grads, *p_coef_grads, *p_intercept_grads]
+        self._optimizer.update(self._params(), [g.astype(np.float32, copy=False) for g in grads])
+        return {"loss": loss + penalty, **terms}
+
+    def _end_of_epoch(self, validation):
+        """Bookkeeping, verbose line and the stopping rule; True to stop."""
+        line = f"Epoch {self.n_iter_}: loss {self.loss_curve_[-1]:.5f}"
+        line += " (" + ", ".join(f"{t} {self.loss_curves_[t][-1]:.4f}" for t in TERMS
+                                  if not np.isnan(self.loss_curves_[t][-1])) + ")"
+        if validation is not None:
+            X_val, packed_val, y_val = validation
+            score = float(np.mean(np.argmax(self._projection_logits(packed_val), 1) == y_val))
+            self.validation_scores_.append(score)
+            if self._trains_trainer:
+                t_logits = forward(self.trainer_coefs_, self.trainer_intercepts_, X_val,
+                                   self.activation)[-1]
+                t_score = float(np.mean(np.argmax(t_logits, 1) == y_val))
+            else:
+                t_score = np.nan
+            self.trainer_validation_scores_.append(t_score)
+            line += f" | validation accuracy: projection {score:.4f}, trainer {t_score:.4f}"
+            if score < self.best_validation_score_ + self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if score > self.best_validation_score_:
+                self.best_validation_score_ = score
+                self._best_params = [p.copy() for p in self._params()]
+        else:
+            loss = self.loss_curve_[-1]
+            best = np.inf if self.best_loss_ is None else self.best_loss_
+            if loss > best - self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            self.best_loss_ = min(best, loss)
+        if self.verbose:
+            print(line)
+        if self._no_improvement_count > self.n_iter_no_change:
+            if self.verbose:
+                what = "Validation score" if validation is not None else "Training loss"
+                print(f"{what} did not improve more than tol={self.tol} for "
+                      f"{self.n_iter_no_change} consecutive epochs. Stopping.")
+            return True
+        return False
+
+    def _record_sizes(self):
+        n_projection = sum(a.size for a in (*self.coefs_, *self.intercepts_))
+        n_trainer = sum(a.size for a in (*self.trainer_coefs_, *self.trainer_intercepts_))
+        self.projection_size_bytes_ = FLOAT_BYTES * n_projection + SEED_BYTES
+        self.trainer_size_bytes_ = FLOAT_BYTES * n_trainer
+        self.compression_ratio_ = self.trainer_size_bytes_ / self.projection_size_bytes_
+
+    # --------------------------------------------------------------- prediction --
+    def _validate_for_predict(self, X):
+        check_is_fitted(self)
+        return validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
+                             reset=False)
+
+    def _projection_logits(self, packed):
+        """Logits of the projection net from packed bits (gather-add first layer)."""
+        return forward(self.coefs_, self.intercepts_, packed, self.activation)[-1]
+
+    def _logits(self, X):
+        """Logits of the projection net, (n_samples, n_classes)."""
+        X = self._validate_for_predict(X)
+        return self._projection_logits(self.hyperplanes_.project(X))
+
+    def predict_proba(self, X):
+        """Class probabilities of the projection net, (n_samples, n_classes)."""
+        return softmax(self._logits(X).astype(np.float64))
+
+    def predict_log_proba(self, X):
+        return log_softmax(self._logits(X).astype(np.float64))
+
+    def predict(self, X):
+        """Class labels from the projection net (the model that ships)."""
+        return self.classes_[np.argmax(self._logits(X), axis=1)]
+
+    def trainer_predict_proba(self, X):
+        """Class probabilities of the trainer network."""
+        X = self._validate_for_predict(X)
+        logits = forward(self.trainer_coefs_, self.trainer_intercepts_, X.astype(np.float32),
+                         self.activation)[-1]
+        return softmax(logits.astype(np.float64))
+
+    def trainer_predict(self, X):
+        """Class labels from the trainer network."""
+        return self.classes_[np.argmax(self.trainer_predict_proba(X), axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags

@@ -1,0 +1,56 @@
+"""Optimisers: objects that apply gradients to a list of parameter arrays in place.
+
+Kept apart from the backward pass (as scikit-learn's ``_stochastic_optimizers``),
+so gradients can be checked on their own and the update rule read on its own.
+"""
+import numpy as np
+
+
+class SGD:
+    """Stochastic gradient descent with momentum, optionally Nesterov's.
+
+    v <- momentum * v - lr * g;   p <- p + v                      (classical)
+    p <- p + momentum * v_new - lr * g                            (Nesterov)
+    """
+
+    def __init__(self, params, learning_rate=0.001, momentum=0.9, nesterov=True):
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.velocities = [np.zeros_like(p) for p in params]
+
+    def update(self, params, grads):
+        for p, g, v in zip(params, grads, self.velocities):
+            v *= self.momentum
+            v -= self.learning_rate * g
+            if self.nesterov:
+                p += self.momentum * v - self.learning_rate * g
+            else:
+                p += v
+
+
+class Adam:
+    """Adam (Kingma & Ba 2014) with bias correction folded into the step size."""
+
+    def __init__(self, params, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
+        self.learning_rate = learning_rate
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.t = 0
+        self.ms = [np.zeros_like(p) for p in params]
+        self.vs = [np.zeros_like(p) for p in params]
+
+    def update(self, params, grads):
+        self.t += 1
+        step = (self.learning_rate * np.sqrt(1 - self.beta_2**self.t)
+                / (1 - self.beta_1**self.t))
+        for p, g, m, v in zip(params, grads, self.ms, self.vs):
+            m *= self.beta_1
+            m += (1 - self.beta_1) * g
+            v *= self.beta_2
+            v += (1 - self.beta_2) * (g * g)
+            p -= (step * m / (np.sqrt(v) + self.epsilon)).astype(p.dtype, copy=False)
+
+
+OPTIMIZERS = {"adam": Adam, "sgd": SGD}
