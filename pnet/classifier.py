@@ -386,7 +386,18 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
                 p[...] = best
 
     def _step(self, X, bits, Y, weights, train_trainer):
-        """Forward both nets, the joint loss, backward both nets, one optimiser update."""
+        """One optimiser update on one batch; returns the batch's loss and terms."""
+        loss, terms, grads = self._loss_and_grads(X, bits, Y, weights, train_trainer)
+        self._optimizer.update(self._params(), [g.astype(np.float32, copy=False) for g in grads])
+        return {"loss": loss, **terms}
+
+    def _loss_and_grads(self, X, bits, Y, weights, train_trainer):
+        """The joint loss plus L2 penalty on a batch, and its gradient w.r.t. ``_params()``.
+
+        Forward both nets, the joint loss on their logits, backward both nets. The
+        gradients come in the order of ``_params()``; the trainer's are zero when
+        it is not trained. Dtype-generic: the gradient check runs it in float64.
+        """
         n = X.shape[0]
         if train_trainer:
             t_acts = forward(self.trainer_coefs_, self.trainer_intercepts_, X, self.activation)
@@ -406,17 +417,15 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
         else:
             t_coef_grads = [np.zeros_like(W) for W in self.trainer_coefs_]
             t_intercept_grads = [np.zeros_like(b) for b in self.trainer_intercepts_]
-        # L2 penalty on the weights (not the biases) of the networks being trained
-        trained = (self.trainer_coefs_ if train_trainer else []) + self.coefs_
-        penalty = 0.5 * self.alpha * sum(float(np.dot(W.ravel(), W.ravel())) for W in trained) / n
-        for W, G in zip(self.coefs_, p_coef_grads):
-            G += (self.alpha / n) * W
+        # L2 penalty alpha / (2 n) * ||W||^2 on the weights (not biases) being trained
+        penalised = list(zip(self.coefs_, p_coef_grads))
         if train_trainer:
-            for W, G in zip(self.trainer_coefs_, t_coef_grads):
-                G += (self.alpha / n) * W
+            penalised += list(zip(self.trainer_coefs_, t_coef_grads))
+        for W, G in penalised:
+            loss += 0.5 * self.alpha * float(np.dot(W.ravel(), W.ravel())) / n
+            G += (self.alpha / n) * W
         grads = [*t_coef_grads, *t_intercept_grads, *p_coef_grads, *p_intercept_grads]
-        self._optimizer.update(self._params(), [g.astype(np.float32, copy=False) for g in grads])
-        return {"loss": loss + penalty, **terms}
+        return loss, terms, grads
 
     def _end_of_epoch(self, validation):
         """Bookkeeping, verbose line and the stopping rule; True to stop."""
