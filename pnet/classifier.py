@@ -500,7 +500,8 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X):
         """Class labels from the projection net (the model that ships)."""
-        return self.classes_[np.argmax(self._logits(X), axis=1)]
+        logits = self._logits(X)  # checks fitted first
+        return self.classes_[np.argmax(logits, axis=1)]
 
     def trainer_predict_proba(self, X):
         """Class probabilities of the trainer network."""
@@ -511,7 +512,8 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
 
     def trainer_predict(self, X):
         """Class labels from the trainer network."""
-        return self.classes_[np.argmax(self.trainer_predict_proba(X), axis=1)]
+        proba = self.trainer_predict_proba(X)  # checks fitted first
+        return self.classes_[np.argmax(proba, axis=1)]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
