@@ -515,6 +515,18 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
         proba = self.trainer_predict_proba(X)  # checks fitted first
         return self.classes_[np.argmax(proba, axis=1)]
 
+    def to_compact(self, quantize=None):
+        """The projection net alone, for deployment: a ``pnet.CompactProjectionNet``.
+
+        quantize : None or 'int8'
+            None keeps float32 weights (predictions identical to this estimator's);
+            'int8' stores the weights as int8 with one float32 scale per output unit.
+        """
+        from .compact import CompactProjectionNet
+
+        check_is_fitted(self)
+        return CompactProjectionNet.from_classifier(self, quantize=quantize)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
