@@ -53,7 +53,7 @@ def _identity_derivative(A, delta):
 
 
 def _relu_derivative(A, delta):
-    delta[A == 0] = 0
+    np.multiply(delta, A > 0, out=delta)
     return delta
 
 

@@ -40,17 +40,27 @@ class Adam:
         self.t = 0
         self.ms = [np.zeros_like(p) for p in params]
         self.vs = [np.zeros_like(p) for p in params]
+        self._scratch = [np.empty_like(p) for p in params]
 
     def update(self, params, grads):
         self.t += 1
         step = (self.learning_rate * np.sqrt(1 - self.beta_2**self.t)
                 / (1 - self.beta_1**self.t))
-        for p, g, m, v in zip(params, grads, self.ms, self.vs):
+        for p, g, m, v, tmp in zip(params, grads, self.ms, self.vs, self._scratch):
+            # m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2;  p <- p - step m / (sqrt v + eps)
+            # written in place through one scratch array: no temporaries per step
             m *= self.beta_1
-            m += (1 - self.beta_1) * g
+            np.multiply(g, 1 - self.beta_1, out=tmp)
+            m += tmp
             v *= self.beta_2
-            v += (1 - self.beta_2) * (g * g)
-            p -= (step * m / (np.sqrt(v) + self.epsilon)).astype(p.dtype, copy=False)
+            np.square(g, out=tmp)
+            tmp *= 1 - self.beta_2
+            v += tmp
+            np.sqrt(v, out=tmp)
+            tmp += self.epsilon
+            np.divide(m, tmp, out=tmp)
+            tmp *= step
+            p -= tmp
 
 
 OPTIMIZERS = {"adam": Adam, "sgd": SGD}

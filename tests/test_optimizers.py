@@ -1,0 +1,56 @@
+"""Optimisers against their textbook formulas, written the obvious way."""
+import numpy as np
+import pytest
+
+from pnet.optimizers import SGD, Adam
+
+
+def textbook_adam(p, grads, lr, b1=0.9, b2=0.999, eps=1e-8):
+    m = np.zeros_like(p)
+    v = np.zeros_like(p)
+    for t, g in enumerate(grads, start=1):
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g**2
+        step = lr * np.sqrt(1 - b2**t) / (1 - b1**t)
+        p = p - step * m / (np.sqrt(v) + eps)
+    return p
+
+
+def textbook_sgd(p, grads, lr, momentum, nesterov):
+    v = np.zeros_like(p)
+    for g in grads:
+        v = momentum * v - lr * g
+        p = p + (momentum * v - lr * g if nesterov else v)
+    return p
+
+
+@pytest.fixture
+def problem():
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(4, 3)), [rng.normal(size=(4, 3)) for _ in range(5)]
+
+
+def test_adam_matches_the_formula(problem):
+    p0, grads = problem
+    p = p0.copy()
+    opt = Adam([p], learning_rate=0.01)
+    for g in grads:
+        opt.update([p], [g])
+    np.testing.assert_allclose(p, textbook_adam(p0, grads, 0.01), rtol=1e-12)
+
+
+@pytest.mark.parametrize("nesterov", [True, False])
+def test_sgd_matches_the_formula(problem, nesterov):
+    p0, grads = problem
+    p = p0.copy()
+    opt = SGD([p], learning_rate=0.05, momentum=0.8, nesterov=nesterov)
+    for g in grads:
+        opt.update([p], [g])
+    np.testing.assert_allclose(p, textbook_sgd(p0, grads, 0.05, 0.8, nesterov), rtol=1e-12)
+
+
+def test_updates_are_in_place_and_keep_dtype(problem):
+    p = problem[0].astype(np.float32)
+    ref = p
+    Adam([p]).update([p], [np.ones_like(p)])
+    assert p is ref and p.dtype == np.float32
