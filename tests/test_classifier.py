@@ -210,6 +210,8 @@ def test_bad_input_messages(blobs):
         clf.predict(X[:, :5])
     with pytest.raises(ValueError, match="Expected 2D array"):
         clf.predict(X[0])
+    with pytest.raises(ValueError, match="would learn nothing"):
+        ProjectionNetClassifier(**FAST, distillation_weight=0, projection_weight=0).fit(X, y)
     with pytest.raises(ValueError, match="classes must be passed"):
         ProjectionNetClassifier(**FAST).partial_fit(X, y)
 
