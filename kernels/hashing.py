@@ -18,6 +18,9 @@ hashed n-grams for text).
 
 Every argument is coerced to uint64 inside the kernels: numba types a Python
 int below 2**63 as int64, and int64 mixed with uint64 silently becomes float64.
+Callers pass ``np.uint64`` scalars: once a kernel is compiled for int64, a Python
+int >= 2**63 raises OverflowError instead of compiling a uint64 version, and numba
+returns uint64 results as Python ints.
 
 Two distributions of ``r_k[j]`` from ``h``:
 
@@ -28,7 +31,7 @@ ternary (density s)
     not change a sign, so it is left out.)
 gaussian
     Box-Muller on the two 32-bit halves of ``h``:
-    ``u1 = (h >> 32 + 1) / 2**32`` in (0, 1], ``u2 = (h & 0xffffffff) / 2**32``,
+    ``u1 = ((h >> 32) + 1) / 2**32`` in (0, 1], ``u2 = (h & 0xffffffff) / 2**32``,
     ``r = sqrt(-2 log u1) * cos(2 pi u2)``. log and cos may differ in the last
     ulp between runtimes (see ALGORITHM.md section 2).
 """

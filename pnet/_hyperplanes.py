@@ -141,6 +141,9 @@ class Hyperplanes:
                 X = X.copy()
                 X.sum_duplicates()
             return self.project_csr(X.data, X.indices.astype(np.uint64), X.indptr, True)
+        if X.ndim != 2 or X.shape[1] != self.n_features:
+            raise ValueError(f"X has shape {X.shape}, but these hyperplanes are for "
+                             f"{self.n_features} features.")
         out = np.empty((X.shape[0], n_words(self.n_bits)), dtype=np.uint64)
         if X.shape[0] == 0:
             return out
@@ -159,13 +162,14 @@ class Hyperplanes:
         """Packed bits of CSR rows given as (data, uint64 feature ids, indptr).
 
         Features are accumulated in stored order; unless ``sorted_features``, each
-        row is first sorted by feature id so that the result equals the dense one.
+        row is first sorted by feature id and repeated ids are summed, so that the
+        result equals the dense one (``sorted_features=True`` promises both).
         """
         data = np.ascontiguousarray(data)
         features = np.ascontiguousarray(features, dtype=np.uint64)
         indptr = np.ascontiguousarray(indptr, dtype=np.int64)
         if not sorted_features:
-            data, features = _sort_rows(data, features, indptr)
+            data, features, indptr = _canonical_rows(data, features, indptr)
         out = np.empty((indptr.shape[0] - 1, n_words(self.n_bits)), dtype=np.uint64)
         if out.shape[0]:
             _projection.csr_kernel(data, features, indptr, self.key, self.kind, self.threshold,
@@ -173,11 +177,23 @@ class Hyperplanes:
         return out
 
 
-def _sort_rows(data, features, indptr):
-    """Sort each CSR row by feature id (stable), without touching the caller's arrays."""
-    row = np.repeat(np.arange(indptr.shape[0] - 1), np.diff(indptr))
+def _canonical_rows(data, features, indptr):
+    """Sort each CSR row by feature id and sum repeated ids, as scipy's sum_duplicates.
+
+    Returns new (data, features, indptr); the caller's arrays are not touched.
+    """
+    n_rows = indptr.shape[0] - 1
+    row = np.repeat(np.arange(n_rows), np.diff(indptr))
     order = np.lexsort((features, row))
-    return data[order], features[order]
+    data, features, row = data[order], features[order], row[order]
+    if data.size == 0:
+        return data, features, indptr.copy()
+    starts = np.flatnonzero(np.r_[True, (row[1:] != row[:-1]) | (features[1:] != features[:-1])])
+    data = np.add.reduceat(data, starts)
+    features, row = features[starts], row[starts]
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(row, minlength=n_rows), out=indptr[1:])
+    return data, features, indptr
 
 
 def unpack(packed, n_bits, dtype=np.float32):

@@ -1,0 +1,141 @@
+"""Slow, obvious numpy twins of the pnet kernels (no numba).
+
+In the spirit of stumpy's ``tests/naive.py``: each function here says what a
+kernel computes in the plainest numpy we can write, and the tests compare the
+kernel against it on awkward inputs. Speed does not matter here; being easy to
+check against ``ALGORITHM.md`` and the kernel docstrings does.
+
+Twins
+-----
+mix64, mix64_int        splitmix64 finaliser          (kernels/hashing.py)
+entry_hashes            h(j, k) for every feature and bit
+hyperplane_matrix       R (D, n_bits), ternary or gaussian
+project                 packed bits of ``X @ R > 0``  (kernels/projection.py)
+pack, unpack            the packed-bit layout          (kernels/bits.py)
+gather_add, scatter_add ``unpack(b) @ W + bias`` and ``unpack(b).T @ G``
+"""
+import numpy as np
+
+MASK64 = (1 << 64) - 1
+GOLDEN = 0x9E3779B97F4A7C15
+M1 = 0xBF58476D1CE4E5B9
+M2 = 0x94D049BB133111EB
+
+
+# -- hashing ------------------------------------------------------------------------
+def mix64_int(z):
+    """splitmix64 finaliser on a Python int, masked to 64 bits at every step."""
+    z &= MASK64
+    z = ((z ^ (z >> 30)) * M1) & MASK64
+    z = ((z ^ (z >> 27)) * M2) & MASK64
+    return z ^ (z >> 31)
+
+
+def entry_hash_int(seed, feature, bit):
+    """h(j, k) for one (seed, feature, bit), in Python ints."""
+    seed_key = mix64_int(seed)
+    feature_key = mix64_int(seed_key ^ feature)
+    return mix64_int(feature_key + (bit + 1) * GOLDEN)
+
+
+def mix64(z):
+    """splitmix64 finaliser on a uint64 array (numpy wraps modulo 2**64)."""
+    z = np.asarray(z, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(M1)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(M2)
+    return z ^ (z >> np.uint64(31))
+
+
+def _feature_ids(features):
+    """An int D means features 0..D-1; otherwise an array of uint64 ids."""
+    if np.ndim(features) == 0:
+        return np.arange(int(features), dtype=np.uint64)
+    return np.asarray(features, dtype=np.uint64)
+
+
+def entry_hashes(seed, features, n_bits):
+    """h(j, k) for every feature j and bit k: uint64 (n_features, n_bits).
+
+    seed_key = mix64(seed); feature_key(j) = mix64(seed_key ^ j);
+    h(j, k) = mix64(feature_key(j) + (k + 1) * GOLDEN).
+    """
+    features = _feature_ids(features)
+    seed_key = mix64(np.uint64(seed))
+    feature_keys = mix64(seed_key ^ features)  # (n_features,)
+    k = np.arange(n_bits, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        steps = (k + np.uint64(1)) * np.uint64(GOLDEN)  # (n_bits,)
+        return mix64(feature_keys[:, None] + steps[None, :])  # (n_features, n_bits)
+
+
+def hyperplane_matrix(seed, features, n_bits, projection="ternary", density=1 / 3):
+    """The hyperplane matrix R, float64 (n_features, n_bits).
+
+    ternary: 0 unless (h >> 11) < round(density * 2**53); then +1 if the lowest
+    bit of h is set, else -1.
+    gaussian: Box-Muller on the 32-bit halves of h,
+    u1 = ((h >> 32) + 1) / 2**32, u2 = (h & 0xffffffff) / 2**32,
+    r = sqrt(-2 log u1) cos(2 pi u2).
+    """
+    h = entry_hashes(seed, features, n_bits)
+    if projection == "ternary":
+        threshold = np.uint64(min(round(density * 2.0**53), 2**53))
+        nonzero = (h >> np.uint64(11)) < threshold
+        sign = np.where(h & np.uint64(1), 1.0, -1.0)
+        return np.where(nonzero, sign, 0.0)
+    if projection == "gaussian":
+        u1 = ((h >> np.uint64(32)).astype(np.float64) + 1.0) / 2.0**32  # (0, 1]
+        u2 = (h & np.uint64(0xFFFFFFFF)).astype(np.float64) / 2.0**32  # [0, 1)
+        return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+    raise ValueError(projection)
+
+
+# -- projection ---------------------------------------------------------------------
+def project(X, R):
+    """Packed bits of ``X @ R > 0`` (strictly), summed feature by feature.
+
+    The sum runs over features in ascending order, in float64, exactly as the
+    kernels accumulate it, so equal inputs give equal rounding and equal bits.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    R = np.asarray(R, dtype=np.float64)
+    acc = np.zeros((X.shape[0], R.shape[1]))  # (n_samples, n_bits)
+    for j in range(X.shape[1]):
+        acc += X[:, j, None] * R[j]
+    return pack(acc > 0)
+
+
+# -- packed bits --------------------------------------------------------------------
+def pack(B):
+    """(n, n_bits) of 0/non-zero -> (n, ceil(n_bits / 64)) uint64.
+
+    Bit k goes to word k // 64 at position k % 64, least significant bit first;
+    the unused high bits of the last word are 0.
+    """
+    B = np.asarray(B) != 0
+    n, n_bits = B.shape
+    n_words = (n_bits + 63) // 64
+    padded = np.zeros((n, 64 * n_words), dtype=bool)
+    padded[:, :n_bits] = B
+    as_bytes = np.packbits(padded, axis=1, bitorder="little")  # (n, 8 * n_words)
+    return np.ascontiguousarray(as_bytes).view("<u8").astype(np.uint64)
+
+
+def unpack(packed, n_bits):
+    """(n, n_words) uint64 -> (n, n_bits) uint8 of 0/1, the inverse of ``pack``."""
+    packed = np.ascontiguousarray(packed, dtype="<u8")
+    as_bytes = packed.view(np.uint8).reshape(packed.shape[0], 8 * packed.shape[1])
+    return np.unpackbits(as_bytes, axis=1, bitorder="little")[:, :n_bits]
+
+
+def gather_add(packed, W, bias):
+    """``unpack(packed) @ W + bias`` in float64."""
+    B = unpack(packed, W.shape[0]).astype(np.float64)
+    return B @ np.asarray(W, dtype=np.float64) + np.asarray(bias, dtype=np.float64)
+
+
+def scatter_add(packed, G, n_bits):
+    """``unpack(packed).T @ G`` in float64, (n_bits, n_out)."""
+    B = unpack(packed, n_bits).astype(np.float64)
+    return B.T @ np.asarray(G, dtype=np.float64)

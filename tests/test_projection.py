@@ -1,0 +1,538 @@
+"""The projection layer: kernels vs numpy twin, LSH property, ``LSHProjection``."""
+import pickle
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_array_equal
+from sklearn.base import clone
+from sklearn.datasets import load_digits
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import naive
+import pnet._hyperplanes as hyperplanes_module
+from conftest import THREADS
+from pnet import Hyperplanes, LSHProjection
+from pnet._hyperplanes import resolve_density, unpack
+
+SEED = 1234
+N_FEATURES = 13
+#: (projection, density); 'auto' resolves to 1 / sqrt(n_features)
+PROJECTIONS = [("ternary", 1 / 3), ("ternary", "auto"), ("gaussian", 1 / 3)]
+PROJECTION_IDS = ["ternary-1/3", "ternary-auto", "gaussian"]
+
+
+def n_words(n_bits):
+    return (n_bits + 63) // 64
+
+
+def awkward_rows(rng, n_features=N_FEATURES, n_random=140):
+    """A batch that hits the edge cases of ``bit = <x, r> > 0``, float64.
+
+    All-zero rows (every sum is exactly 0: every bit 0), constant rows (ternary sums
+    are c * (#plus - #minus), often exactly 0), one-hot rows (bit = sign of one entry;
+    a zero entry gives 0), small-integer rows (exact zero sums), tiny and huge values,
+    then sparse-ish Gaussian rows with negatives, ~150 rows in all so that the
+    kernels run more than one block of rows.
+    """
+    D = n_features
+    special = [
+        np.zeros(D),
+        np.full(D, 1.0),
+        np.full(D, -2.5),
+        np.full(D, 1e-30),
+        np.full(D, 3e30),
+        np.eye(D)[0],
+        -np.eye(D)[D - 1],
+        np.zeros(D),
+    ]
+    small_ints = rng.integers(-2, 3, size=(6, D)).astype(np.float64)
+    mask = rng.random((n_random, D)) < 0.7
+    gaussian = rng.standard_normal((n_random, D)) * mask
+    return np.vstack([np.array(special), small_ints, gaussian])
+
+
+def order_sensitive_rows(R, rng, n_rows=6):
+    """Rows whose bits change if ``<x, r_k>`` is summed in another order (float64).
+
+    For a bit k and features a < b < c with non-zero entries: two huge products
+    x_b r_bk = 2**60 and x_c r_ck ~ -2**60 that nearly cancel, and a small product
+    x_a r_ak that almost cancels their residual. Summed in ascending order the small
+    term is added to 2**60 first and rounded on its grid (spacing 256); summed in
+    descending order it is not. Only rows where the two orders give different bits
+    are kept, so a kernel that does not add in ascending feature order fails.
+    """
+    n_features, n_bits = R.shape
+    rows = []
+    for _ in range(1000):
+        k = rng.integers(n_bits)
+        nonzero = np.flatnonzero(R[:, k])
+        if nonzero.shape[0] < 3:
+            continue
+        a, b, c = np.sort(rng.choice(nonzero, 3, replace=False))
+        x = np.zeros(n_features)
+        x[b] = 2.0**60 / R[b, k]
+        x[c] = -2.0**60 * rng.uniform(0.999, 1.001) / R[c, k]
+        residual = x[b] * R[b, k] + x[c] * R[c, k]
+        x[a] = (-residual + rng.uniform(-200, 200)) / R[a, k]
+        ascending = naive.project(x[None], R)
+        descending = naive.project(x[None, ::-1], R[::-1])
+        if np.any(ascending != descending):
+            rows.append(x)
+            if len(rows) == n_rows:
+                return np.array(rows)
+    raise AssertionError("could not build order-sensitive rows")
+
+
+def make_hyperplanes(projection, density, n_bits, n_features=N_FEATURES, seed=SEED):
+    density = resolve_density(density, n_features)
+    return Hyperplanes(seed, n_features, n_bits, projection, density), density
+
+
+def expected_bits(X, projection, density, n_bits, reference_matrix, seed=SEED):
+    """The twin's bits for dense X with feature ids 0..D-1."""
+    R = reference_matrix(seed, np.arange(X.shape[1]), n_bits, projection, density)
+    return naive.project(np.asarray(X).astype(np.float64), R)
+
+
+# -- dense input vs the twin ------------------------------------------------------------
+@pytest.mark.parametrize("projection,density", PROJECTIONS, ids=PROJECTION_IDS)
+@pytest.mark.parametrize("n_bits", [64, 100, 128, 720])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("readonly", [False, True], ids=["writable", "readonly"])
+@pytest.mark.parametrize("threads", THREADS)
+def test_dense_projection_equals_twin(rng, reference_matrix, with_threads, projection,
+                                      density, n_bits, dtype, order, readonly, threads):
+    hp, density = make_hyperplanes(projection, density, n_bits)
+    R = reference_matrix(SEED, np.arange(N_FEATURES), n_bits, projection, density)
+    X = np.vstack([awkward_rows(rng), order_sensitive_rows(R, rng)])
+    X = np.asarray(X.astype(dtype), order=order)
+    if readonly:
+        X.setflags(write=False)
+
+    bits = with_threads(threads, hp.project, X)
+    expected = expected_bits(X, projection, density, n_bits, reference_matrix)
+    assert bits.dtype == np.uint64 and bits.shape == (X.shape[0], n_words(n_bits))
+    assert_array_equal(bits, expected)
+
+    # the data are not trivial: zero rows give no bits, the rest about half
+    assert np.all(bits[0] == 0) and np.all(bits[7] == 0)
+    assert 0.3 < naive.unpack(bits, n_bits).mean() < 0.7
+    # unused high bits of the last word are 0
+    if n_bits % 64:
+        assert np.all(bits[:, -1] >> np.uint64(n_bits % 64) == 0)
+
+    empty = with_threads(threads, hp.project, X[:0])
+    assert empty.dtype == np.uint64 and empty.shape == (0, n_words(n_bits))
+
+
+def test_ties_give_zero_bits():
+    # a sum of exactly 0 must give bit 0 (strictly positive only): with density 1
+    # and the row (1, 1) the sum is r_0 + r_1, exactly 0 whenever the signs differ
+    hp = Hyperplanes(5, 2, 512, "ternary", 1.0)
+    R = naive.hyperplane_matrix(5, 2, 512, "ternary", 1.0)
+    bits = naive.unpack(hp.project(np.ones((1, 2))), 512)[0]
+    assert_array_equal(bits, (R[0] + R[1] > 0).astype(np.uint8))
+    assert np.count_nonzero(R[0] + R[1] == 0) > 100  # many exact ties were tested
+    assert_array_equal(naive.unpack(hp.project(np.zeros((3, 2))), 512), 0)
+
+
+def test_gaussian_bits_equal_the_pure_numpy_twin(rng):
+    # The twin's own gaussian entries (numpy log/cos) may differ from libm's in the
+    # last ulp, so bits could differ only where |<x, r>| is within ~1e-15 of 0.
+    # Exact zeros (all-zero rows) are unaffected; random data land nowhere that close.
+    X = awkward_rows(rng)
+    hp = Hyperplanes(SEED, N_FEATURES, 300, "gaussian")
+    R = naive.hyperplane_matrix(SEED, N_FEATURES, 300, "gaussian")
+    assert_array_equal(hp.project(X), naive.project(X, R))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gaussian_without_cache_equals_cached(rng, monkeypatch, reference_matrix, dtype):
+    # beyond MAX_CACHE_ENTRIES dense gaussian input goes through the on-the-fly kernel
+    X = awkward_rows(rng).astype(dtype)
+    cached = Hyperplanes(SEED, N_FEATURES, 200, "gaussian").project(X)
+    monkeypatch.setattr(hyperplanes_module, "MAX_CACHE_ENTRIES", 0)
+    hp = Hyperplanes(SEED, N_FEATURES, 200, "gaussian")
+    uncached = hp.project(X)
+    assert hp._cache == ("none",)
+    assert_array_equal(uncached, cached)
+    assert_array_equal(uncached, expected_bits(X, "gaussian", 1 / 3, 200, reference_matrix))
+
+
+# -- sparse input -----------------------------------------------------------------------
+def unsorted_csr_with_duplicates(rng, X):
+    """CSR of X built by hand: each row's entries shuffled, some values stored as two
+    halves (x/2 + x/2 == x exactly), some explicit zeros."""
+    data, indices, indptr = [], [], [0]
+    for row in X:
+        entries = []
+        for j in np.flatnonzero(row):
+            if rng.random() < 0.4:
+                entries += [(row[j] / 2, j), (row[j] / 2, j)]
+            else:
+                entries.append((row[j], j))
+        for j in np.flatnonzero(row == 0)[:1]:
+            entries.append((0.0, j))
+        order = rng.permutation(len(entries))
+        data += [entries[o][0] for o in order]
+        indices += [entries[o][1] for o in order]
+        indptr.append(len(data))
+    S = sp.csr_matrix((np.array(data, dtype=X.dtype), np.array(indices, dtype=np.int32),
+                       np.array(indptr, dtype=np.int32)), shape=X.shape)
+    assert not S.has_canonical_format
+    assert_array_equal(S.toarray(), X)  # the same data, exactly
+    return S
+
+
+def stored_arrays(S):
+    if S.format == "coo":
+        return S.data, S.row, S.col
+    return S.data, S.indices, S.indptr
+
+
+@pytest.mark.parametrize("projection,density", PROJECTIONS, ids=PROJECTION_IDS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("threads", THREADS)
+def test_sparse_input_gives_the_dense_bits(rng, with_threads, reference_matrix, projection,
+                                           density, dtype, threads):
+    hp, density = make_hyperplanes(projection, density, 100)
+    R = reference_matrix(SEED, np.arange(N_FEATURES), 100, projection, density)
+    X = np.vstack([awkward_rows(rng), order_sensitive_rows(R, rng)]).astype(dtype)
+    dense_bits = hp.project(X)
+    csr = sp.csr_matrix(X)
+    forms = {
+        "csr": csr,
+        "csc": sp.csc_matrix(X),
+        "csr_array": sp.csr_array(X),
+        "coo": sp.coo_matrix(X),
+        "csr_int64_indices": sp.csr_matrix(
+            (csr.data, csr.indices.astype(np.int64), csr.indptr.astype(np.int64)),
+            shape=X.shape),
+        "unsorted_duplicates_zeros": unsorted_csr_with_duplicates(rng, X),
+    }
+    for name, S in forms.items():
+        before = [a.copy() for a in stored_arrays(S)]
+        bits = with_threads(threads, hp.project, S)
+        assert_array_equal(bits, dense_bits, err_msg=name)
+        # the caller's arrays are not modified (not sorted, not summed, not cast)
+        for a, b in zip(stored_arrays(S), before):
+            assert a.dtype == b.dtype
+            assert_array_equal(a, b, err_msg=name)
+    empty = hp.project(sp.csr_matrix((0, N_FEATURES), dtype=dtype))
+    assert empty.shape == (0, n_words(100))
+
+
+def test_unsorted_csr_caller_arrays_untouched(rng):
+    X = awkward_rows(rng)
+    S = unsorted_csr_with_duplicates(rng, X)
+    data, indices, indptr = S.data.copy(), S.indices.copy(), S.indptr.copy()
+    bits = Hyperplanes(SEED, N_FEATURES, 128, "gaussian").project(S)
+    assert_array_equal(bits, Hyperplanes(SEED, N_FEATURES, 128, "gaussian").project(X))
+    assert_array_equal(S.data, data)
+    assert_array_equal(S.indices, indices)
+    assert_array_equal(S.indptr, indptr)
+    assert S.nnz == data.shape[0]
+
+
+def random_id_rows(rng, ids, n_rows, dtype):
+    """CSR rows over the given feature ids, each row's ids in random order, no
+    duplicates; row 0 is empty, row 1 stores an explicit zero."""
+    data, features, indptr = [], [], [0]
+    for i in range(n_rows):
+        size = 0 if i == 0 else rng.integers(1, ids.shape[0] + 1)
+        chosen = rng.permutation(ids)[:size]
+        values = rng.standard_normal(size)
+        if i == 1:
+            values[0] = 0.0
+        if i == 2:
+            values[:] = rng.integers(-1, 2, size)
+        data += list(values)
+        features += list(chosen)
+        indptr.append(len(data))
+    return (np.array(data, dtype=dtype), np.array(features, dtype=np.uint64),
+            np.array(indptr, dtype=np.int64))
+
+
+@pytest.mark.parametrize("projection,density", [("ternary", 1 / 3), ("ternary", 0.05),
+                                                ("gaussian", 1 / 3)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("threads", THREADS)
+def test_project_csr_with_arbitrary_64bit_ids(rng, reference_matrix, with_threads,
+                                              projection, density, dtype, threads):
+    hashed = rng.integers(2**63, 2**64 - 1, size=9, dtype=np.uint64, endpoint=True)
+    ids = np.unique(np.concatenate([
+        np.array([0, 7, 2**63, 2**63 + 1, 2**64 - 2, 2**64 - 1], dtype=np.uint64), hashed]))
+    R = reference_matrix(SEED, ids, 100, projection, density)
+    data, features, indptr = random_id_rows(rng, ids, 100, dtype)
+    if dtype == np.float64:  # append rows whose bits depend on the summation order
+        for x in order_sensitive_rows(R, rng):
+            stored = np.flatnonzero(x)[::-1]  # stored in descending id order
+            data = np.concatenate([data, x[stored]])
+            features = np.concatenate([features, ids[stored]])
+            indptr = np.append(indptr, indptr[-1] + stored.shape[0])
+    copies = data.copy(), features.copy(), indptr.copy()
+    hp = Hyperplanes(SEED, None, 100, projection, density)
+
+    bits = with_threads(threads, hp.project_csr, data, features, indptr)
+
+    # twin: the "compressed" dense matrix, one column per id in ascending order
+    rows = np.repeat(np.arange(indptr.shape[0] - 1), np.diff(indptr))
+    Xc = np.zeros((indptr.shape[0] - 1, ids.shape[0]))
+    Xc[rows, np.searchsorted(ids, features)] = data.astype(np.float64)
+    assert_array_equal(bits, naive.project(Xc, R))
+    assert np.all(bits[0] == 0)  # the empty row
+    for original, after in zip(copies, (data, features, indptr)):
+        assert_array_equal(after, original)
+
+    # pre-sorted rows flagged as sorted give the same bits
+    order = np.lexsort((features, rows))
+    assert_array_equal(hp.project_csr(data[order], features[order], indptr, True), bits)
+
+
+def test_project_csr_duplicate_ids_equal_summed_row():
+    # repeated ids are summed first, (x1 + x2) * r, not x1 * r + x2 * r: a near-tie
+    # must not flip a bit (text rows repeat hashed n-grams)
+    R = naive.hyperplane_matrix(0, [0, 1], 64, "ternary", 1.0)
+    k = np.flatnonzero((R[0] < 0) & (R[1] > 0))[0]
+    hp = Hyperplanes(0, None, 64, "ternary", 1.0)
+    duplicated = hp.project_csr(np.array([1.0, 1.0, 1e-17]), np.array([0, 1, 1], np.uint64),
+                                np.array([0, 3]))
+    summed = hp.project_csr(np.array([1.0, 1.0 + 1e-17]), np.array([0, 1], np.uint64),
+                            np.array([0, 2]))
+    assert naive.unpack(summed, 64)[0, k] == 0  # -1 + 1 == 0: not > 0
+    assert_array_equal(duplicated, summed)
+
+
+def test_dense_input_with_the_wrong_feature_count_is_refused():
+    with pytest.raises(ValueError, match="for 5 features"):
+        Hyperplanes(0, 5, 64).project(np.ones((2, 10)))
+
+
+# -- a row's bits depend on the row only ------------------------------------------------
+@pytest.mark.parametrize("projection,density", PROJECTIONS, ids=PROJECTION_IDS)
+def test_bits_do_not_depend_on_batch_order_or_threads(rng, monkeypatch, with_threads,
+                                                      reference_matrix, projection, density):
+    hp, density = make_hyperplanes(projection, density, 200)
+    R = reference_matrix(SEED, np.arange(N_FEATURES), 200, projection, density)
+    X = np.vstack([awkward_rows(rng), order_sensitive_rows(R, rng)])
+    reference = with_threads(1, hp.project, X)
+    one_by_one = np.vstack([hp.project(X[i:i + 1]) for i in range(X.shape[0])])
+    assert_array_equal(one_by_one, reference)
+    perm = rng.permutation(X.shape[0])
+    assert_array_equal(hp.project(X[perm]), reference[perm])
+    assert_array_equal(hp.project(sp.csr_matrix(X[perm])), reference[perm])
+    for block in (1, 7, 1000):  # rows per prange iteration
+        monkeypatch.setattr(hyperplanes_module, "BLOCK_ROWS", block)
+        for threads in THREADS:
+            assert_array_equal(with_threads(threads, hp.project, X), reference)
+            assert_array_equal(with_threads(threads, hp.project, sp.csr_matrix(X)), reference)
+
+
+@pytest.mark.parametrize("projection,density", PROJECTIONS, ids=PROJECTION_IDS)
+def test_same_seed_same_bits_different_seed_different_bits(rng, projection, density):
+    X = rng.standard_normal((150, N_FEATURES))  # no ties
+    a, _ = make_hyperplanes(projection, density, 720, seed=7)
+    b, _ = make_hyperplanes(projection, density, 720, seed=7)
+    c, density = make_hyperplanes(projection, density, 720, seed=8)
+    bits_a = a.project(X)
+    assert_array_equal(b.project(X), bits_a)
+    assert_array_equal(pickle.loads(pickle.dumps(a)).project(X), bits_a)
+    # Independent hyperplanes: for Gaussian rows (no ties) bit k is 1 with
+    # probability q = (1 - e) / 2, where e = (1 - s)**D is the chance that a ternary
+    # hyperplane touches no feature (its bit is 0 for every row); the two seeds'
+    # bits then differ with probability 2 q (1 - q).
+    e = (1 - density) ** N_FEATURES if projection == "ternary" else 0.0
+    q = (1 - e) / 2
+    n = X.shape[0] * 720
+    differ = np.mean(naive.unpack(bits_a, 720) != naive.unpack(c.project(X), 720))
+    # binomial over all bits, plus the fluctuation of the number of empty hyperplanes
+    bound = 5 * np.sqrt(0.25 / n) + 5 * np.sqrt(e * (1 - e) / 720)
+    assert abs(differ - 2 * q * (1 - q)) < bound
+
+
+# -- the LSH property: P(bit differs) = angle / pi ---------------------------------------
+def pairs_with_spread_angles(rng, n_pairs=200, n_features=50):
+    """Gaussian x, and y = cos(a) x + sin(a) z with a uniform in [0, pi]: angles cover
+    (0, pi) instead of bunching at pi/2 as two independent Gaussians would."""
+    x = rng.standard_normal((n_pairs, n_features))
+    z = rng.standard_normal((n_pairs, n_features))
+    a = rng.uniform(0, np.pi, n_pairs)
+    y = np.cos(a)[:, None] * x + np.sin(a)[:, None] * z
+    cos = np.sum(x * y, axis=1) / (np.linalg.norm(x, axis=1) * np.linalg.norm(y, axis=1))
+    return x, y, np.arccos(np.clip(cos, -1, 1)) / np.pi
+
+
+def bit_difference(hp, x, y, n_bits):
+    return np.mean(unpack(hp.project(x), n_bits) != unpack(hp.project(y), n_bits), axis=1)
+
+
+def test_lsh_gaussian_bits_estimate_the_angle(rng):
+    n_bits = 4096
+    x, y, p = pairs_with_spread_angles(rng)
+    f = bit_difference(Hyperplanes(3, 50, n_bits, "gaussian"), x, y, n_bits)
+    # each bit differs independently with probability p = angle / pi (Charikar 2002):
+    # f ~ Binomial(n_bits, p) / n_bits, variance p (1 - p) / n_bits
+    var = np.maximum(p * (1 - p), 1 / n_bits) / n_bits
+    assert abs(np.mean(f - p)) < 5 * np.sqrt(var.sum()) / p.shape[0]  # 5 standard errors
+    assert np.max(np.abs(f - p) / np.sqrt(var)) < 5.5  # every pair, 200 pairs
+    assert np.corrcoef(f, p)[0, 1] > 0.99
+
+
+@pytest.mark.parametrize("density", [1 / 3, "auto"])
+def test_lsh_ternary_bits_approximate_the_angle(rng, density):
+    # A ternary hyperplane is not spherically symmetric, so P(bit differs) is
+    # angle / pi only approximately: <x, r> and <y, r> are sums over the ~s*D
+    # features r touches, close to jointly Gaussian by the CLT for Gaussian data
+    # (s*D ~ 17 at 1/3 and ~7 at 'auto' in 50 dims), and a hyperplane that touches
+    # nothing gives bit 0 to both. Hence a correlation and loose absolute bounds.
+    n_bits = 4096
+    x, y, p = pairs_with_spread_angles(rng)
+    hp = Hyperplanes(3, 50, n_bits, "ternary", resolve_density(density, 50))
+    f = bit_difference(hp, x, y, n_bits)
+    assert np.corrcoef(f, p)[0, 1] > 0.95
+    assert abs(np.mean(f - p)) < 0.02
+    assert np.max(np.abs(f - p)) < 0.06
+
+
+# -- LSHProjection ------------------------------------------------------------------------
+@pytest.fixture
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return X[:400], y[:400]
+
+
+def test_fit_transform_shapes_and_attributes(digits):
+    X, _ = digits
+    est = LSHProjection(n_projections=7, n_bits=11, random_state=0)
+    assert est.fit(X) is est
+    assert est.n_features_in_ == 64
+    assert est.n_output_bits_ == 77
+    assert est.density_ == pytest.approx(1 / 8)
+    assert 0 <= est.seed_ < 2**31
+    packed = est.transform(X)
+    assert packed.dtype == np.uint64 and packed.shape == (400, 2)
+    assert_array_equal(est.fit_transform(X), packed)
+    assert est.get_feature_names_out().shape == (2,)
+    # the transform is the twin's projection with the fitted seed and density
+    R = naive.hyperplane_matrix(est.seed_, 64, 77, "ternary", est.density_)
+    assert_array_equal(packed, naive.project(X, R))
+
+
+@pytest.mark.parametrize("projection", ["ternary", "gaussian"])
+def test_dense_output_is_unpacked_float32(digits, projection):
+    X, _ = digits
+    packed = LSHProjection(n_projections=5, n_bits=20, projection=projection,
+                           random_state=3).fit_transform(X)
+    est = LSHProjection(n_projections=5, n_bits=20, projection=projection, output="dense",
+                        random_state=3)
+    dense = est.fit_transform(X)
+    assert dense.dtype == np.float32 and dense.shape == (400, 100)
+    assert set(np.unique(dense)) == {0.0, 1.0}
+    assert_array_equal(dense, naive.unpack(packed, 100).astype(np.float32))
+    assert est.get_feature_names_out().shape == (100,)
+
+
+def test_sparse_and_float32_input_give_the_same_bits(digits):
+    X, _ = digits
+    est = LSHProjection(n_projections=4, n_bits=30, random_state=1).fit(X)
+    bits = est.transform(X)
+    assert_array_equal(est.transform(sp.csr_matrix(X)), bits)
+    assert_array_equal(est.transform(sp.csc_matrix(X)), bits)
+    # digits are small integers: exact in float32
+    assert_array_equal(est.transform(X.astype(np.float32)), bits)
+
+
+def test_random_state_fixes_the_seed(digits):
+    X, _ = digits
+    a = LSHProjection(n_projections=4, n_bits=16, random_state=5).fit(X)
+    b = LSHProjection(n_projections=4, n_bits=16, random_state=5).fit(X)
+    c = LSHProjection(n_projections=4, n_bits=16, random_state=6).fit(X)
+    assert a.seed_ == b.seed_ != c.seed_
+    assert_array_equal(a.transform(X), b.transform(X))
+    assert np.any(a.transform(X) != c.transform(X))
+
+
+def test_pipeline_and_clone(digits):
+    X, y = digits
+    pipe = make_pipeline(StandardScaler(),
+                         LSHProjection(n_projections=20, n_bits=16, output="dense",
+                                       random_state=0),
+                         LogisticRegression(max_iter=300))
+    pipe.fit(X, y)
+    # 320 random-hyperplane bits of standardised digits are enough to fit 400 digits
+    assert pipe.score(X, y) > 0.9
+    bits = pipe[:-1].transform(X)
+    assert bits.shape == (400, 320)
+    assert_array_equal(bits, pipe[1].transform(pipe[0].transform(X)))
+
+    est = pipe[1]
+    twin = clone(est)
+    assert twin.get_params() == est.get_params()
+    assert not hasattr(twin, "seed_")
+    assert_array_equal(twin.fit(pipe[0].transform(X)).transform(pipe[0].transform(X)), bits)
+
+
+def test_pickle_round_trip_drops_the_hyperplane_cache(rng):
+    X = rng.standard_normal((20, 784))
+    est = LSHProjection(projection="gaussian", random_state=0).fit(X)
+    bits = est.transform(X)  # materialises a 784 x 720 float64 cache (4.5 MB)
+    assert est.hyperplanes_._cache is not None and est.hyperplanes_._cache[0] == "matrix"
+    blob = pickle.dumps(est)
+    assert len(blob) < 4096
+    restored = pickle.loads(blob)
+    assert restored.hyperplanes_._cache is None
+    assert restored.hyperplanes_ == est.hyperplanes_
+    assert_array_equal(restored.transform(X), bits)
+    assert est.hyperplanes_._cache is not None  # pickling does not drop the live cache
+
+
+@pytest.mark.parametrize("bad, match", [
+    (np.array([[0.0, np.nan, 1.0]]), "NaN"),
+    (np.array([[0.0, np.inf, 1.0]]), "infinity"),
+    (np.array([[0.0, -np.inf, 1.0]]), "infinity"),
+    (np.array([0.0, 1.0, 2.0]), "Expected 2D array"),
+    (np.array([[1.0 + 1j, 0.0, 1.0]]), "[Cc]omplex"),
+    (np.empty((0, 3)), "0 sample"),
+    (np.empty((2, 0)), "0 feature"),
+], ids=["nan", "inf", "-inf", "1d", "complex", "no rows", "no columns"])
+def test_bad_input_raises(bad, match):
+    X = np.arange(12.0).reshape(4, 3)
+    with pytest.raises(ValueError, match=match):
+        LSHProjection(random_state=0).fit(bad)
+    est = LSHProjection(random_state=0).fit(X)
+    with pytest.raises(ValueError, match=match):
+        est.transform(bad)
+
+
+def test_wrong_feature_count_at_transform():
+    est = LSHProjection(random_state=0).fit(np.ones((4, 8)))
+    with pytest.raises(ValueError, match="X has 5 features, but LSHProjection is expecting 8"):
+        est.transform(np.ones((4, 5)))
+    with pytest.raises(ValueError, match="X has 5 features, but LSHProjection is expecting 8"):
+        est.transform(sp.csr_matrix(np.ones((4, 5))))
+
+
+@pytest.mark.parametrize("params, match", [
+    (dict(n_bits=0), "n_bits"),
+    (dict(n_projections=-1), "n_projections"),
+    (dict(projection="uniform"), "projection"),
+    (dict(density=0.0), "density"),
+    (dict(density=1.5), "density"),
+    (dict(output="sparse"), "output"),
+])
+def test_bad_parameters_raise(params, match):
+    with pytest.raises(ValueError, match=match):
+        LSHProjection(**params).fit(np.ones((3, 4)))
+
+
+@parametrize_with_checks([
+    LSHProjection(n_projections=4, n_bits=8, random_state=0),
+    LSHProjection(output="dense", projection="gaussian", random_state=0),
+])
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
