@@ -1,9 +1,21 @@
-"""The ``pnet`` command line: ``pnet demo``.
+"""The ``pnet`` command line: ``pnet demo``, ``pnet info MODEL``, ``pnet predict MODEL CSV``.
 
-Run ``pnet --help`` for the commands.
+Run ``pnet --help`` for the commands. ``info`` and ``predict`` read model files
+written by ``CompactProjectionNet.save`` (``pnet.load``). Errors in the user's
+files (a bad model file, a CSV that is not numeric or has the wrong number of
+columns) print one line to stderr and exit with status 1, without a traceback;
+usage errors exit with status 2 (argparse).
 """
 import argparse
+import os
 import sys
+import warnings
+
+import numpy as np
+
+
+class InputError(Exception):
+    """A problem with the user's input files, reported as one line and exit status 1."""
 
 
 def _demo(args):
@@ -13,6 +25,124 @@ def _demo(args):
     return 0
 
 
+# -- info --------------------------------------------------------------------------------
+def _info(args):
+    model = _load_model(args.model)
+    classes = model.classes_
+    shown = " ".join(str(c) for c in classes[:args.max_classes])
+    if len(classes) > args.max_classes:
+        shown += f" ... ({len(classes) - args.max_classes} more)"
+    hidden = "".join(f" -> {n}" for n in model.layer_sizes[1:-1])
+    weights = "float32" if model.quantize is None else \
+        "int8, one float32 scale per output unit; float32 biases"
+    lines = [
+        ("file", f"{args.model} ({os.path.getsize(args.model):,} bytes on disk)"),
+        ("format", f"pnet-compact version {model.format_version}"),
+        ("projection", f"{model.projection}, T = {model.n_projections} x d = {model.n_bits} "
+                       f"= {model.layer_sizes[0]} bits, density {model.density:.6g}, "
+                       f"seed {model.seed}"),
+        ("input", f"{model.n_features_in_} features"),
+        ("network", f"{model.layer_sizes[0]} bits{hidden} -> {len(classes)} classes"
+                    + (f" (hidden activation {model.activation})" if hidden else "")),
+        ("weights", weights),
+        ("model size", f"{model.size_bytes:,} bytes ({model.size_bits:,} bits): stored "
+                       "weights, biases and scales + 8-byte seed"),
+        (f"classes ({len(classes)})", shown),
+    ]
+    width = max(len(k) for k, _ in lines)
+    for key, value in lines:
+        print(f"{key:<{width}} : {value}")
+    return 0
+
+
+# -- predict -----------------------------------------------------------------------------
+def _predict(args):
+    model = _load_model(args.model)
+    X = read_csv(args.data, args.delimiter, model.n_features_in_)
+    try:
+        if args.proba:
+            P = model.predict_proba(X)
+            print(args.delimiter.join(str(c) for c in model.classes_))
+            lines = [args.delimiter.join(f"{p:.6g}" for p in row) for row in P]
+        else:
+            lines = [str(label) for label in model.predict(X)]
+    except ValueError as exc:  # NaN / infinity in the data
+        raise InputError(f"{args.data}: {exc}") from exc
+    sys.stdout.write("".join(line + "\n" for line in lines))
+    return 0
+
+
+def _load_model(path):
+    from .compact import ModelFileError, load
+
+    try:
+        return load(path)
+    except FileNotFoundError as exc:
+        raise InputError(f"{path}: no such file.") from exc
+    except ModelFileError as exc:
+        raise InputError(str(exc)) from exc
+    except OSError as exc:
+        raise InputError(f"{path}: {exc.strerror or exc}.") from exc
+
+
+def read_csv(path, delimiter, n_columns):
+    """(n_rows, n_columns) float64 from a numeric CSV ('-' is stdin).
+
+    A first line with a non-numeric field is a header and is skipped. Blank
+    lines are ignored. Raises InputError naming the line of the first problem.
+    """
+    try:
+        if path == "-":
+            text = sys.stdin.read()
+        else:
+            with open(path, encoding="utf-8-sig") as f:
+                text = f.read()
+    except FileNotFoundError as exc:
+        raise InputError(f"{path}: no such file.") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read it as text ({exc}).") from exc
+    numbered = [(i, line) for i, line in enumerate(text.splitlines(), 1) if line.strip()]
+    if numbered and not _numeric(numbered[0][1], delimiter):
+        numbered = numbered[1:]  # header row
+    if not numbered:
+        raise InputError(f"{path}: no data rows.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            X = np.loadtxt([line for _, line in numbered], delimiter=delimiter,
+                           dtype=np.float64, ndmin=2)
+    except (ValueError, UserWarning):
+        raise InputError(f"{path}: {_first_problem(numbered, delimiter, n_columns)}") from None
+    if X.shape[1] != n_columns:
+        raise InputError(f"{path}: {X.shape[1]} columns, but the model expects {n_columns} "
+                         "features.")
+    return X
+
+
+def _numeric(line, delimiter):
+    try:
+        [float(field) for field in line.split(delimiter)]
+    except ValueError:
+        return False
+    return True
+
+
+def _first_problem(numbered, delimiter, n_columns):
+    """The first bad line, found the slow way (only when loadtxt has failed)."""
+    expected = len(numbered[0][1].split(delimiter))
+    for lineno, line in numbered:
+        fields = line.split(delimiter)
+        if len(fields) != expected:
+            return f"line {lineno} has {len(fields)} columns, the first data row has {expected}."
+        for col, field in enumerate(fields, 1):
+            try:
+                float(field)
+            except ValueError:
+                return f"line {lineno}, column {col}: {field.strip()!r} is not a number."
+    return f"cannot parse it as a numeric CSV with {n_columns} columns."
+
+
+# -- the parser --------------------------------------------------------------------------
 def build_parser():
     parser = argparse.ArgumentParser(prog="pnet", description="ProjectionNet on the CPU.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -20,12 +150,32 @@ def build_parser():
     demo.add_argument("--random-state", type=int, default=0)
     demo.add_argument("--verbose", action="store_true", help="one line per epoch")
     demo.set_defaults(func=_demo)
+
+    info = sub.add_parser("info", help="describe a model file (CompactProjectionNet.save)")
+    info.add_argument("model", help="model file")
+    info.add_argument("--max-classes", type=int, default=20,
+                      help="class labels to list (default 20)")
+    info.set_defaults(func=_info)
+
+    predict = sub.add_parser("predict", help="predict every row of a numeric CSV",
+                             description="One prediction per CSV row on stdout. A first "
+                             "row with a non-numeric field is taken as a header.")
+    predict.add_argument("model", help="model file")
+    predict.add_argument("data", help="numeric CSV, one sample per row ('-' for stdin)")
+    predict.add_argument("--delimiter", default=",", help="field separator (default ',')")
+    predict.add_argument("--proba", action="store_true",
+                         help="print class probabilities (a header row of classes first)")
+    predict.set_defaults(func=_predict)
     return parser
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except InputError as exc:
+        print(f"pnet {args.command}: error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,224 @@
+"""Helpers shared by every benchmark: machine description, timing, threads, tables.
+
+This module owns *how* we measure and print; it knows nothing about pnet's
+algorithms. Benchmarks import it as ``from ._common import ...``.
+
+- ``machine_info()``: CPU, cores, numba and BLAS threads, library versions and the
+  pnet commit, so that every pasted table says where it came from.
+- ``best_of(f, repeat, number)``: best seconds per call (``time.perf_counter``),
+  after one warm-up call (numba compiles or loads its cache on the first call);
+  ``best_of_each`` does the same for several functions with interleaved rounds.
+- ``set_threads(n)``: numba threads and BLAS/OpenMP threads set to the same n,
+  restored on exit.
+- ``markdown_table(header, rows)``: the tables pasted into bench/RESULTS.md.
+"""
+import contextlib
+import os
+import platform
+import subprocess
+import time
+from pathlib import Path
+
+import numba
+import numpy as np
+import threadpoolctl
+
+#: Environment variables that change BLAS or threading behaviour; reported when set,
+#: never changed by the benchmarks.
+_REPORTED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS",
+                 "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
+                 "NUMBA_THREADING_LAYER", "NUMBA_CACHE_DIR")
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+# -- the machine ---------------------------------------------------------------------
+def cpu_model():
+    """CPU model name from /proc/cpuinfo, else lscpu, else platform.processor()."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+        for line in out.splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    return platform.processor() or "unknown"
+
+
+def _git_commit():
+    """Short commit of the repo, with '+dirty' when pnet/ or kernels/ have local edits."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
+                              capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "pnet", "kernels"],
+                               cwd=REPO, capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+dirty" if dirty.strip() else "")
+
+
+def _version(module_name):
+    try:
+        module = __import__(module_name)
+    except ImportError:
+        return "not installed"
+    return getattr(module, "__version__", "unknown")
+
+
+def machine_info():
+    """Where the numbers come from, as an ordered dict of strings."""
+    try:
+        layer = numba.threading_layer()  # only known after a parallel kernel has run
+    except ValueError:
+        layer = "not yet chosen"
+    blas = [f"{p['internal_api']} {p['version']} in {Path(p['filepath']).parent.name} "
+            f"({p.get('architecture', '?')}, {p['threading_layer']}, "
+            f"{p['num_threads']} threads)"
+            for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"]
+    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    info = {
+        "cpu": cpu_model(),
+        "cores": f"{os.cpu_count()} logical, {affinity} usable",
+        "numba threads": f"{numba.config.NUMBA_NUM_THREADS} (layer: {layer})",
+        "blas": "; ".join(blas) or "none found",
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "numba": numba.__version__,
+        "scikit-learn": _version("sklearn"),
+        "pnet": f"{_version('pnet')} (commit {_git_commit()})",
+        "platform": platform.platform(),
+        "load average": load_average(),
+    }
+    env = {k: os.environ[k] for k in _REPORTED_ENV if k in os.environ}
+    info["env"] = (", ".join(f"{k}={v}" for k, v in env.items())
+                   or "(none of the BLAS/thread variables set)")
+    return info
+
+
+def load_average():
+    """1/5/15-minute load averages: on a shared 2-core machine, a busy neighbour
+    shows here and slows the 2-thread rows most."""
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
+def format_machine_info(info=None):
+    """The machine info as aligned ``key: value`` lines (for a ``text`` code block)."""
+    info = machine_info() if info is None else info
+    width = max(map(len, info))
+    return "\n".join(f"{k:<{width}} : {v}" for k, v in info.items())
+
+
+# -- timing ----------------------------------------------------------------------------
+def _seconds(f, number):
+    start = time.perf_counter()
+    for _ in range(number):
+        f()
+    return time.perf_counter() - start
+
+
+def best_of(f, repeat=5, number=None, min_time=0.02, warmup=True):
+    """Best seconds per call of ``f()`` over ``repeat`` rounds of ``number`` calls.
+
+    One warm-up call comes first (compilation, cache loading, page faults), unless
+    ``warmup=False`` because the caller warmed up on a smaller input. With
+    ``number=None`` the calls per round grow tenfold until a round takes at least
+    ``min_time`` seconds, so microsecond calls are not lost in timer noise.
+    """
+    if warmup:
+        f()
+    if number is None:
+        number = 1
+        while _seconds(f, number) < min_time and number < 10**6:
+            number *= 10
+    return min(_seconds(f, number) for _ in range(repeat)) / number
+
+
+def best_of_each(functions, repeat=5, number=None, min_time=0.02):
+    """``best_of`` for several functions, their rounds interleaved.
+
+    ``functions`` maps a name to a callable; returns name -> best seconds per call.
+    Alternating the rounds means a burst of load from another process slows every
+    candidate alike instead of one of them, which keeps the *ratios* honest on a
+    shared machine.
+    """
+    numbers = {}
+    for name, f in functions.items():
+        f()
+        numbers[name] = number or 1
+        while number is None and _seconds(f, numbers[name]) < min_time \
+                and numbers[name] < 10**6:
+            numbers[name] *= 10
+    best = dict.fromkeys(functions, float("inf"))
+    for _ in range(repeat):
+        for name, f in functions.items():
+            best[name] = min(best[name], _seconds(f, numbers[name]) / numbers[name])
+    return best
+
+
+@contextlib.contextmanager
+def set_threads(n):
+    """Run the block with n numba threads and n BLAS/OpenMP threads; restore after.
+
+    Import numpy/scipy (and anything else that loads a BLAS) before entering:
+    threadpoolctl limits only the libraries already loaded.
+    """
+    previous = numba.get_num_threads()
+    numba.set_num_threads(n)
+    try:
+        with threadpoolctl.threadpool_limits(limits=n):
+            yield n
+    finally:
+        numba.set_num_threads(previous)
+
+
+def thread_counts():
+    """1 and the machine's numba maximum (just [1] on a single-core machine)."""
+    return sorted({1, numba.config.NUMBA_NUM_THREADS})
+
+
+# -- printing --------------------------------------------------------------------------
+def fmt_time(seconds):
+    """Seconds with a unit that keeps 3 significant digits readable."""
+    if seconds >= 1.0:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.1f} ms"
+    return f"{seconds * 1e6:.1f} µs"
+
+
+def fmt_ratio(ratio):
+    return f"{ratio:.2f}×"
+
+
+def markdown_table(header, rows):
+    """A GitHub-markdown table; cells are converted with str(); numbers right-aligned."""
+    cells = [[str(c) for c in header]] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    numeric = [all(_looks_numeric(row[i]) for row in cells[1:]) for i in range(len(header))]
+
+    def line(row):
+        return "| " + " | ".join(c.rjust(w) if num else c.ljust(w)
+                                 for c, w, num in zip(row, widths, numeric)) + " |"
+
+    rule = "|" + "|".join(("-" * (w + 1) + ":") if num else ("-" * (w + 2))
+                          for w, num in zip(widths, numeric)) + "|"
+    return "\n".join([line(cells[0]), rule] + [line(row) for row in cells[1:]])
+
+
+def _looks_numeric(text):
+    return bool(text) and (text[0].isdigit() or text[0] in "-+.")
+
+
+def print_section(title, body):
+    """A markdown heading and its body, flushed immediately (long runs show progress)."""
+    print(f"\n### {title}\n\n{body}", flush=True)
+

@@ -1,0 +1,658 @@
+"""``CompactProjectionNet``: the projection net alone, for inference, and its model file.
+
+What ships (ALGORITHM.md section 4): the settings of the projection layer (the
+hyperplanes are recomputed from the seed, never stored), the weights and biases
+of the projection net after the bit layer, the class labels. No trainer, no
+optimiser state, nothing to fit.
+
+Two weight formats:
+
+float32 (``quantize=None``)
+    the estimator's own arrays, and its arithmetic: labels and probabilities
+    are bitwise the estimator's. CSR input runs the estimator's very code path
+    (``Hyperplanes.project`` to packed bits, the gather-add first layer of
+    ``pnet.layers``); dense input runs one fused kernel per block of rows
+    (``pnet.kernels.compact``) that performs the same additions in the same
+    order without writing packed bits (which saves most of the first layer's
+    time: ``python -m bench.compact``).
+    Later layers and the softmax (``pnet.losses``, float64) are shared code.
+int8 (``quantize='int8'``)
+    every weight matrix as int8 with one float32 scale per output unit
+    (``pnet._quantize``: ``scale[c] = max|W[:, c]| / 127``); biases stay
+    float32. The first layer is an integer gather-add into int32 accumulators,
+    then ``* scale + bias`` (``pnet.kernels.quantized`` on packed bits, the
+    fused ``pnet.kernels.compact`` kernels on dense rows). Later layers, when
+    there are hidden layers, are dequantised to float32 once at load time
+    (``Wq * scale``) and run as float32 matrix products: they are small, and the
+    file and ``size_bytes`` still hold int8.
+
+``size_bytes`` counts the stored numbers at their stored width (weights,
+biases, scales) plus 8 bytes for the seed; class labels and file headers are
+metadata and are not counted, as in ``ProjectionNetClassifier.projection_size_bytes_``.
+
+The model file (``save``/``load``, format "pnet-compact" version 1) is an
+uncompressed ``.npz`` (a zip archive of ``.npy`` arrays) holding:
+
+=============  ==========================================================
+array          content
+=============  ==========================================================
+header         uint8 bytes of a UTF-8 JSON object (below)
+classes        the class labels (int, float, bool or unicode; never object)
+coef_<i>       layer i weights (fan_in, fan_out): float32, or int8
+intercept_<i>  layer i biases (fan_out,) float32
+scale_<i>      int8 files only: per-output-unit scales (fan_out,) float32
+=============  ==========================================================
+
+The JSON header: ``{"format": "pnet-compact", "version": 1, "seed",
+"n_features", "n_projections", "n_bits", "projection", "density",
+"activation", "quantize" (null or "int8"), "layer_sizes" ([T*d, hidden...,
+n_classes]), "writer", "arrays": {name: {"dtype", "shape", "sha256"}}}``,
+where sha256 is the hex digest of the array's C-order bytes as stored.
+``load`` reads with ``allow_pickle=False`` (loading never executes code) and
+raises ``ModelFileError`` naming the problem for a foreign, truncated,
+corrupted or inconsistent file, or an unsupported version.
+
+Single rows: ``predict_one(x)`` / ``predict_proba_one(x)`` skip sklearn's
+validation (a shape check; finiteness is checked inside the kernel) and run one
+serial kernel (projection, first layer, argmax) on scratch buffers kept by the
+model: a few microseconds, the same class as ``predict(x[None])``.
+
+This module owns the deployed model and its file; training lives in
+``pnet.classifier``, the int8 arithmetic in ``pnet._quantize``.
+"""
+import hashlib
+import io
+import json
+import os
+import zipfile
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils import check_array
+from sklearn.utils.validation import check_is_fitted
+
+from ._hyperplanes import BLOCK_ROWS, PROJECTIONS, Hyperplanes
+from ._quantize import MAX_INT8_BITS, dequantize, first_layer_int8, quantize_columns
+from .kernels import compact as _fused
+from .layers import ACTIVATIONS, first_layer
+from .losses import log_softmax, softmax
+
+FORMAT = "pnet-compact"
+VERSION = 1
+SEED_BYTES = 8
+SEED_LIMIT = 2**63
+QUANTIZE = (None, "int8")
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+#: fused dense kernels by (hyperplane cache kind, quantize)
+_SERIAL = {("lists", None): _fused.ternary_rows, ("matrix", None): _fused.matrix_rows,
+           ("lists", "int8"): _fused.ternary_int8_rows,
+           ("matrix", "int8"): _fused.matrix_int8_rows}
+_PARALLEL = {("lists", None): _fused.ternary_kernel, ("matrix", None): _fused.matrix_kernel,
+             ("lists", "int8"): _fused.ternary_int8_kernel,
+             ("matrix", "int8"): _fused.matrix_int8_kernel}
+_ROW = {("lists", None): _fused.ternary_row_kernel, ("matrix", None): _fused.matrix_row_kernel,
+        ("lists", "int8"): _fused.ternary_row_int8_kernel,
+        ("matrix", "int8"): _fused.matrix_row_int8_kernel}
+
+
+class ModelFileError(ValueError):
+    """The file is not a readable pnet model file of a version this pnet supports."""
+
+
+class CompactProjectionNet:
+    """The projection net of a fitted ``ProjectionNetClassifier``, for inference only.
+
+    Build one with ``clf.to_compact()`` / ``CompactProjectionNet.from_classifier``
+    or ``pnet.load(path)``; the constructor takes the stored numbers directly.
+
+    Parameters
+    ----------
+    seed : int in [0, 2**63)
+        Hyperplane seed.
+    n_features : int
+        D, input features.
+    n_projections, n_bits : int
+        T projection functions of d bits (T * d bits in all).
+    projection : {'ternary', 'gaussian'}
+    density : float in (0, 1]
+        Non-zero fraction of ternary hyperplanes (ignored by gaussian).
+    activation : {'relu', 'tanh', 'logistic', 'identity'}
+        Hidden activation.
+    classes : array-like (n_classes,)
+    coefs, intercepts : lists of arrays
+        Layer weights (fan_in, fan_out), float32 or (with ``scales``) int8, and
+        float32 biases (fan_out,). ``coefs[0]`` is (T * d, ...).
+    scales : list of float32 arrays (fan_out,) or None
+        Per-output-unit scales of int8 weights; None for float32 weights.
+
+    Attributes
+    ----------
+    classes_, n_features_in_, coefs_, intercepts_, scales_
+        As given (``scales_`` None for float32).
+    seed, n_projections, n_bits, projection, density, activation
+        The settings, as given.
+    quantize : None or 'int8'
+    format_version : int
+        Version of the model file format (1).
+    hyperplanes : pnet.Hyperplanes
+        Settings only; any materialised hyperplanes are a RAM cache, not model.
+    size_bytes, size_bits, layer_sizes : properties
+
+    Notes
+    -----
+    ``predict_one`` and ``predict_proba_one`` reuse scratch buffers held by the
+    object: share one model between threads through ``predict``, or give each
+    thread its own copy (``load`` it per thread).
+    """
+
+    def __init__(self, seed, n_features, n_projections, n_bits, projection, density,
+                 activation, classes, coefs, intercepts, scales=None):
+        self.seed = seed
+        self.n_features_in_ = n_features
+        self.n_projections = n_projections
+        self.n_bits = n_bits
+        self.projection = projection
+        self.density = density
+        self.activation = activation
+        self.classes_ = np.asarray(classes)
+        self.coefs_ = list(coefs)
+        self.intercepts_ = list(intercepts)
+        self.scales_ = None if scales is None else list(scales)
+        self.quantize = None if scales is None else "int8"
+        self.format_version = VERSION  # of the file it was read from / will be saved as
+        _check_model(self)
+        self.hyperplanes = Hyperplanes(seed, n_features, n_projections * n_bits, projection,
+                                       density)
+        if self.quantize is None:
+            self._tail = list(zip(self.coefs_[1:], self.intercepts_[1:]))
+        else:  # later layers dequantised once, run in float32
+            self._tail = [(dequantize(Wq, s), b) for Wq, s, b in
+                          zip(self.coefs_[1:], self.scales_[1:], self.intercepts_[1:])]
+        self._cache = None  # hyperplanes in RAM, built on first dense use (``_planes``)
+        self._row = None  # single-row kernel and its scratch, built on first use
+
+    # ------------------------------------------------------------ construction --
+    @classmethod
+    def from_classifier(cls, clf, quantize=None):
+        """The projection net of a fitted ``ProjectionNetClassifier``.
+
+        quantize : None (float32 weights, predictions identical to ``clf``) or
+            'int8' (int8 weights, one float32 scale per output unit).
+        """
+        check_is_fitted(clf, "coefs_")
+        if quantize not in QUANTIZE:
+            raise ValueError(f"quantize must be None or 'int8', got {quantize!r}.")
+        h = clf.hyperplanes_
+        coefs = [np.array(W, dtype=np.float32) for W in clf.coefs_]
+        intercepts = [np.array(b, dtype=np.float32) for b in clf.intercepts_]
+        scales = None
+        if quantize == "int8":
+            pairs = [quantize_columns(W) for W in coefs]
+            coefs, scales = [p[0] for p in pairs], [p[1] for p in pairs]
+        return cls(h.seed, h.n_features, clf.n_projections, clf.n_bits, h.projection,
+                   h.density, clf.activation, clf.classes_, coefs, intercepts, scales)
+
+    # ----------------------------------------------------------------- sizes --
+    @property
+    def size_bytes(self):
+        """Stored numbers at their stored width + 8 bytes of seed.
+
+        float32: 4 bytes per weight and bias (equals the estimator's
+        ``projection_size_bytes_``); int8: 1 byte per weight, 4 per bias and per
+        scale. The hyperplanes cost nothing (recomputed from the seed); class
+        labels and the file's header are metadata, not counted.
+        """
+        arrays = [*self.coefs_, *self.intercepts_, *(self.scales_ or [])]
+        return int(sum(a.nbytes for a in arrays)) + SEED_BYTES
+
+    @property
+    def size_bits(self):
+        return 8 * self.size_bytes
+
+    @property
+    def layer_sizes(self):
+        return [self.coefs_[0].shape[0]] + [W.shape[1] for W in self.coefs_]
+
+    def __repr__(self):
+        hidden = "".join(f" -> {n}" for n in self.layer_sizes[1:-1])
+        return (f"CompactProjectionNet({self.projection} T={self.n_projections} "
+                f"d={self.n_bits} on {self.n_features_in_} features, "
+                f"{self.layer_sizes[0]} bits{hidden} -> {len(self.classes_)} classes, "
+                f"{self.quantize or 'float32'}, {self.size_bytes:,} bytes)")
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_cache"] = state["_row"] = None  # RAM caches, rebuilt on demand
+        return state
+
+    # ------------------------------------------------------------ prediction --
+    def _validate(self, X):
+        if not sp.issparse(X) and np.ndim(X) != 2:
+            raise ValueError(
+                f"X must be 2-D (n_samples, n_features), got {np.ndim(X)} dimension(s) "
+                f"with shape {np.shape(X)}; for one sample use X.reshape(1, -1) or "
+                "predict_one(x).")
+        X = check_array(X, accept_sparse="csr", dtype=[np.float64, np.float32],
+                        estimator=self, input_name="X")
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, but this CompactProjectionNet "
+                             f"expects {self.n_features_in_}.")
+        return X
+
+    def _planes(self):
+        """The hyperplanes as this model's kernels read them, built on first dense use.
+
+        ('lists', indptr, split, bits) for ternary: per feature, the int32 bits with
+        a +1 entry (``bits[indptr[j]:split[j]]``) then those with a -1 entry;
+        ('matrix', R) for gaussian; ('none',) when R would be too large (the
+        CSR path is used). A RAM cache, never stored, dropped on pickling.
+        """
+        if self._cache is None:
+            h = self.hyperplanes
+            if self.projection == "ternary":
+                indptr, bits, signs = h.ternary_lists()
+                feature = np.repeat(np.arange(h.n_features), np.diff(indptr))
+                order = np.lexsort((bits, signs < 0, feature))  # feature, + before -, bit
+                split = indptr[:-1] + np.bincount(feature[signs > 0], minlength=h.n_features)
+                self._cache = ("lists", indptr, split, bits[order].astype(np.int32))
+            else:
+                self._cache = h._dense_cache()
+        return self._cache
+
+    def _first_layer_dense(self, X):
+        """First-layer pre-activations (n, fan_out) float32 of dense X, one fused pass."""
+        planes = self._planes()
+        if planes[0] == "none":
+            return None
+        X = np.ascontiguousarray(X)
+        W, b = self.coefs_[0], self.intercepts_[0]
+        out = np.empty((X.shape[0], W.shape[1]), dtype=np.float32)
+        if self.quantize is None:
+            weights = (W, b)
+        else:
+            weights = (W, self.scales_[0], b)
+        kind = planes[0], self.quantize
+        if X.shape[0] <= BLOCK_ROWS:  # one block: serial, no thread pool to wake
+            _SERIAL[kind](X, 0, X.shape[0], *planes[1:], *weights, out)
+        else:
+            _PARALLEL[kind](X, *planes[1:], *weights, BLOCK_ROWS, out)
+        return out
+
+    def _first_layer_packed(self, X):
+        """The same from packed bits (``Hyperplanes.project``; CSR input)."""
+        packed = self.hyperplanes.project(X)  # (n, n_words) uint64
+        if self.quantize is None:  # the estimator's own first layer
+            return first_layer(packed, self.coefs_[0], self.intercepts_[0])
+        return first_layer_int8(packed, self.coefs_[0], self.scales_[0], self.intercepts_[0])
+
+    def _tail_logits(self, Z):
+        """Logits from the first layer's pre-activation Z, as ``pnet.layers.forward``
+        continues (activation in place, then ``Z @ W + b`` per later layer)."""
+        act = ACTIVATIONS[self.activation]
+        for W, b in self._tail:
+            Z = act(Z) @ W  # (n, fan_out)
+            Z += b
+        return Z
+
+    def decision_function(self, X):
+        """Logits of the projection net, (n_samples, n_classes) float32.
+
+        Dense X runs the fused kernels of ``pnet.kernels.compact``, CSR X the
+        estimator's projection kernels; both give the same bits and, in float32,
+        the estimator's logits bit for bit.
+        """
+        X = self._validate(X)
+        Z = None if sp.issparse(X) or X.shape[0] == 0 else self._first_layer_dense(X)
+        if Z is None:
+            Z = self._first_layer_packed(X)
+        return self._tail_logits(Z)
+
+    def predict(self, X):
+        """Class labels, (n_samples,). X: dense array or CSR matrix (n_samples, n_features)."""
+        return self.classes_[np.argmax(self.decision_function(X), axis=1)]
+
+    def predict_proba(self, X):
+        """Class probabilities, (n_samples, n_classes) float64."""
+        return softmax(self.decision_function(X).astype(np.float64))
+
+    def predict_log_proba(self, X):
+        return log_softmax(self.decision_function(X).astype(np.float64))
+
+    # -- one row, low overhead -------------------------------------------------------
+    def _row_setup(self):
+        """(kernel, arguments after x, z): the serial single-row kernel and its scratch."""
+        planes = self._planes()
+        if planes[0] == "none":  # gaussian too large to materialise: batch path
+            return None, None, None
+        n_bits, n_out = self.coefs_[0].shape
+        nz = np.empty(self.n_features_in_, dtype=np.int64)  # non-zero features of x
+        acc = np.empty(n_bits)  # <x, r_k> float64
+        idx = np.empty(n_bits, dtype=np.int64)  # set bits
+        z = np.empty(n_out, dtype=np.float32)  # first-layer pre-activation
+        W, b = self.coefs_[0], self.intercepts_[0]
+        if self.quantize is None:
+            weights, scratch = (W, b), (nz, acc, idx, z)
+        else:
+            iacc = np.empty(n_out, dtype=np.int32)
+            weights, scratch = (W, self.scales_[0], b), (nz, acc, idx, iacc, z)
+        return _ROW[planes[0], self.quantize], planes[1:] + weights + scratch, z
+
+    def _row_logits(self, x):
+        """(logits (n_classes,), class index) of one row; skips sklearn's validation."""
+        x = np.asarray(x)
+        if x.dtype != np.float64 and x.dtype != np.float32:
+            x = x.astype(np.float64)
+        if x.shape != (self.n_features_in_,):
+            raise ValueError(f"x must be 1-D with {self.n_features_in_} features, got shape "
+                             f"{x.shape}; use predict for a 2-D batch.")
+        if self._row is None:
+            self._row = self._row_setup()
+        kernel, args, z = self._row
+        if kernel is None:
+            if not np.isfinite(x).all():
+                raise ValueError("x contains NaN or infinity.")
+            logits = self.decision_function(x[None])[0]
+            return logits, int(np.argmax(logits))
+        index = kernel(x, *args)  # finite check, projection, first layer, argmax
+        if index < 0:
+            raise ValueError("x contains NaN or infinity.")
+        if not self._tail:
+            return z, index
+        logits = self._tail_logits(z[None].copy())[0]
+        return logits, int(np.argmax(logits))
+
+    def predict_one(self, x):
+        """The class of one sample x (n_features,): no sklearn validation, one kernel call.
+
+        Checks only the shape and that x is finite; same class as ``predict(x[None])``.
+        """
+        return self.classes_[self._row_logits(x)[1]]
+
+    def predict_proba_one(self, x):
+        """Class probabilities (n_classes,) of one sample, ``predict_proba(x[None])[0]``."""
+        logits = self._row_logits(x)[0]
+        return softmax(logits.astype(np.float64)[None])[0]
+
+    # ------------------------------------------------------------------ files --
+    def _arrays(self):
+        """The arrays of the model file, by name (without the header)."""
+        arrays = {"classes": _classes_for_file(self.classes_)}
+        for i, (W, b) in enumerate(zip(self.coefs_, self.intercepts_)):
+            arrays[f"coef_{i}"] = np.ascontiguousarray(W)
+            arrays[f"intercept_{i}"] = np.ascontiguousarray(b)
+            if self.scales_ is not None:
+                arrays[f"scale_{i}"] = np.ascontiguousarray(self.scales_[i])
+        return arrays
+
+    def _settings(self):
+        return {"seed": int(self.seed), "n_features": int(self.n_features_in_),
+                "n_projections": int(self.n_projections), "n_bits": int(self.n_bits),
+                "projection": self.projection, "density": float(self.density),
+                "activation": self.activation, "quantize": self.quantize}
+
+    def to_bytes(self):
+        """The model file's bytes (see the module docstring for the format)."""
+        from . import __version__
+
+        arrays = self._arrays()
+        header = {"format": FORMAT, "version": VERSION, **self._settings(),
+                  "layer_sizes": self.layer_sizes, "writer": f"pnet {__version__}",
+                  "arrays": {name: _describe(a) for name, a in arrays.items()}}
+        text = json.dumps(header, indent=1).encode("utf-8")
+        buffer = io.BytesIO()
+        np.savez(buffer, header=np.frombuffer(text, dtype=np.uint8), **arrays)
+        return buffer.getvalue()
+
+    def save(self, path):
+        """Write the model file to ``path`` (no suffix is added; '.pnet' is customary)."""
+        data = self.to_bytes()
+        with open(path, "wb") as f:
+            f.write(data)
+
+    @classmethod
+    def from_bytes(cls, data, source="<bytes>"):
+        """The model in a model file's bytes; ``ModelFileError`` if they are not one."""
+        settings, arrays = _read_model_file(bytes(data), source)
+        n_layers = len(settings.pop("layer_sizes")) - 1
+        quantize = settings.pop("quantize")
+        try:
+            model = cls(
+                classes=arrays["classes"],
+                coefs=[arrays[f"coef_{i}"] for i in range(n_layers)],
+                intercepts=[arrays[f"intercept_{i}"] for i in range(n_layers)],
+                scales=[arrays[f"scale_{i}"] for i in range(n_layers)]
+                if quantize == "int8" else None,
+                **settings)
+        except ValueError as exc:
+            raise ModelFileError(f"{source}: inconsistent model file: {exc}") from exc
+        return model
+
+    @classmethod
+    def load(cls, path):
+        """Read a model file written by ``save``; see ``pnet.load``."""
+        return load(path)
+
+
+def load(path):
+    """Read a ``CompactProjectionNet`` from a model file written by ``save``.
+
+    Never executes code from the file (``np.load(..., allow_pickle=False)``).
+    Raises FileNotFoundError for a missing file and ``ModelFileError`` (a
+    ValueError) naming the problem for anything that is not a complete, intact
+    pnet-compact file of a supported version.
+    """
+    path = os.fspath(path)
+    with open(path, "rb") as f:
+        head = f.read(len(_ZIP_MAGIC))
+        if head != _ZIP_MAGIC:
+            raise ModelFileError(f"{path}: not a pnet model file ({_what_is(head)}).")
+        data = head + f.read()
+    return CompactProjectionNet.from_bytes(data, source=path)
+
+
+# -------------------------------------------------------------------- checks ----
+def _check_model(m):
+    """ValueError naming the first inconsistency between settings and arrays."""
+    _check_int("seed", m.seed, 0, SEED_LIMIT - 1)
+    _check_int("n_features", m.n_features_in_, 1)
+    _check_int("n_projections", m.n_projections, 1)
+    _check_int("n_bits", m.n_bits, 1)
+    if m.projection not in PROJECTIONS:
+        raise ValueError(f"projection must be one of {PROJECTIONS}, got {m.projection!r}.")
+    if isinstance(m.density, bool) or not isinstance(m.density, (int, float)) \
+            or not 0 < m.density <= 1:
+        raise ValueError(f"density must be a number in (0, 1], got {m.density!r}.")
+    if m.activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}, "
+                         f"got {m.activation!r}.")
+    classes = m.classes_
+    if classes.ndim != 1 or classes.shape[0] < 2 or np.unique(classes).shape[0] != \
+            classes.shape[0]:
+        raise ValueError(f"classes must be at least 2 distinct labels in a 1-D array, got "
+                         f"shape {classes.shape}.")
+    if not m.coefs_ or len(m.coefs_) != len(m.intercepts_) or \
+            (m.scales_ is not None and len(m.scales_) != len(m.coefs_)):
+        raise ValueError(f"need one weight matrix, one bias vector (and one scale vector "
+                         f"for int8) per layer, got {len(m.coefs_)}, {len(m.intercepts_)}"
+                         + ("" if m.scales_ is None else f", {len(m.scales_)}") + ".")
+    weight_dtype = np.float32 if m.scales_ is None else np.int8
+    fan_in = m.n_projections * m.n_bits
+    for i, (W, b) in enumerate(zip(m.coefs_, m.intercepts_)):
+        s = None if m.scales_ is None else m.scales_[i]
+        if not (isinstance(W, np.ndarray) and W.dtype == weight_dtype and W.ndim == 2
+                and W.shape[0] == fan_in):
+            raise ValueError(f"layer {i} weights must be {np.dtype(weight_dtype).name} of "
+                             f"shape ({fan_in}, fan_out), got "
+                             f"{getattr(W, 'dtype', type(W))} {np.shape(W)}.")
+        fan_out = W.shape[1]
+        for name, v in (("biases", b), ("scales", s)):
+            if v is not None and not (isinstance(v, np.ndarray) and v.dtype == np.float32
+                                      and v.shape == (fan_out,)):
+                raise ValueError(f"layer {i} {name} must be float32 of shape ({fan_out},), "
+                                 f"got {getattr(v, 'dtype', type(v))} {np.shape(v)}.")
+        if not np.isfinite(b).all() or (W.dtype.kind == "f" and not np.isfinite(W).all()):
+            raise ValueError(f"layer {i} holds NaN or infinite weights or biases.")
+        if s is not None and not (np.isfinite(s).all() and (s >= 0).all()):
+            raise ValueError(f"layer {i} scales must be finite and >= 0.")
+        fan_in = fan_out
+    if fan_in != classes.shape[0]:
+        raise ValueError(f"the last layer has {fan_in} outputs but there are "
+                         f"{classes.shape[0]} classes.")
+    if m.scales_ is not None and m.coefs_[0].shape[0] > MAX_INT8_BITS:
+        raise ValueError(f"{m.coefs_[0].shape[0]} bits overflow the int8 first layer's int32 "
+                         f"accumulators (at most {MAX_INT8_BITS}).")
+
+
+def _check_int(name, value, low, high=None):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) \
+            or value < low or (high is not None and value > high):
+        bound = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise ValueError(f"{name} must be an integer {bound}, got {value!r}.")
+
+
+def _classes_for_file(classes):
+    """Class labels as a pickle-free array: numbers, bools or unicode strings."""
+    if classes.dtype == object:
+        converted = np.array(classes.tolist())
+        if converted.dtype.kind not in "biufU" or converted.shape != classes.shape or \
+                not all(a == b for a, b in zip(converted.tolist(), classes.tolist())):
+            raise ValueError("classes_ must be numbers or strings to be saved without "
+                             f"pickle, got {classes[:5].tolist()!r}...")
+        classes = converted
+    if classes.dtype.kind not in "biufU":
+        raise ValueError(f"classes_ of dtype {classes.dtype} cannot be saved; use numbers "
+                         "or strings as labels.")
+    return np.ascontiguousarray(classes)
+
+
+# --------------------------------------------------------------- file format ----
+def _sha256(a):
+    return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
+
+
+def _describe(a):
+    return {"dtype": a.dtype.str, "shape": list(a.shape), "sha256": _sha256(a)}
+
+
+def _what_is(head):
+    """A guess at what a non-zip file is, for the error message."""
+    if not head:
+        return "the file is empty"
+    if head.startswith(b"\x93NUM"):
+        return "a single .npy array, not a model archive"
+    if head.startswith(b"\x89PNG"):
+        return "a PNG image"
+    if head.startswith(b"\x80"):
+        return "a Python pickle; pnet model files never contain pickles"
+    return "not a zip/.npz archive"
+
+
+def _expected_arrays(settings):
+    n_layers = len(settings["layer_sizes"]) - 1
+    names = {"classes"}
+    for i in range(n_layers):
+        names |= {f"coef_{i}", f"intercept_{i}"}
+        if settings["quantize"] == "int8":
+            names.add(f"scale_{i}")
+    return names
+
+
+def _read_array(npz, name, source):
+    try:
+        return npz[name]
+    except ValueError as exc:
+        if "pickle" in str(exc) or "Object arrays" in str(exc):
+            raise ModelFileError(f"{source}: array {name!r} holds Python objects (a pickle); "
+                                 "pnet model files never do, refusing to load it.") from exc
+        raise ModelFileError(f"{source}: array {name!r} is corrupted: {exc}") from exc
+    except (zipfile.BadZipFile, OSError, EOFError, KeyError) as exc:
+        raise ModelFileError(f"{source}: array {name!r} is truncated or corrupted: "
+                             f"{exc}") from exc
+
+
+def _read_header(npz, source):
+    header = _read_array(npz, "header", source)
+    if header.dtype != np.uint8 or header.ndim != 1:
+        raise ModelFileError(f"{source}: not a pnet model file: 'header' is not a JSON "
+                             "byte array.")
+    try:
+        header = json.loads(header.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelFileError(f"{source}: the header is not valid JSON: {exc}") from exc
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise ModelFileError(f"{source}: not a pnet model file (header format "
+                             f"{header.get('format') if isinstance(header, dict) else None!r}, "
+                             f"expected {FORMAT!r}).")
+    version = header.get("version")
+    if version != VERSION or isinstance(version, bool):
+        newer = isinstance(version, int) and version > VERSION
+        raise ModelFileError(
+            f"{source}: unsupported {FORMAT} version {version!r}: this pnet reads version "
+            f"{VERSION}" + (" (the file was written by a newer pnet)." if newer else "."))
+    keys = ("seed", "n_features", "n_projections", "n_bits", "projection", "density",
+            "activation", "quantize", "layer_sizes", "arrays")
+    missing = [k for k in keys if k not in header]
+    if missing:
+        raise ModelFileError(f"{source}: the header lacks {missing}.")
+    sizes = header["layer_sizes"]
+    if not (isinstance(sizes, list) and len(sizes) >= 2
+            and all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in sizes)):
+        raise ModelFileError(f"{source}: the header's layer_sizes {sizes!r} is not a list of "
+                             "at least 2 positive integers.")
+    if header["quantize"] not in QUANTIZE:
+        raise ModelFileError(f"{source}: unknown quantize {header['quantize']!r} in the "
+                             "header (expected null or 'int8').")
+    if not isinstance(header["arrays"], dict) or not all(
+            isinstance(r, dict) and {"dtype", "shape", "sha256"} <= set(r)
+            for r in header["arrays"].values()):
+        raise ModelFileError(f"{source}: the header's 'arrays' table is malformed.")
+    return header
+
+
+def _read_model_file(data, source):
+    """(settings dict, arrays dict) of a model file's bytes, every check done."""
+    if not data.startswith(_ZIP_MAGIC):
+        raise ModelFileError(f"{source}: not a pnet model file ({_what_is(data[:4])}).")
+    try:
+        npz = np.load(io.BytesIO(data), allow_pickle=False)
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+        raise ModelFileError(f"{source}: truncated or corrupted model file (not a readable "
+                             f"zip archive: {exc}).") from exc
+    with npz:
+        names = set(npz.files)
+        if "header" not in names:
+            raise ModelFileError(f"{source}: not a pnet model file: no 'header' array "
+                                 f"(arrays: {sorted(names)}).")
+        header = _read_header(npz, source)
+        expected = _expected_arrays(header)
+        missing, extra = expected - names, names - expected - {"header"}
+        if missing:
+            raise ModelFileError(f"{source}: missing arrays {sorted(missing)}.")
+        if extra:
+            raise ModelFileError(f"{source}: unexpected arrays {sorted(extra)}; a "
+                                 f"{FORMAT} file holds exactly {sorted(expected)}.")
+        if set(header["arrays"]) != expected:
+            raise ModelFileError(f"{source}: the header lists arrays "
+                                 f"{sorted(header['arrays'])}, expected {sorted(expected)}.")
+        arrays = {}
+        for name in sorted(expected):
+            a = _read_array(npz, name, source)
+            record = header["arrays"][name]
+            if a.dtype.str != record["dtype"] or list(a.shape) != record["shape"]:
+                raise ModelFileError(
+                    f"{source}: array {name!r} is {a.dtype.str} {list(a.shape)} but the "
+                    f"header says {record['dtype']} {record['shape']}.")
+            if _sha256(a) != record["sha256"]:
+                raise ModelFileError(f"{source}: checksum mismatch for array {name!r}: the "
+                                     "file is corrupted.")
+            arrays[name] = a
+    sizes = header["layer_sizes"]
+    shapes = [arrays[f"coef_{i}"].shape for i in range(len(sizes) - 1)]
+    if [list(s) for s in shapes] != [[a, b] for a, b in zip(sizes[:-1], sizes[1:])]:
+        raise ModelFileError(f"{source}: weight shapes {shapes} do not match the header's "
+                             f"layer_sizes {sizes}.")
+    keys = ("seed", "n_features", "n_projections", "n_bits", "projection", "density",
+            "activation", "quantize", "layer_sizes")
+    return {k: header[k] for k in keys}, arrays
