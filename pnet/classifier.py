@@ -121,10 +121,11 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
     shuffle : bool, default=True
         Shuffle the samples every epoch.
     random_state : int, RandomState instance or None, default=None
-        Draws, in this order: the hyperplane seed, the trainer's initial
-        weights, the projection net's initial weights, the validation split,
-        the epoch shuffles. The same value and data give a bit-identical model,
-        whatever the thread count.
+        Draws four seeds, in this order: the hyperplanes', the trainer's initial
+        weights', the projection net's initial weights', and the training
+        stream's (validation split, then the epoch shuffles). The same value and
+        data give a bit-identical model, whatever the thread count; "alone" and
+        "joint" fits of one value share hyperplanes and initial projection net.
     verbose : bool, default=False
         One line per epoch: joint loss, each term, and (with early_stopping)
         both nets' validation accuracy.
@@ -147,6 +148,7 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
         The projection net (the model that ships); ``coefs_[0]`` is
         (n_projections * n_bits, ...).
     trainer_coefs_, trainer_intercepts_ : lists of float32 arrays
+        Empty when the projection net was trained alone (no trainer is built).
     n_iter_ : int
         Epochs run.
     t_ : int
@@ -295,18 +297,21 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
 
         if first:
             self._initialize(X.shape[1])
+        if self._trains_trainer and not self.trainer_coefs_:  # warm start from "alone"
+            self._initialize_trainer()
         packed = self.hyperplanes_.project(X)  # (n, n_words): once per fit, reused every epoch
         bits = unpack(packed, self.hyperplanes_.n_bits)  # (n, T*d) float32 0/1
-        Xf = X.astype(np.float32)  # trainer input
+        # trainer input; None when the trainer takes no part (nothing copied or sliced)
+        Xf = X.astype(np.float32) if self._trains_trainer else None
 
         if self.early_stopping and not incremental:
             idx = np.arange(X.shape[0])
             stratify = y_index if np.bincount(y_index).min() >= 2 else None
             train, val = train_test_split(idx, test_size=self.validation_fraction,
                                           random_state=self._random_state, stratify=stratify)
-            validation = (Xf[val], packed[val], y_index[val])
-            Xf, bits, y_index, sample_weight = Xf[train], bits[train], y_index[train], \
-                sample_weight[train]
+            validation = (None if Xf is None else Xf[val], packed[val], y_index[val])
+            Xf = None if Xf is None else Xf[train]
+            bits, y_index, sample_weight = bits[train], y_index[train], sample_weight[train]
         else:
             validation = None
         self._train_epochs(Xf, bits, y_index, sample_weight, validation,
@@ -316,21 +321,30 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _initialize(self, n_features):
-        """Fitted state of a fresh model; every random draw in its documented order."""
-        self._random_state = check_random_state(self.random_state)
-        rng = self._random_state
-        self.seed_ = int(rng.randint(SEED_MAX))
+        """Fitted state of a fresh model; every random draw in its documented order.
+
+        ``random_state`` draws four seeds: the hyperplanes', the trainer's initial
+        weights', the projection net's initial weights', and the training stream's
+        (validation split, then the epoch shuffles). Separate streams keep the
+        projection net's draws identical whether or not a trainer is built, so
+        "alone" and "joint" fits of one ``random_state`` start from the same net.
+        """
+        rng = check_random_state(self.random_state)
+        seeds = [int(s) for s in rng.randint(SEED_MAX, size=4)]
+        self.seed_, self._trainer_seed, projection_seed, training_seed = seeds
+        self._random_state = np.random.RandomState(training_seed)
         self.density_ = resolve_density(self.density, n_features)
         n_total = self.n_projections * self.n_bits
         self.hyperplanes_ = Hyperplanes(self.seed_, n_features, n_total, self.projection,
                                         self.density_)
-        n_classes = self.classes_.shape[0]
-        trainer_sizes = [n_features, *self.trainer_hidden_layer_sizes, n_classes]
-        projection_sizes = [n_total, *self.projection_hidden_layer_sizes, n_classes]
-        self.trainer_coefs_, self.trainer_intercepts_ = init_layers(
-            trainer_sizes, self.activation, rng, np.float32)
+        projection_sizes = [n_total, *self.projection_hidden_layer_sizes,
+                            self.classes_.shape[0]]
         self.coefs_, self.intercepts_ = init_layers(
-            projection_sizes, self.activation, rng, np.float32)
+            projection_sizes, self.activation, np.random.RandomState(projection_seed),
+            np.float32)
+        self.trainer_coefs_, self.trainer_intercepts_ = [], []
+        if self._trains_trainer:
+            self._initialize_trainer()
         self.n_iter_ = 0
         self.t_ = 0
         self.loss_curve_ = []
@@ -343,8 +357,29 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
         self._optimizer = None
         self._best_params = None
 
+    def _trainer_sizes(self):
+        return [self.n_features_in_, *self.trainer_hidden_layer_sizes, self.classes_.shape[0]]
+
+    def _initialize_trainer(self):
+        self.trainer_coefs_, self.trainer_intercepts_ = init_layers(
+            self._trainer_sizes(), self.activation, np.random.RandomState(self._trainer_seed),
+            np.float32)
+
+    @property
+    def _updates_trainer(self):
+        return self.trainer_weight > 0
+
     def _params(self):
-        """Every trainable array, trainer first (the optimiser's fixed order)."""
+        """The arrays being trained, trainer first (the optimiser's fixed order).
+
+        The trainer is left out when ``trainer_weight == 0``: with no label term it
+        gets no gradient (the distillation term never sends it any).
+        """
+        trainer = [*self.trainer_coefs_, *self.trainer_intercepts_] if self._updates_trainer \
+            else []
+        return [*trainer, *self.coefs_, *self.intercepts_]
+
+    def _all_params(self):
         return [*self.trainer_coefs_, *self.trainer_intercepts_, *self.coefs_, *self.intercepts_]
 
     def _make_optimizer(self):
@@ -354,12 +389,15 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
                                  self.nesterovs_momentum)
 
     def _train_epochs(self, X, bits, y_index, sample_weight, validation, max_iter):
-        n_samples = X.shape[0]
+        n_samples = bits.shape[0]
         n_classes = self.classes_.shape[0]
         batch_size = min(200, n_samples) if self.batch_size == "auto" else \
             min(self.batch_size, n_samples)
-        if self._optimizer is None or not (self.warm_start or max_iter == 1):
+        params = self._params()
+        if (self._optimizer is None or not (self.warm_start or max_iter == 1)
+                or [id(p) for p in params] != self._optimizer_params):
             self._optimizer = self._make_optimizer()
+            self._optimizer_params = [id(p) for p in params]
         Y = np.eye(n_classes, dtype=np.float32)[y_index]  # (n, n_classes) one-hot
         train_trainer = self._trains_trainer
         rng = self._random_state
@@ -369,7 +407,8 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
                 sums = dict.fromkeys(("loss", *TERMS), 0.0)
                 for start in range(0, n_samples, batch_size):
                     batch = order[start:start + batch_size]
-                    batch_sums = self._step(X[batch], bits[batch], Y[batch],
+                    batch_sums = self._step(None if X is None else X[batch], bits[batch],
+                                            Y[batch],
                                             sample_weight[batch], train_trainer)
                     for key, value in batch_sums.items():
                         sums[key] += value * len(batch)
@@ -392,7 +431,7 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
             warnings.warn("Training interrupted by user; the model keeps the weights of "
                           "the last completed step.")
         if self.early_stopping and self._best_params is not None:
-            for p, best in zip(self._params(), self._best_params):
+            for p, best in zip(self._all_params(), self._best_params):
                 p[...] = best
 
     def _step(self, X, bits, Y, weights, train_trainer):
@@ -405,10 +444,10 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
         """The joint loss plus L2 penalty on a batch, and its gradient w.r.t. ``_params()``.
 
         Forward both nets, the joint loss on their logits, backward both nets. The
-        gradients come in the order of ``_params()``; the trainer's are zero when
-        it is not trained. Dtype-generic: the gradient check runs it in float64.
+        gradients come in the order of ``_params()`` (no trainer gradients when
+        ``trainer_weight == 0``). Dtype-generic: the gradient check runs it in float64.
         """
-        n = X.shape[0]
+        n = bits.shape[0]
         if train_trainer:
             t_acts = forward(self.trainer_coefs_, self.trainer_intercepts_, X, self.activation)
             trainer_logits = t_acts[-1]
@@ -421,13 +460,12 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
 
         p_coef_grads, p_intercept_grads = backward(self.coefs_, p_acts, projection_grad,
                                                    self.activation)
-        update_trainer = train_trainer and self.trainer_weight > 0
+        update_trainer = train_trainer and self._updates_trainer
         if update_trainer:
             t_coef_grads, t_intercept_grads = backward(self.trainer_coefs_, t_acts,
                                                        trainer_grad, self.activation)
         else:
-            t_coef_grads = [np.zeros_like(W) for W in self.trainer_coefs_]
-            t_intercept_grads = [np.zeros_like(b) for b in self.trainer_intercepts_]
+            t_coef_grads, t_intercept_grads = [], []
         # L2 penalty alpha / (2 n) * ||W||^2 on the weights (not biases) being trained
         penalised = list(zip(self.coefs_, p_coef_grads))
         if update_trainer:
@@ -461,7 +499,7 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
                 self._no_improvement_count = 0
             if score > self.best_validation_score_:
                 self.best_validation_score_ = score
-                self._best_params = [p.copy() for p in self._params()]
+                self._best_params = [p.copy() for p in self._all_params()]
         else:
             loss = self.loss_curve_[-1]
             best = np.inf if self.best_loss_ is None else self.best_loss_
@@ -482,7 +520,8 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
 
     def _record_sizes(self):
         n_projection = sum(a.size for a in (*self.coefs_, *self.intercepts_))
-        n_trainer = sum(a.size for a in (*self.trainer_coefs_, *self.trainer_intercepts_))
+        sizes = self._trainer_sizes()  # counted as configured, built or not
+        n_trainer = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
         self.projection_size_bytes_ = FLOAT_BYTES * n_projection + SEED_BYTES
         self.trainer_size_bytes_ = FLOAT_BYTES * n_trainer
         self.compression_ratio_ = self.trainer_size_bytes_ / self.projection_size_bytes_
@@ -517,6 +556,10 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
     def trainer_predict_proba(self, X):
         """Class probabilities of the trainer network."""
         X = self._validate_for_predict(X)
+        if not self.trainer_coefs_:
+            raise ValueError("The trainer was not trained: trainer_weight and "
+                             "distillation_weight are both 0 (the projection net was trained "
+                             "alone).")
         logits = forward(self.trainer_coefs_, self.trainer_intercepts_, X.astype(np.float32),
                          self.activation)[-1]
         return softmax(logits.astype(np.float64))

@@ -101,24 +101,41 @@ def test_same_random_state_same_model_whatever_the_threads(blobs, kwargs):
 
 
 # -- the joint objective, as documented --------------------------------------------------------
-def test_alone_leaves_the_trainer_untouched(blobs):
+def test_alone_builds_no_trainer_and_starts_from_the_same_net(blobs):
     X, y = blobs
     alone = fit_quiet(ProjectionNetClassifier(**FAST, trainer_weight=0, distillation_weight=0),
                       X, y)
     joint = fit_quiet(ProjectionNetClassifier(**FAST), X, y)
-    # same draws in the same order: the same hyperplanes, and the trainer of the alone
-    # model is still at its initial weights (which the joint model moved away from)
-    assert alone.seed_ == joint.seed_
-    fresh = ProjectionNetClassifier(**FAST)
-    fresh.classes_ = np.unique(y)
-    fresh._initialize(X.shape[1])
-    for p, q in zip(alone.trainer_coefs_, fresh.trainer_coefs_):
+    assert alone.seed_ == joint.seed_  # same hyperplanes
+    assert alone.trainer_coefs_ == [] and alone.trainer_intercepts_ == []
+    assert alone.trainer_size_bytes_ == joint.trainer_size_bytes_  # as configured
+    with pytest.raises(ValueError, match="trainer was not trained"):
+        alone.trainer_predict(X)
+    # separate random streams: the same initial projection net with or without a trainer
+    fresh = [ProjectionNetClassifier(**FAST, **kw) for kw in
+             (dict(trainer_weight=0, distillation_weight=0), dict())]
+    for clf in fresh:
+        clf.classes_ = np.unique(y)
+        clf.n_features_in_ = X.shape[1]
+        clf._initialize(X.shape[1])
+    for p, q in zip(fresh[0].coefs_ + fresh[0].intercepts_,
+                    fresh[1].coefs_ + fresh[1].intercepts_, strict=True):
         np.testing.assert_array_equal(p, q)
-    assert not np.array_equal(joint.trainer_coefs_[0], fresh.trainer_coefs_[0])
+    assert fresh[0].trainer_coefs_ == [] and len(fresh[1].trainer_coefs_) == 2
     assert np.isnan(alone.loss_curves_["trainer"]).all()
     assert np.isnan(alone.loss_curves_["distillation"]).all()
     assert not np.isnan(joint.loss_curves_["distillation"]).any()
     assert alone.score(X, y) > 0.9
+
+
+def test_warm_start_from_alone_to_joint_builds_the_trainer(blobs):
+    X, y = blobs
+    clf = fit_quiet(ProjectionNetClassifier(**{**FAST, "max_iter": 5}, trainer_weight=0,
+                                            distillation_weight=0, warm_start=True), X, y)
+    clf.set_params(trainer_weight=1.0, distillation_weight=0.1)
+    fit_quiet(clf, X, y)
+    assert len(clf.trainer_coefs_) == 2 and clf.n_iter_ == 10
+    assert np.mean(clf.trainer_predict(X) == y) > 0.5
 
 
 def test_without_distillation_the_nets_train_independently(blobs):
@@ -247,11 +264,8 @@ def test_early_stopping_restores_the_best_epoch(digits):
     # rebuild the held-out split (drawn right after the initial weights) and re-score
     from sklearn.utils import check_random_state
 
-    from pnet.layers import init_layers
-    rng = check_random_state(0)
-    rng.randint(np.iinfo(np.int32).max)
-    init_layers([64, 16, 10], "relu", rng, np.float32)  # trainer, then projection net
-    init_layers([16 * 8, 10], "relu", rng, np.float32)
+    seeds = check_random_state(0).randint(np.iinfo(np.int32).max, size=4)
+    rng = np.random.RandomState(seeds[3])  # the training stream: split first
     _, val = train_test_split(np.arange(len(y_train)), test_size=0.1, random_state=rng,
                               stratify=y_train)
     assert clf.score(X_train[val], y_train[val]) == pytest.approx(clf.best_validation_score_)
