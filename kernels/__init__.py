@@ -11,4 +11,6 @@ _jit        the one place that sets the jit policy (cache, parallel, no fastmath
 hashing     hyperplane entries as a pure function of (seed, feature, bit)
 projection  inputs (dense or CSR) to packed bits
 bits        pack / unpack, the packed-bit gather-add and its scatter-add gradient
+quantized   int8 gather-add into int32 accumulators (the int8 compact model)
+compact     fused projection + first layer (+ argmax) for the compact model's predict
 """
