@@ -148,7 +148,10 @@ def best_of_each(functions, repeat=5, number=None, min_time=0.02):
     ``functions`` maps a name to a callable; returns name -> best seconds per call.
     Alternating the rounds means a burst of load from another process slows every
     candidate alike instead of one of them, which keeps the *ratios* honest on a
-    shared machine.
+    shared machine. Each timed round is preceded by one untimed call of the same
+    function: a thread pool that was busy just before (OpenBLAS or OpenMP workers
+    still spinning after the previous candidate) would otherwise steal a core from
+    the first call, and we would time the hand-over instead of the function.
     """
     numbers = {}
     for name, f in functions.items():
@@ -160,6 +163,7 @@ def best_of_each(functions, repeat=5, number=None, min_time=0.02):
     best = dict.fromkeys(functions, float("inf"))
     for _ in range(repeat):
         for name, f in functions.items():
+            f()  # settle: let the previous candidate's thread pool go idle
             best[name] = min(best[name], _seconds(f, numbers[name]) / numbers[name])
     return best
 

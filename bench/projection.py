@@ -1,6 +1,6 @@
 """Speed of the projection layer, against numpy measured in the same run.
 
-Run ``python -m bench.projection [--quick | --full]`` (default: about a minute).
+Run ``python -m bench.projection [--quick | --full]`` (default: about 1.5 minutes).
 This module owns the projection-layer benchmark only; it calls pnet's public
 objects (``Hyperplanes``) and the packed-bit wrappers of ``pnet._hyperplanes``.
 
