@@ -4,9 +4,11 @@ Run with ``python -m pnet demo`` (or ``pnet demo``). Nothing is downloaded: the
 digits ship with scikit-learn.
 """
 import time
+import warnings
 
 import numpy as np
 from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
@@ -21,7 +23,9 @@ def run(random_state=0, verbose=False, out=print):
     model = make_pipeline(MinMaxScaler(), ProjectionNetClassifier(random_state=random_state,
                                                                   verbose=verbose))
     start = time.perf_counter()
-    model.fit(X_train, y_train)
+    with warnings.catch_warnings():  # reported below as "max_iter reached" instead
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X_train, y_train)
     fit_seconds = time.perf_counter() - start
     clf = model[-1]
     X_test_scaled = model[0].transform(X_test)
@@ -36,7 +40,8 @@ def run(random_state=0, verbose=False, out=print):
     out(f"{'':16s}{'accuracy':>10s}{'bytes':>12s}")
     out(f"{'projection net':16s}{projection_accuracy:10.4f}{clf.projection_size_bytes_:12,d}")
     out(f"{'trainer net':16s}{trainer_accuracy:10.4f}{clf.trainer_size_bytes_:12,d}")
+    stopped = "max_iter reached" if clf.n_iter_ == clf.max_iter else "converged"
     out(f"compression ratio {clf.compression_ratio_:.1f}x, fit {fit_seconds:.2f} s "
-        f"({clf.n_iter_} epochs)")
+        f"({clf.n_iter_} epochs, {stopped})")
     return dict(projection_accuracy=projection_accuracy, trainer_accuracy=trainer_accuracy,
                 fit_seconds=fit_seconds, model=model)
