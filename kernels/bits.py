@@ -13,7 +13,7 @@ scatter), so results do not depend on the thread count.
 import numpy as np
 from numba import prange
 
-from ._jit import jit, parallel_jit
+from ._jit import parallel_jit
 
 _ONE = np.uint64(1)
 
