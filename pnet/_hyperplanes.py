@@ -184,6 +184,9 @@ def _canonical_rows(data, features, indptr):
     """
     n_rows = indptr.shape[0] - 1
     row = np.repeat(np.arange(n_rows), np.diff(indptr))
+    increasing = features[1:] > features[:-1]
+    if np.all(increasing | (row[1:] != row[:-1])):  # already canonical: O(nnz) check
+        return data, features, indptr
     order = np.lexsort((features, row))
     data, features, row = data[order], features[order], row[order]
     if data.size == 0:

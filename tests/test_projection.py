@@ -536,3 +536,21 @@ def test_bad_parameters_raise(params, match):
 ])
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
+
+
+def test_project_csr_canonical_rows_skip_the_sort_and_agree(rng):
+    # rows already sorted and free of repeats take the O(nnz) fast path; a repeat
+    # in an otherwise sorted row must still be summed
+    hp = Hyperplanes(3, None, 100, "ternary", 1 / 3)
+    X = sp.random(30, 50, density=0.2, format="csr", random_state=0)
+    X.sort_indices()
+    features = X.indices.astype(np.uint64)
+    fast = hp.project_csr(X.data, features, X.indptr, sorted_features=False)
+    assert_array_equal(fast, hp.project_csr(X.data, features, X.indptr, True))
+    assert_array_equal(fast, hp.project(X))
+    row = X[:1].toarray()[0]
+    j = np.flatnonzero(row)[0]
+    split = hp.project_csr(np.r_[row[j] / 2, row[j] / 2, row[j + 1:][row[j + 1:] != 0]],
+                           np.r_[j, j, np.flatnonzero(row[j + 1:]) + j + 1].astype(np.uint64),
+                           np.array([0, 2 + np.count_nonzero(row[j + 1:])]))
+    assert_array_equal(split, hp.project(X[:1]))
