@@ -57,14 +57,11 @@ validation (a shape check; finiteness is checked inside the kernel) and run one
 serial kernel (projection, first layer, argmax) on scratch buffers kept by the
 model: a few microseconds, the same class as ``predict(x[None])``.
 
-This module owns the deployed model and its file; training lives in
-``pnet.classifier``, the int8 arithmetic in ``pnet._quantize``.
+This module owns the deployed model; its file format (writing, and every check
+on reading) lives in ``pnet._modelfile``, training in ``pnet.classifier``, the
+int8 arithmetic in ``pnet._quantize``.
 """
-import hashlib
-import io
-import json
 import os
-import zipfile
 
 import numpy as np
 import scipy.sparse as sp
@@ -76,13 +73,11 @@ from ._quantize import MAX_INT8_BITS, dequantize, first_layer_int8, quantize_col
 from .kernels import compact as _fused
 from .layers import ACTIVATIONS, first_layer
 from .losses import log_softmax, softmax
+from ._modelfile import (QUANTIZE, VERSION, ModelFileError, classes_for_file,
+                         read_file_bytes, read_model_file, write_model_file)
 
-FORMAT = "pnet-compact"
-VERSION = 1
 SEED_BYTES = 8
 SEED_LIMIT = 2**63
-QUANTIZE = (None, "int8")
-_ZIP_MAGIC = b"PK\x03\x04"
 
 
 #: fused dense kernels by (hyperplane cache kind, quantize)
@@ -95,10 +90,6 @@ _PARALLEL = {("lists", None): _fused.ternary_kernel, ("matrix", None): _fused.ma
 _ROW = {("lists", None): _fused.ternary_row_kernel, ("matrix", None): _fused.matrix_row_kernel,
         ("lists", "int8"): _fused.ternary_row_int8_kernel,
         ("matrix", "int8"): _fused.matrix_row_int8_kernel}
-
-
-class ModelFileError(ValueError):
-    """The file is not a readable pnet model file of a version this pnet supports."""
 
 
 class CompactProjectionNet:
@@ -378,7 +369,7 @@ class CompactProjectionNet:
     # ------------------------------------------------------------------ files --
     def _arrays(self):
         """The arrays of the model file, by name (without the header)."""
-        arrays = {"classes": _classes_for_file(self.classes_)}
+        arrays = {"classes": classes_for_file(self.classes_)}
         for i, (W, b) in enumerate(zip(self.coefs_, self.intercepts_)):
             arrays[f"coef_{i}"] = np.ascontiguousarray(W)
             arrays[f"intercept_{i}"] = np.ascontiguousarray(b)
@@ -393,17 +384,8 @@ class CompactProjectionNet:
                 "activation": self.activation, "quantize": self.quantize}
 
     def to_bytes(self):
-        """The model file's bytes (see the module docstring for the format)."""
-        from . import __version__
-
-        arrays = self._arrays()
-        header = {"format": FORMAT, "version": VERSION, **self._settings(),
-                  "layer_sizes": self.layer_sizes, "writer": f"pnet {__version__}",
-                  "arrays": {name: _describe(a) for name, a in arrays.items()}}
-        text = json.dumps(header, indent=1).encode("utf-8")
-        buffer = io.BytesIO()
-        np.savez(buffer, header=np.frombuffer(text, dtype=np.uint8), **arrays)
-        return buffer.getvalue()
+        """The model file's bytes (format: ``pnet._modelfile``)."""
+        return write_model_file(self._settings(), self.layer_sizes, self._arrays())
 
     def save(self, path):
         """Write the model file to ``path`` (no suffix is added; '.pnet' is customary)."""
@@ -414,7 +396,7 @@ class CompactProjectionNet:
     @classmethod
     def from_bytes(cls, data, source="<bytes>"):
         """The model in a model file's bytes; ``ModelFileError`` if they are not one."""
-        settings, arrays = _read_model_file(bytes(data), source)
+        settings, arrays = read_model_file(bytes(data), source)
         n_layers = len(settings.pop("layer_sizes")) - 1
         quantize = settings.pop("quantize")
         try:
@@ -444,12 +426,7 @@ def load(path):
     pnet-compact file of a supported version.
     """
     path = os.fspath(path)
-    with open(path, "rb") as f:
-        head = f.read(len(_ZIP_MAGIC))
-        if head != _ZIP_MAGIC:
-            raise ModelFileError(f"{path}: not a pnet model file ({_what_is(head)}).")
-        data = head + f.read()
-    return CompactProjectionNet.from_bytes(data, source=path)
+    return CompactProjectionNet.from_bytes(read_file_bytes(path), source=path)
 
 
 # -------------------------------------------------------------------- checks ----
@@ -510,149 +487,3 @@ def _check_int(name, value, low, high=None):
             or value < low or (high is not None and value > high):
         bound = f">= {low}" if high is None else f"in [{low}, {high}]"
         raise ValueError(f"{name} must be an integer {bound}, got {value!r}.")
-
-
-def _classes_for_file(classes):
-    """Class labels as a pickle-free array: numbers, bools or unicode strings."""
-    if classes.dtype == object:
-        converted = np.array(classes.tolist())
-        if converted.dtype.kind not in "biufU" or converted.shape != classes.shape or \
-                not all(a == b for a, b in zip(converted.tolist(), classes.tolist())):
-            raise ValueError("classes_ must be numbers or strings to be saved without "
-                             f"pickle, got {classes[:5].tolist()!r}...")
-        classes = converted
-    if classes.dtype.kind not in "biufU":
-        raise ValueError(f"classes_ of dtype {classes.dtype} cannot be saved; use numbers "
-                         "or strings as labels.")
-    return np.ascontiguousarray(classes)
-
-
-# --------------------------------------------------------------- file format ----
-def _sha256(a):
-    return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
-
-
-def _describe(a):
-    return {"dtype": a.dtype.str, "shape": list(a.shape), "sha256": _sha256(a)}
-
-
-def _what_is(head):
-    """A guess at what a non-zip file is, for the error message."""
-    if not head:
-        return "the file is empty"
-    if head.startswith(b"\x93NUM"):
-        return "a single .npy array, not a model archive"
-    if head.startswith(b"\x89PNG"):
-        return "a PNG image"
-    if head.startswith(b"\x80"):
-        return "a Python pickle; pnet model files never contain pickles"
-    return "not a zip/.npz archive"
-
-
-def _expected_arrays(settings):
-    n_layers = len(settings["layer_sizes"]) - 1
-    names = {"classes"}
-    for i in range(n_layers):
-        names |= {f"coef_{i}", f"intercept_{i}"}
-        if settings["quantize"] == "int8":
-            names.add(f"scale_{i}")
-    return names
-
-
-def _read_array(npz, name, source):
-    try:
-        return npz[name]
-    except ValueError as exc:
-        if "pickle" in str(exc) or "Object arrays" in str(exc):
-            raise ModelFileError(f"{source}: array {name!r} holds Python objects (a pickle); "
-                                 "pnet model files never do, refusing to load it.") from exc
-        raise ModelFileError(f"{source}: array {name!r} is corrupted: {exc}") from exc
-    except (zipfile.BadZipFile, OSError, EOFError, KeyError) as exc:
-        raise ModelFileError(f"{source}: array {name!r} is truncated or corrupted: "
-                             f"{exc}") from exc
-
-
-def _read_header(npz, source):
-    header = _read_array(npz, "header", source)
-    if header.dtype != np.uint8 or header.ndim != 1:
-        raise ModelFileError(f"{source}: not a pnet model file: 'header' is not a JSON "
-                             "byte array.")
-    try:
-        header = json.loads(header.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelFileError(f"{source}: the header is not valid JSON: {exc}") from exc
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise ModelFileError(f"{source}: not a pnet model file (header format "
-                             f"{header.get('format') if isinstance(header, dict) else None!r}, "
-                             f"expected {FORMAT!r}).")
-    version = header.get("version")
-    if version != VERSION or isinstance(version, bool):
-        newer = isinstance(version, int) and version > VERSION
-        raise ModelFileError(
-            f"{source}: unsupported {FORMAT} version {version!r}: this pnet reads version "
-            f"{VERSION}" + (" (the file was written by a newer pnet)." if newer else "."))
-    keys = ("seed", "n_features", "n_projections", "n_bits", "projection", "density",
-            "activation", "quantize", "layer_sizes", "arrays")
-    missing = [k for k in keys if k not in header]
-    if missing:
-        raise ModelFileError(f"{source}: the header lacks {missing}.")
-    sizes = header["layer_sizes"]
-    if not (isinstance(sizes, list) and len(sizes) >= 2
-            and all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in sizes)):
-        raise ModelFileError(f"{source}: the header's layer_sizes {sizes!r} is not a list of "
-                             "at least 2 positive integers.")
-    if header["quantize"] not in QUANTIZE:
-        raise ModelFileError(f"{source}: unknown quantize {header['quantize']!r} in the "
-                             "header (expected null or 'int8').")
-    if not isinstance(header["arrays"], dict) or not all(
-            isinstance(r, dict) and {"dtype", "shape", "sha256"} <= set(r)
-            for r in header["arrays"].values()):
-        raise ModelFileError(f"{source}: the header's 'arrays' table is malformed.")
-    return header
-
-
-def _read_model_file(data, source):
-    """(settings dict, arrays dict) of a model file's bytes, every check done."""
-    if not data.startswith(_ZIP_MAGIC):
-        raise ModelFileError(f"{source}: not a pnet model file ({_what_is(data[:4])}).")
-    try:
-        npz = np.load(io.BytesIO(data), allow_pickle=False)
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
-        raise ModelFileError(f"{source}: truncated or corrupted model file (not a readable "
-                             f"zip archive: {exc}).") from exc
-    with npz:
-        names = set(npz.files)
-        if "header" not in names:
-            raise ModelFileError(f"{source}: not a pnet model file: no 'header' array "
-                                 f"(arrays: {sorted(names)}).")
-        header = _read_header(npz, source)
-        expected = _expected_arrays(header)
-        missing, extra = expected - names, names - expected - {"header"}
-        if missing:
-            raise ModelFileError(f"{source}: missing arrays {sorted(missing)}.")
-        if extra:
-            raise ModelFileError(f"{source}: unexpected arrays {sorted(extra)}; a "
-                                 f"{FORMAT} file holds exactly {sorted(expected)}.")
-        if set(header["arrays"]) != expected:
-            raise ModelFileError(f"{source}: the header lists arrays "
-                                 f"{sorted(header['arrays'])}, expected {sorted(expected)}.")
-        arrays = {}
-        for name in sorted(expected):
-            a = _read_array(npz, name, source)
-            record = header["arrays"][name]
-            if a.dtype.str != record["dtype"] or list(a.shape) != record["shape"]:
-                raise ModelFileError(
-                    f"{source}: array {name!r} is {a.dtype.str} {list(a.shape)} but the "
-                    f"header says {record['dtype']} {record['shape']}.")
-            if _sha256(a) != record["sha256"]:
-                raise ModelFileError(f"{source}: checksum mismatch for array {name!r}: the "
-                                     "file is corrupted.")
-            arrays[name] = a
-    sizes = header["layer_sizes"]
-    shapes = [arrays[f"coef_{i}"].shape for i in range(len(sizes) - 1)]
-    if [list(s) for s in shapes] != [[a, b] for a, b in zip(sizes[:-1], sizes[1:])]:
-        raise ModelFileError(f"{source}: weight shapes {shapes} do not match the header's "
-                             f"layer_sizes {sizes}.")
-    keys = ("seed", "n_features", "n_projections", "n_bits", "projection", "density",
-            "activation", "quantize", "layer_sizes")
-    return {k: header[k] for k in keys}, arrays
