@@ -15,6 +15,7 @@ algorithms. Benchmarks import it as ``from ._common import ...``.
 import contextlib
 import os
 import platform
+import statistics
 import subprocess
 import time
 from pathlib import Path
@@ -166,6 +167,23 @@ def best_of_each(functions, repeat=5, number=None, min_time=0.02):
             f()  # settle: let the previous candidate's thread pool go idle
             best[name] = min(best[name], _seconds(f, numbers[name]) / numbers[name])
     return best
+
+
+def median_latency(f, rows, calls, budget=float("inf"), warmup=5):
+    """Median seconds of ``f(row)`` over up to ``calls`` calls cycling through ``rows``,
+    after ``warmup`` untimed calls; stops early (after at least 20 calls) once
+    ``budget`` seconds are spent. Returns (median seconds, calls made)."""
+    for x in rows[:warmup]:
+        f(x)  # compile / warm caches
+    times = []
+    for i in range(calls):
+        x = rows[i % len(rows)]
+        start = time.perf_counter()
+        f(x)
+        times.append(time.perf_counter() - start)
+        if i >= 20 and sum(times) > budget:
+            break
+    return statistics.median(times), len(times)
 
 
 @contextlib.contextmanager

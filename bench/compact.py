@@ -26,7 +26,6 @@ images, pixels in [0, 1] as float32), with numba and BLAS at 2 threads:
   MLPClassifier's; int8 model >= 25x smaller than the trainer.
 """
 import argparse
-import statistics
 import time
 import warnings
 from dataclasses import dataclass
@@ -42,7 +41,7 @@ from pnet.layers import first_layer
 from pnet.losses import softmax
 from pnet._quantize import first_layer_int8
 
-from ._common import (best_of_each, fmt_ratio, fmt_time, format_machine_info,
+from ._common import (median_latency, best_of_each, fmt_ratio, fmt_time, format_machine_info,
                       load_average, machine_info, markdown_table, print_section,
                       set_threads)
 from .datasets import load
@@ -84,24 +83,16 @@ def train(mode, X_train, y_train):
     return mlp, clf, t_mlp, t_clf
 
 
+def _latency(f, rows, calls):
+    return median_latency(f, rows, calls, warmup=20)[0]
+
+
 def mlp_bytes(mlp, itemsize=None):
     """Bytes of the MLP's weights and biases, at sklearn's dtype or at ``itemsize``."""
     arrays = [*mlp.coefs_, *mlp.intercepts_]
     return sum(a.size * (itemsize or a.itemsize) for a in arrays)
 
 
-# -- timing ----------------------------------------------------------------------------------
-def median_latency(f, rows, calls):
-    """Median seconds of ``f(row)`` over ``calls`` calls cycling through ``rows``."""
-    for x in rows[:20]:
-        f(x)  # compile / warm caches
-    times = []
-    for i in range(calls):
-        x = rows[i % len(rows)]
-        start = time.perf_counter()
-        f(x)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def profile_batch(model, X, repeat):
@@ -182,14 +173,14 @@ def measure(mode, mlp, clf, f32, i8, X10, X_test):
     }, mode.repeat, number=1)
     rows = list(X_test)
     single = {
-        "MLPClassifier.predict(x[None])": median_latency(lambda x: mlp.predict(x[None]),
+        "MLPClassifier.predict(x[None])": _latency(lambda x: mlp.predict(x[None]),
                                                          rows, mode.row_calls),
-        "compact float32 predict_one(x)": median_latency(f32.predict_one, rows,
+        "compact float32 predict_one(x)": _latency(f32.predict_one, rows,
                                                          mode.row_calls),
-        "compact int8 predict_one(x)": median_latency(i8.predict_one, rows, mode.row_calls),
-        "compact float32 predict(x[None])": median_latency(lambda x: f32.predict(x[None]),
+        "compact int8 predict_one(x)": _latency(i8.predict_one, rows, mode.row_calls),
+        "compact float32 predict(x[None])": _latency(lambda x: f32.predict(x[None]),
                                                            rows, mode.row_calls),
-        "ProjectionNetClassifier.predict(x[None])": median_latency(
+        "ProjectionNetClassifier.predict(x[None])": _latency(
             lambda x: clf.predict(x[None]), rows, mode.row_calls),
     }
     same = all(f32.predict_one(x) == p for x, p in zip(rows, f32.predict(X_test)))

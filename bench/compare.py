@@ -33,7 +33,7 @@ from pnet import ProjectionNetClassifier
 
 from . import datasets
 from ._common import (best_of_each, fmt_ratio, format_machine_info, markdown_table,
-                      print_section, set_threads)
+                      median_latency, print_section, set_threads)
 from .compact import mlp_bytes
 
 DATASETS = ("digits", "mnist")
@@ -68,22 +68,6 @@ def other_dtype(X):
 def fixed_epochs(epochs, seed):
     return dict(max_iter=epochs, batch_size=BATCH_SIZE, tol=0.0, n_iter_no_change=10**6,
                 random_state=seed)
-
-
-def median_latency(f, rows, calls=ROW_CALLS, budget=ROW_BUDGET):
-    """Median seconds of ``f(row)`` over up to ``calls`` calls cycling through ``rows``
-    (at least 20; stops early once ``budget`` seconds are spent), after 5 warm-up calls."""
-    for x in rows[:5]:
-        f(x)
-    times = []
-    for i in range(calls):
-        x = rows[i % len(rows)]
-        start = time.perf_counter()
-        f(x)
-        times.append(time.perf_counter() - start)
-        if i >= 20 and sum(times) > budget:
-            break
-    return statistics.median(times), len(times)
 
 
 def timed_fit(model, X, y):
@@ -122,9 +106,10 @@ def run_seed(epochs, seed, X_train, X_test, y_train, y_test, X10):
     for name, m in models.items():
         Xt = test_input(name)[0]
         if name in (F32, I8):
-            row, n_calls = median_latency(m.predict_one, list(Xt))
+            row, n_calls = median_latency(m.predict_one, list(Xt), ROW_CALLS, ROW_BUDGET)
         else:
-            row, n_calls = median_latency(lambda x, m=m: m.predict(x[None]), list(Xt))
+            row, n_calls = median_latency(lambda x, m=m: m.predict(x[None]), list(Xt),
+                                              ROW_CALLS, ROW_BUDGET)
         out[name] = {
             "acc": 100 * float(np.mean(m.predict(Xt) == y_test)),
             "fit": fits[name][1] if name in fits else None,

@@ -100,14 +100,6 @@ def gaussian_entry(h):
     return np.sqrt(-2.0 * np.log(u1)) * np.cos(_TWO_PI * u2)
 
 
-@jit
-def hyperplane_entry(key, feature, bit, kind, threshold):
-    h = entry_hash(feature_key(key, feature), bit)
-    if kind == TERNARY:
-        return ternary_entry(h, threshold)
-    return gaussian_entry(h)
-
-
 @parallel_jit
 def gaussian_matrix_kernel(key, features, out):
     """out[j, k] = gaussian entry of (features[j], bit k); out is (n_features, n_bits)."""

@@ -16,7 +16,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._hyperplanes import PROJECTIONS, Hyperplanes, resolve_density, unpack
+from ._hyperplanes import PROJECTIONS, Hyperplanes, n_words, resolve_density, unpack
 
 #: seeds are drawn in [0, SEED_MAX) from ``random_state``
 SEED_MAX = np.iinfo(np.int32).max
@@ -109,7 +109,7 @@ class LSHProjection(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features=None):
         check_is_fitted(self)
-        n = self.n_output_bits_ if self.output == "dense" else packed_width(self.n_output_bits_)
+        n = self.n_output_bits_ if self.output == "dense" else n_words(self.n_output_bits_)
         prefix = "bit" if self.output == "dense" else "word"
         return np.asarray([f"lshprojection_{prefix}{i}" for i in range(n)], dtype=object)
 
@@ -118,7 +118,3 @@ class LSHProjection(TransformerMixin, BaseEstimator):
         tags.input_tags.sparse = True
         tags.transformer_tags.preserves_dtype = []
         return tags
-
-
-def packed_width(n_bits):
-    return (n_bits + 63) // 64
