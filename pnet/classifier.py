@@ -301,7 +301,7 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
         packed = self.hyperplanes_.project(X)  # (n, n_words): once per fit, reused every epoch
         bits = unpack(packed, self.hyperplanes_.n_bits)  # (n, T*d) float32 0/1
         # trainer input; None when the trainer takes no part (nothing copied or sliced)
-        Xf = X.astype(np.float32) if self._trains_trainer else None
+        Xf = X.astype(np.float32, copy=False) if self._trains_trainer else None
 
         if self.early_stopping and not incremental:
             idx = np.arange(X.shape[0])
@@ -532,7 +532,13 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
                              reset=False)
 
     def _projection_logits(self, packed):
-        """Logits of the projection net from packed bits (gather-add first layer)."""
+        """Logits of the projection net from packed bits (gather-add first layer).
+
+        Prediction always adds the set bits' rows in ascending order (the gather-add),
+        whatever the batch size, so ``to_compact()`` can reproduce these logits bit
+        for bit. For large batches BLAS on unpacked bits would be faster
+        (bench/projection.py); the compact model is the fast path.
+        """
         return forward(self.coefs_, self.intercepts_, packed, self.activation)[-1]
 
     def _logits(self, X):
