@@ -173,7 +173,7 @@ def _print_goals(times):
 def _cache_row(n, p, h, X, steady, mode):
     def build():
         h._cache = None
-        h._dense_cache()
+        h.dense_cache()
 
     def first_call():
         h._cache = None

@@ -1,4 +1,4 @@
-"""Packed bits and the projection net's first layer on them.
+"""Packed bits and the projection net's first layer on them: the row formulas.
 
 Layout: a row of ``n_bits`` bits is ``ceil(n_bits / 64)`` uint64 words; bit k
 lives in word ``k // 64`` at position ``k % 64`` (least significant bit first);
@@ -6,18 +6,80 @@ the unused high bits of the last word are 0.
 
 The first layer of the projection net on bits ``b`` is a gather-add,
 ``z = bias + sum_{k : b_k = 1} W[k]``, i.e. ``b @ W + bias`` without
-multiplications; its weight gradient ``dW = b.T @ dZ`` is the matching
-scatter-add. Both add in ascending order (bits for the gather, rows for the
-scatter), so results do not depend on the thread count.
+multiplications. It is written once, for one row, on the list of set bits
+(``gather_add``): every path that needs it (the estimator's packed bits, the
+compact model's fused kernels, one row or a batch) lists a row's set bits in
+ascending order (``set_bits`` from packed words, ``projection.positive_bits``
+from the sums) and calls it, so they all perform the same float32 additions in
+the same order and agree bit for bit by construction. The int8 version
+(``gather_add_int8``) sums int8 weights exactly in int32, then applies
+``float32(sum) * scale + bias`` (two roundings, no fused multiply-add: the jit
+policy has no fastmath). ``|sum| <= 127 * n_bits`` fits int32 for
+``n_bits <= pnet._quantize.MAX_INT8_BITS``; the wrappers check it.
+
+The weight gradient ``dW = b.T @ dZ`` is the matching scatter-add. Both batch
+kernels add in ascending order (bits for the gather, rows for the scatter), so
+results do not depend on the thread count or the batch.
 """
 import numpy as np
 from numba import prange
 
-from ._jit import parallel_jit
+from ._jit import jit, parallel_jit
 
 _ONE = np.uint64(1)
 
 
+# -- row formulas ------------------------------------------------------------------------
+@jit
+def set_bits(packed_row, n_bits, idx):
+    """idx[:m] = the set bits k of a packed row, ascending; returns m (branch-free)."""
+    m = 0
+    for k in range(n_bits):
+        idx[m] = k
+        m += np.int64((packed_row[k >> 6] >> np.uint64(k & 63)) & _ONE)
+    return m
+
+
+@jit
+def gather_add(idx, m, W, bias, z):
+    """z = bias + sum_{t < m} W[idx[t]]  (in the order of idx, in W's dtype)."""
+    n_out = z.shape[0]
+    for c in range(n_out):
+        z[c] = bias[c]
+    for t in range(m):
+        k = idx[t]
+        for c in range(n_out):
+            z[c] += W[k, c]
+
+
+@jit
+def gather_sum_int8(idx, m, Wq, iacc):
+    """iacc = sum_{t < m} Wq[idx[t]]  (int32, exact: the order cannot matter)."""
+    n_out = iacc.shape[0]
+    for c in range(n_out):
+        iacc[c] = 0
+    for t in range(m):
+        k = idx[t]
+        for c in range(n_out):
+            iacc[c] += Wq[k, c]
+
+
+@jit
+def gather_add_int8(idx, m, Wq, scale, bias, iacc, z):
+    """z = float32(sum_{t < m} Wq[idx[t]]) * scale + bias  (exact int32 sum)."""
+    gather_sum_int8(idx, m, Wq, iacc)
+    for c in range(z.shape[0]):
+        z[c] = np.float32(iacc[c]) * scale[c] + bias[c]
+
+
+@jit
+def unpack_row(packed_row, out_row):
+    """out_row[k] = bit k of a packed row (0 or 1 in out_row's dtype)."""
+    for k in range(out_row.shape[0]):
+        out_row[k] = (packed_row[k >> 6] >> np.uint64(k & 63)) & _ONE
+
+
+# -- batches ---------------------------------------------------------------------------
 @parallel_jit
 def pack_kernel(B, out):
     """B (n, n_bits) of 0/non-zero -> out (n, n_words) uint64."""
@@ -34,29 +96,64 @@ def pack_kernel(B, out):
 @parallel_jit
 def unpack_kernel(packed, out):
     """packed (n, n_words) -> out (n, n_bits) of 0/1 in out's dtype."""
-    n, n_bits = out.shape
-    for i in prange(n):
-        for k in range(n_bits):
-            out[i, k] = (packed[i, k >> 6] >> np.uint64(k & 63)) & _ONE
+    for i in prange(out.shape[0]):
+        unpack_row(packed[i], out[i])
+
+
+@jit
+def unpack_rows(packed, rows, out):
+    """out[t] = unpacked bits of packed[rows[t]]: one minibatch, serially.
+
+    Training keeps its bits packed (8 bytes per 64 bits instead of 4 bytes per
+    bit) and unpacks each minibatch here, without waking a thread pool.
+    """
+    for t in range(rows.shape[0]):
+        unpack_row(packed[rows[t]], out[t])
+
+
+@jit
+def gather_add_rows(packed, start, stop, W, bias, out):
+    """out[i] = bias + sum over set bits k of row i of W[k], rows [start, stop)."""
+    idx = np.empty(W.shape[0], dtype=np.int64)
+    for i in range(start, stop):
+        gather_add(idx, set_bits(packed[i], W.shape[0], idx), W, bias, out[i])
 
 
 @parallel_jit
-def gather_add_kernel(packed, W, bias, out):
-    """out[i] = bias + sum over set bits k of row i of W[k]  (ascending k)."""
+def gather_add_kernel(packed, W, bias, block, out):
+    """``gather_add_rows`` over blocks of ``block`` rows in parallel."""
     n = packed.shape[0]
-    n_bits, n_out = W.shape
-    for i in prange(n):
-        for c in range(n_out):
-            out[i, c] = bias[c]
-        for w in range(packed.shape[1]):
-            word = packed[i, w]
-            if word == 0:
-                continue
-            for b in range(min(64, n_bits - 64 * w)):
-                if (word >> np.uint64(b)) & _ONE:
-                    k = 64 * w + b
-                    for c in range(n_out):
-                        out[i, c] += W[k, c]
+    for blk in prange((n + block - 1) // block):
+        gather_add_rows(packed, blk * block, min(n, (blk + 1) * block), W, bias, out)
+
+
+@jit
+def gather_add_int8_rows(packed, start, stop, Wq, scale, bias, out):
+    """out[i] = float32(sum over set bits k of Wq[k]) * scale + bias, rows [start, stop)."""
+    idx = np.empty(Wq.shape[0], dtype=np.int64)
+    iacc = np.empty(Wq.shape[1], dtype=np.int32)
+    for i in range(start, stop):
+        gather_add_int8(idx, set_bits(packed[i], Wq.shape[0], idx), Wq, scale, bias, iacc,
+                        out[i])
+
+
+@parallel_jit
+def gather_add_int8_kernel(packed, Wq, scale, bias, block, out):
+    """``gather_add_int8_rows`` over blocks of ``block`` rows in parallel."""
+    n = packed.shape[0]
+    for blk in prange((n + block - 1) // block):
+        gather_add_int8_rows(packed, blk * block, min(n, (blk + 1) * block), Wq, scale, bias,
+                             out)
+
+
+@parallel_jit
+def gather_sum_int8_kernel(packed, Wq, block, out):
+    """out[i] = sum over set bits k of row i of Wq[k]: (n, n_out) int32, exact."""
+    n = packed.shape[0]
+    for blk in prange((n + block - 1) // block):
+        idx = np.empty(Wq.shape[0], dtype=np.int64)
+        for i in range(blk * block, min(n, (blk + 1) * block)):
+            gather_sum_int8(idx, set_bits(packed[i], Wq.shape[0], idx), Wq, out[i])
 
 
 @parallel_jit

@@ -4,19 +4,17 @@ The fused version of what the estimator does in two kernels
 (``projection.dense_*_kernel`` to packed bits, then ``bits.gather_add_kernel``),
 for dense input, row by row:
 
-1. ``acc[k] = <x, r_k>`` in float64, adding the features in ascending order and
-   skipping zeros, so every ``acc[k]`` sees the same additions in the same
-   order as in ``pnet.kernels.projection``: the bits ``acc[k] > 0`` are the
-   same bits. Ternary hyperplanes come as per-feature lists of the bits with a
-   +1 entry, then of the bits with a -1 entry (``acc[k] += x`` /
-   ``acc[k] -= x``: exactly ``acc[k] + (+-1.0) * x``); the order of the bits
-   *within* one feature does not matter, each bit is a separate sum.
-2. the first layer on those bits, without packing them: float32
-   ``z = bias + sum_{k : acc[k] > 0} W[k]`` added in ascending k (as
-   ``bits.gather_add_kernel``), or int8 ``z = float32(sum Wq[k]) * scale + bias``
-   with an exact int32 sum (as ``quantized``).
+1. ``acc[k] = <x, r_k>`` by the projection sums of ``pnet.kernels.projection``
+   (``signed_lists_sums`` for cached ternary lists, ``matrix_sums`` for a
+   materialised matrix), the functions the estimator's projection runs, so the
+   bits ``acc[k] > 0`` are the same bits.
+2. the first layer on those bits, without packing them: the row formulas of
+   ``pnet.kernels.bits`` (``gather_add``, float32, ascending k; or
+   ``gather_add_int8``, an exact int32 sum then ``* scale + bias``) on the
+   list of positive sums (``projection.positive_bits``), the very functions
+   the packed path calls on its list of set bits.
 
-Same operations in the same order, so ``z`` is bitwise the two-kernel result.
+The same functions, so ``z`` is bitwise the two-kernel result by construction.
 Speed comes from doing less, not from reordering: no packed words are written
 and re-read, and the set bits are first compacted into an index list without
 a branch (``positive_bits``), so the gather loop has no "is this bit set?"
@@ -36,6 +34,8 @@ import numpy as np
 from numba import prange
 
 from ._jit import jit, parallel_jit
+from .bits import gather_add, gather_add_int8
+from .projection import matrix_sums, positive_bits, signed_lists_sums
 
 
 # -- pieces ----------------------------------------------------------------------------
@@ -45,78 +45,6 @@ def all_finite(x):
         if not np.isfinite(x[j]):
             return False
     return True
-
-
-@jit
-def nonzero_features(x, nz):
-    """nz[:m] = the j with x[j] != 0, ascending; returns m (branch-free)."""
-    m = 0
-    for j in range(x.shape[0]):
-        nz[m] = j
-        m += x[j] != 0.0
-    return m
-
-
-@jit
-def signed_lists_sums(x, indptr, split, bits, nz, acc):
-    """acc[k] = <x, r_k> from ternary lists: feature j's +1 bits are
-    ``bits[indptr[j]:split[j]]``, its -1 bits ``bits[split[j]:indptr[j + 1]]``."""
-    acc[:] = 0.0
-    for t in range(nonzero_features(x, nz)):
-        j = nz[t]
-        v = np.float64(x[j])
-        for p in range(indptr[j], split[j]):
-            acc[bits[p]] += v
-        for p in range(split[j], indptr[j + 1]):
-            acc[bits[p]] -= v
-
-
-@jit
-def matrix_sums(x, R, nz, acc):
-    """acc[k] = <x, r_k> from the materialised matrix R (D, n_bits)."""
-    acc[:] = 0.0
-    n_bits = R.shape[1]
-    for t in range(nonzero_features(x, nz)):
-        j = nz[t]
-        v = np.float64(x[j])
-        for k in range(n_bits):
-            acc[k] += v * R[j, k]
-
-
-@jit
-def positive_bits(acc, idx):
-    """idx[:m] = the k with acc[k] > 0 (strictly), ascending; returns m (branch-free)."""
-    m = 0
-    for k in range(acc.shape[0]):
-        idx[m] = k
-        m += acc[k] > 0.0
-    return m
-
-
-@jit
-def gather_add(idx, m, W, bias, z):
-    """z = bias + sum_{t < m} W[idx[t]]  (ascending k, in W's dtype)."""
-    n_out = z.shape[0]
-    for c in range(n_out):
-        z[c] = bias[c]
-    for t in range(m):
-        k = idx[t]
-        for c in range(n_out):
-            z[c] += W[k, c]
-
-
-@jit
-def gather_add_int8(idx, m, Wq, scale, bias, iacc, z):
-    """z = float32(sum_{t < m} Wq[idx[t]]) * scale + bias  (exact int32 sum)."""
-    n_out = z.shape[0]
-    for c in range(n_out):
-        iacc[c] = 0
-    for t in range(m):
-        k = idx[t]
-        for c in range(n_out):
-            iacc[c] += Wq[k, c]
-    for c in range(n_out):
-        z[c] = np.float32(iacc[c]) * scale[c] + bias[c]
 
 
 @jit

@@ -1,14 +1,28 @@
 """Inputs to packed projection bits: ``bit k = 1 if <x, r_k> > 0 else 0``.
 
-Every kernel accumulates ``<x, r_k>`` in float64, one feature at a time, in the
-order the features are stored (ascending column index; the wrappers sort CSR
-indices), skipping zero entries of ``x`` (adding ``0 * r`` cannot change the
-sign test, so skipping is exact). The result of a row therefore depends on
-nothing but the row: not the batch it comes in, not the thread count, and dense
-and CSR inputs of the same data give the same bits.
+The projection sum ``acc[k] = <x, r_k>`` is written once per source of
+hyperplane entries, for one row:
 
-Kernels parallelise over blocks of rows (``prange``); each block owns its
-scratch accumulator and writes only its own output rows.
+``signed_lists_sums``  ternary entries from a cache of per-feature bit lists
+``matrix_sums``        entries from a materialised matrix R (gaussian)
+``hashed_sums``        entries hashed on the fly for the row's non-zero features
+                       (CSR rows, and any model too wide to cache)
+
+Each accumulates in float64, one feature at a time, in ascending feature order
+(CSR rows are canonical: sorted ids, no repeats; the wrappers see to it),
+skipping zero entries of ``x`` (adding ``0 * r`` cannot change the sign test,
+so skipping is exact). A ternary entry is +-1, so ``acc[k] += x``,
+``acc[k] -= x`` and ``acc[k] += e * x`` are the same operation: the three
+sources give the same sums, hence the same bits. A row's bits therefore depend
+on nothing but the row: not the batch it comes in, not the thread count, and
+dense and CSR inputs of the same data give the same bits.
+
+The bits are then either packed (``pack_row``) or listed (``positive_bits``,
+for the gather-add of ``pnet.kernels.bits``); both test ``acc[k] > 0``.
+
+Batch kernels parallelise over blocks of rows (``prange``); each block owns its
+scratch and writes only its own output rows. ``*_rows`` functions run rows
+``[start, stop)`` serially (a batch of one block needs no thread pool).
 
 Packed layout (see ``pnet.kernels.bits``): bit k in word ``k // 64`` at position
 ``k % 64``, least significant bit first; unused high bits of the last word are 0.
@@ -20,6 +34,64 @@ from ._jit import jit, parallel_jit
 from .hashing import TERNARY, entry_hash, feature_key, gaussian_entry, ternary_entry
 
 
+# -- the projection sum, one row ----------------------------------------------------------
+@jit
+def nonzero_features(x, nz):
+    """nz[:m] = the j with x[j] != 0, ascending; returns m (branch-free)."""
+    m = 0
+    for j in range(x.shape[0]):
+        nz[m] = j
+        m += x[j] != 0.0
+    return m
+
+
+@jit
+def signed_lists_sums(x, indptr, split, bits, nz, acc):
+    """acc[k] = <x, r_k> from ternary lists: feature j's +1 bits are
+    ``bits[indptr[j]:split[j]]``, its -1 bits ``bits[split[j]:indptr[j + 1]]``."""
+    acc[:] = 0.0
+    for t in range(nonzero_features(x, nz)):
+        j = nz[t]
+        v = np.float64(x[j])
+        for p in range(indptr[j], split[j]):
+            acc[bits[p]] += v
+        for p in range(split[j], indptr[j + 1]):
+            acc[bits[p]] -= v
+
+
+@jit
+def matrix_sums(x, R, nz, acc):
+    """acc[k] = <x, r_k> from the materialised matrix R (D, n_bits)."""
+    acc[:] = 0.0
+    n_bits = R.shape[1]
+    for t in range(nonzero_features(x, nz)):
+        j = nz[t]
+        v = np.float64(x[j])
+        for k in range(n_bits):
+            acc[k] += v * R[j, k]
+
+
+@jit
+def hashed_sums(data, features, start, stop, key, kind, threshold, acc):
+    """acc[k] = <x, r_k> for the CSR row ``data[start:stop]`` at uint64 ``features``,
+    each entry hashed on the fly: no (n_features, n_bits) matrix, no feature limit."""
+    acc[:] = 0.0
+    n_bits = acc.shape[0]
+    for p in range(start, stop):
+        x = np.float64(data[p])
+        if x != 0.0:
+            fkey = feature_key(key, features[p])
+            if kind == TERNARY:
+                for k in range(n_bits):
+                    e = ternary_entry(entry_hash(fkey, k), threshold)
+                    if e != 0.0:
+                        acc[k] += e * x
+            else:
+                for k in range(n_bits):
+                    acc[k] += x * gaussian_entry(entry_hash(fkey, k))
+
+
+# -- sums to bits -----------------------------------------------------------------------
 @jit
 def pack_row(acc, out_row):
     """out_row[w] |= 1 << b for every k = 64 w + b with acc[k] > 0 (strictly)."""
@@ -33,68 +105,67 @@ def pack_row(acc, out_row):
         out_row[w] = word
 
 
-@parallel_jit
-def dense_ternary_kernel(X, indptr, bits, signs, n_bits, block, out):
-    """Dense X (n, D) with a ternary hyperplane cache (per-feature bit lists).
+@jit
+def positive_bits(acc, idx):
+    """idx[:m] = the k with acc[k] > 0 (strictly), ascending; returns m (branch-free).
 
-    ``indptr``/``bits``/``signs`` are the CSR-by-feature lists built by
-    ``hashing.ternary_lists_kernel``; the row is scattered feature by feature.
+    The same bits as ``pack_row`` sets, as an index list for the gather-add.
     """
-    n, n_features = X.shape
-    n_blocks = (n + block - 1) // block
-    for blk in prange(n_blocks):
-        acc = np.empty(n_bits)
-        for i in range(blk * block, min(n, (blk + 1) * block)):
-            acc[:] = 0.0
-            for j in range(n_features):
-                x = np.float64(X[i, j])
-                if x != 0.0:
-                    for p in range(indptr[j], indptr[j + 1]):
-                        acc[bits[p]] += signs[p] * x
-            pack_row(acc, out[i])
+    m = 0
+    for k in range(acc.shape[0]):
+        idx[m] = k
+        m += acc[k] > 0.0
+    return m
+
+
+# -- batches to packed bits ---------------------------------------------------------------
+@jit
+def dense_ternary_rows(X, start, stop, indptr, split, bits, n_bits, out):
+    """Dense rows through the ternary lists cache, rows [start, stop)."""
+    nz = np.empty(X.shape[1], dtype=np.int64)
+    acc = np.empty(n_bits)
+    for i in range(start, stop):
+        signed_lists_sums(X[i], indptr, split, bits, nz, acc)
+        pack_row(acc, out[i])
+
+
+@parallel_jit
+def dense_ternary_kernel(X, indptr, split, bits, n_bits, block, out):
+    n = X.shape[0]
+    for blk in prange((n + block - 1) // block):
+        dense_ternary_rows(X, blk * block, min(n, (blk + 1) * block), indptr, split, bits,
+                           n_bits, out)
+
+
+@jit
+def dense_matrix_rows(X, start, stop, R, out):
+    """Dense rows against a materialised hyperplane matrix R (D, n_bits), rows [start, stop)."""
+    nz = np.empty(X.shape[1], dtype=np.int64)
+    acc = np.empty(R.shape[1])
+    for i in range(start, stop):
+        matrix_sums(X[i], R, nz, acc)
+        pack_row(acc, out[i])
 
 
 @parallel_jit
 def dense_matrix_kernel(X, R, block, out):
-    """Dense X (n, D) against a materialised hyperplane matrix R (D, n_bits)."""
-    n, n_features = X.shape
-    n_bits = R.shape[1]
-    n_blocks = (n + block - 1) // block
-    for blk in prange(n_blocks):
-        acc = np.empty(n_bits)
-        for i in range(blk * block, min(n, (blk + 1) * block)):
-            acc[:] = 0.0
-            for j in range(n_features):
-                x = np.float64(X[i, j])
-                if x != 0.0:
-                    for k in range(n_bits):
-                        acc[k] += x * R[j, k]
-            pack_row(acc, out[i])
+    n = X.shape[0]
+    for blk in prange((n + block - 1) // block):
+        dense_matrix_rows(X, blk * block, min(n, (blk + 1) * block), R, out)
+
+
+@jit
+def csr_rows(data, start, stop, features, indptr, key, kind, threshold, n_bits, out):
+    """CSR rows [start, stop), hyperplane entries hashed on the fly (``hashed_sums``)."""
+    acc = np.empty(n_bits)
+    for i in range(start, stop):
+        hashed_sums(data, features, indptr[i], indptr[i + 1], key, kind, threshold, acc)
+        pack_row(acc, out[i])
 
 
 @parallel_jit
 def csr_kernel(data, features, indptr, key, kind, threshold, n_bits, block, out):
-    """CSR rows, hyperplane entries hashed on the fly for each stored non-zero.
-
-    ``features`` holds uint64 feature ids (column indices, or hashed n-grams);
-    no (n_features, n_bits) matrix exists, so the feature space is unbounded.
-    """
     n = indptr.shape[0] - 1
-    n_blocks = (n + block - 1) // block
-    for blk in prange(n_blocks):
-        acc = np.empty(n_bits)
-        for i in range(blk * block, min(n, (blk + 1) * block)):
-            acc[:] = 0.0
-            for p in range(indptr[i], indptr[i + 1]):
-                x = np.float64(data[p])
-                if x != 0.0:
-                    fkey = feature_key(key, features[p])
-                    if kind == TERNARY:
-                        for k in range(n_bits):
-                            e = ternary_entry(entry_hash(fkey, k), threshold)
-                            if e != 0.0:
-                                acc[k] += e * x
-                    else:
-                        for k in range(n_bits):
-                            acc[k] += x * gaussian_entry(entry_hash(fkey, k))
-            pack_row(acc, out[i])
+    for blk in prange((n + block - 1) // block):
+        csr_rows(data, blk * block, min(n, (blk + 1) * block), features, indptr, key, kind,
+                 threshold, n_bits, out)

@@ -4,9 +4,12 @@
 number of bits ``T * d``, the distribution and its density. The hyperplanes
 themselves are a pure function of (seed, feature, bit) (``pnet.kernels.hashing``)
 and are recomputed, never stored: a process may materialise a cache of them in
-RAM when that is faster (per-feature bit lists for ``ternary``, a dense matrix
-for ``gaussian``), but the cache is dropped when the object is pickled and never
-counts as model size.
+RAM for dense input (per-feature bit lists for ``ternary``, a dense matrix for
+``gaussian``), but only while ``n_features * n_bits <= MAX_CACHE_ENTRIES``, so
+that building it costs at most ~4M hashes (tens of milliseconds) and 32 MiB.
+Wider models hash the entries of each row's non-zero features on the fly, at a
+cost proportional to the row, not to the feature space. The cache is dropped
+when the object is pickled and never counts as model size.
 
 This module owns validation-free casting and dispatch to the kernels; input
 validation belongs to the estimators.
@@ -20,18 +23,30 @@ from .kernels import projection as _projection
 
 #: Rows per prange iteration of the projection kernels (a speed knob only).
 BLOCK_ROWS = 64
-#: Largest hyperplane matrix (entries) that a gaussian cache may materialise;
-#: beyond it dense input is projected through the on-the-fly (CSR) kernel.
-MAX_CACHE_ENTRIES = 1 << 25
+#: Largest ``n_features * n_bits`` for which dense input uses a materialised cache
+#: (building it hashes every entry); beyond it, entries are hashed on the fly for
+#: each row's non-zero features (the CSR kernel), for ternary and gaussian alike.
+MAX_CACHE_ENTRIES = 1 << 22
 
 PROJECTIONS = ("ternary", "gaussian")
 
 
 def resolve_density(density, n_features):
-    """'auto' -> 1 / sqrt(n_features) (Li et al.), a float in (0, 1] otherwise."""
+    """'auto' -> 1 / sqrt(n_features) (Li et al.), a float in (0, 1] otherwise.
+
+    Raises ValueError when a hyperplane would have fewer than one non-zero entry
+    on average (``density * n_features < 1``): most bits would never change.
+    """
     if isinstance(density, str):
         return 1.0 / np.sqrt(max(n_features, 1))
-    return float(density)
+    density = float(density)
+    if density * n_features < 1:
+        raise ValueError(
+            f"density={density:.3g} gives each hyperplane {density * n_features:.3g} non-zero "
+            f"entries on average over {n_features} features, so most bits would never "
+            f"change. Use density >= 1 / n_features = {1 / n_features:.3g}, or 'auto' "
+            f"(1 / sqrt(n_features) = {1 / np.sqrt(n_features):.3g}).")
+    return density
 
 
 def density_threshold(density):
@@ -119,14 +134,30 @@ class Hyperplanes:
             R[rows, bits] = signs
         return R
 
-    def _dense_cache(self):
+    def signed_lists(self):
+        """(indptr, split, bits): per feature j, the bits with a +1 entry
+        (``bits[indptr[j]:split[j]]``, ascending) then those with a -1 entry
+        (``bits[split[j]:indptr[j + 1]]``), int32: the layout the dense kernels read."""
+        indptr, bits, signs = self.ternary_lists()
+        feature = np.repeat(np.arange(self.n_features), np.diff(indptr))
+        order = np.lexsort((bits, signs < 0, feature))  # feature, + before -, bit
+        split = indptr[:-1] + np.bincount(feature[signs > 0], minlength=self.n_features)
+        return indptr, split, bits[order].astype(np.int32)
+
+    def dense_cache(self):
+        """The hyperplanes as the dense kernels read them, built on first use.
+
+        ('lists', indptr, split, bits) for ternary, ('matrix', R) for gaussian,
+        or ('none',) when ``n_features * n_bits > MAX_CACHE_ENTRIES`` (dense rows
+        then go through the on-the-fly kernel). A RAM cache, never stored.
+        """
         if self._cache is None:
-            if self.kind == _hashing.TERNARY:
-                self._cache = ("lists",) + self.ternary_lists()
-            elif self.n_features * self.n_bits <= MAX_CACHE_ENTRIES:
-                self._cache = ("matrix", self.matrix())
-            else:
+            if self.n_features * self.n_bits > MAX_CACHE_ENTRIES:
                 self._cache = ("none",)
+            elif self.kind == _hashing.TERNARY:
+                self._cache = ("lists",) + self.signed_lists()
+            else:
+                self._cache = ("matrix", self.matrix())
         return self._cache
 
     # -- projection -----------------------------------------------------------------
@@ -147,15 +178,16 @@ class Hyperplanes:
         out = np.empty((X.shape[0], n_words(self.n_bits)), dtype=np.uint64)
         if X.shape[0] == 0:
             return out
-        cache = self._dense_cache()
+        cache = self.dense_cache()
         if cache[0] == "none":
             return self.project(sp.csr_matrix(X))
         X = np.ascontiguousarray(X)
         if cache[0] == "lists":
-            _projection.dense_ternary_kernel(X, cache[1], cache[2], cache[3], self.n_bits,
-                                             BLOCK_ROWS, out)
+            over_rows(_projection.dense_ternary_rows, _projection.dense_ternary_kernel,
+                      X.shape[0], X, *cache[1:], self.n_bits, out=out)
         else:
-            _projection.dense_matrix_kernel(X, cache[1], BLOCK_ROWS, out)
+            over_rows(_projection.dense_matrix_rows, _projection.dense_matrix_kernel,
+                      X.shape[0], X, cache[1], out=out)
         return out
 
     def project_csr(self, data, features, indptr, sorted_features=False):
@@ -171,10 +203,23 @@ class Hyperplanes:
         if not sorted_features:
             data, features, indptr = _canonical_rows(data, features, indptr)
         out = np.empty((indptr.shape[0] - 1, n_words(self.n_bits)), dtype=np.uint64)
-        if out.shape[0]:
-            _projection.csr_kernel(data, features, indptr, self.key, self.kind, self.threshold,
-                                   self.n_bits, BLOCK_ROWS, out)
+        over_rows(_projection.csr_rows, _projection.csr_kernel, out.shape[0], data, features,
+                  indptr, self.key, self.kind, self.threshold, self.n_bits, out=out)
         return out
+
+
+def over_rows(rows, kernel, n, first, *args, out):
+    """Run a row kernel on ``n`` rows: ``rows(first, 0, n, *args, out)`` serially
+    for at most one block (waking a thread pool costs more than the work), else
+    ``kernel(first, *args, BLOCK_ROWS, out)`` over blocks in parallel. Both run the
+    same row function, so the result does not depend on which one ran."""
+    if n == 0:
+        return out
+    if n <= BLOCK_ROWS:
+        rows(first, 0, n, *args, out)
+    else:
+        kernel(first, *args, BLOCK_ROWS, out)
+    return out
 
 
 def _canonical_rows(data, features, indptr):
@@ -217,12 +262,19 @@ def pack(B):
     return out
 
 
+def unpack_rows(packed, rows, n_bits, dtype=np.float32):
+    """The unpacked 0/1 bits of ``packed[rows]``, (len(rows), n_bits): one minibatch."""
+    out = np.empty((rows.shape[0], n_bits), dtype=dtype)
+    _bits.unpack_rows(packed, np.asarray(rows, dtype=np.int64), out)
+    return out
+
+
 def gather_add(packed, W, bias):
     """``bias + sum_{k : bit k set} W[k]`` per row: (n, n_out) in W's dtype."""
     out = np.empty((packed.shape[0], W.shape[1]), dtype=W.dtype)
-    _bits.gather_add_kernel(np.ascontiguousarray(packed), np.ascontiguousarray(W),
-                            np.ascontiguousarray(bias, dtype=W.dtype), out)
-    return out
+    return over_rows(_bits.gather_add_rows, _bits.gather_add_kernel, packed.shape[0],
+                     np.ascontiguousarray(packed, dtype=np.uint64), np.ascontiguousarray(W),
+                     np.ascontiguousarray(bias, dtype=W.dtype), out=out)
 
 
 def scatter_add(packed, G, n_bits):

@@ -26,11 +26,13 @@ This module owns the estimator contract (validation, random draws, the epoch
 loop, stopping, bookkeeping). Forward/backward live in ``pnet.layers``, the loss
 in ``pnet.losses``, updates in ``pnet.optimizers``, bits in ``pnet._hyperplanes``.
 """
+import copy
 import time
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -39,13 +41,16 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ._hyperplanes import PROJECTIONS, Hyperplanes, resolve_density, unpack
-from .layers import ACTIVATIONS, backward, forward, init_layers
+from threadpoolctl import threadpool_limits
+
+from ._hyperplanes import PROJECTIONS, Hyperplanes, gather_add, resolve_density, unpack_rows
+from .layers import ACTIVATIONS, backward, forward, init_layers, predict_hidden
 from .losses import joint_loss, log_softmax, softmax
 from .optimizers import OPTIMIZERS
 from .projection import SEED_MAX
 
 TERMS = ("trainer", "distillation", "projection")
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 FLOAT_BYTES = 4  # stored weights are float32
 SEED_BYTES = 8
 
@@ -272,14 +277,27 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
         return self.trainer_weight > 0 or self.distillation_weight > 0
 
     def _fit(self, X, y, sample_weight, incremental):
+        """Validate, then train; if training diverges, restore the state from before
+        this call (nothing is lost) and raise a ValueError naming the cause."""
+        saved = copy.deepcopy(self.__dict__)  # hyperplane caches are dropped (pickling)
+        try:
+            return self._fit_checked(X, y, sample_weight, incremental)
+        except _Diverged as exc:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise ValueError(
+                f"Solver produced non-finite loss or parameter weights ({exc}); the model "
+                "is left as it was before this call. The input may hold values too large "
+                "for float32 training: scale the features (e.g. StandardScaler), or lower "
+                "learning_rate_init.") from None
+
+    def _fit_checked(self, X, y, sample_weight, incremental):
         start = time.perf_counter()
         first = not hasattr(self, "coefs_") or not (incremental or self.warm_start)
         X, y = validate_data(self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32],
                              reset=first)
         check_classification_targets(y)
-        if self.distillation_weight == 0 and self.projection_weight == 0:
-            raise ValueError("distillation_weight and projection_weight are both 0: the "
-                             "projection net would learn nothing. Set either above 0.")
+        self._check_parameters()
         if first and not incremental:
             self.classes_ = unique_labels(y)
         unseen = np.setdiff1d(np.unique(y), self.classes_)
@@ -293,31 +311,55 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
                                              ensure_non_negative=True)
         if self.class_weight is not None:
             sample_weight = sample_weight * compute_sample_weight(self.class_weight, y)
+        peak = sample_weight.max(initial=0.0)
+        if not peak > 0:
+            raise ValueError("Sample weights (times class_weight) are zero for every "
+                             "sample: there is nothing to learn from.")
+        # every term is a weighted mean (sum s_i D_i / sum s_i), invariant to a common
+        # scale: dividing by the peak keeps huge weights (1e308) from overflowing the sums
+        sample_weight = sample_weight / peak
+        if self._trains_trainer:
+            _check_float32_range(X)
 
         if first:
             self._initialize(X.shape[1])
         if self._trains_trainer and not self.trainer_coefs_:  # warm start from "alone"
             self._initialize_trainer()
-        packed = self.hyperplanes_.project(X)  # (n, n_words): once per fit, reused every epoch
-        bits = unpack(packed, self.hyperplanes_.n_bits)  # (n, T*d) float32 0/1
-        # trainer input; None when the trainer takes no part (nothing copied or sliced)
-        Xf = X.astype(np.float32, copy=False) if self._trains_trainer else None
-
+        # the bits stay packed (8 bytes per 64 bits): once per fit, unpacked per minibatch
+        packed = self.hyperplanes_.project(X)  # (n, n_words) uint64
+        rows = np.arange(X.shape[0])
         if self.early_stopping and not incremental:
-            idx = np.arange(X.shape[0])
             stratify = y_index if np.bincount(y_index).min() >= 2 else None
-            train, val = train_test_split(idx, test_size=self.validation_fraction,
-                                          random_state=self._random_state, stratify=stratify)
-            validation = (None if Xf is None else Xf[val], packed[val], y_index[val])
-            Xf = None if Xf is None else Xf[train]
-            bits, y_index, sample_weight = bits[train], y_index[train], sample_weight[train]
+            rows, val = train_test_split(rows, test_size=self.validation_fraction,
+                                         random_state=self._random_state, stratify=stratify)
+            X_val = _as_float32(X[val]) if self._trains_trainer else None
+            validation = (X_val, packed[val], y_index[val])
         else:
             validation = None
-        self._train_epochs(Xf, bits, y_index, sample_weight, validation,
+        X_train = X if self._trains_trainer else None  # rows are taken per minibatch
+        self._train_epochs(X_train, packed, rows, y_index, sample_weight, validation,
                            max_iter=1 if incremental else self.max_iter)
         self._record_sizes()
         self.fit_time_ = time.perf_counter() - start
         return self
+
+    def _check_parameters(self):
+        """Checks that the parameter table cannot express; each error names the fix."""
+        if self.distillation_weight == 0 and self.projection_weight == 0:
+            raise ValueError("distillation_weight and projection_weight are both 0: the "
+                             "projection net would learn nothing. Set either above 0.")
+        for name in ("projection_hidden_layer_sizes", "trainer_hidden_layer_sizes"):
+            sizes = getattr(self, name)
+            if isinstance(sizes, (Integral, str)) or not all(
+                    isinstance(n, Integral) and not isinstance(n, bool) and n >= 1
+                    for n in sizes):
+                raise ValueError(f"{name} must be a sequence of positive integers (units per "
+                                 f"hidden layer, e.g. (128,) or () for none), got {sizes!r}.")
+        if isinstance(self.class_weight, dict) and any(
+                not (isinstance(w, Real) and np.isfinite(w) and w >= 0)
+                for w in self.class_weight.values()):
+            raise ValueError(f"class_weight values must be finite and >= 0, got "
+                             f"{self.class_weight!r}.")
 
     def _initialize(self, n_features):
         """Fitted state of a fresh model; every random draw in its documented order.
@@ -387,9 +429,18 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
         return OPTIMIZERS["sgd"](self._params(), self.learning_rate_init, self.momentum,
                                  self.nesterovs_momentum)
 
-    def _train_epochs(self, X, bits, y_index, sample_weight, validation, max_iter):
-        n_samples = bits.shape[0]
+    def _train_epochs(self, X, packed, rows, y_index, sample_weight, validation, max_iter):
+        """Epochs of minibatch steps over ``rows`` (indices into X / packed / y_index).
+
+        Minibatches are gathered by index, so no copy of the data is made: X
+        (the trainer's input, None when no trainer takes part) is cast to float32
+        per minibatch, the packed bits are unpacked per minibatch, one-hot labels
+        are built per minibatch. BLAS runs single-threaded here (see
+        ``_training_threads``).
+        """
+        n_samples = rows.shape[0]
         n_classes = self.classes_.shape[0]
+        n_bits = self.hyperplanes_.n_bits
         batch_size = min(200, n_samples) if self.batch_size == "auto" else \
             min(self.batch_size, n_samples)
         params = self._params()
@@ -397,35 +448,39 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
                 or [id(p) for p in params] != self._optimizer_params):
             self._optimizer = self._make_optimizer()
             self._optimizer_params = [id(p) for p in params]
-        Y = np.eye(n_classes, dtype=np.float32)[y_index]  # (n, n_classes) one-hot
+        eye = np.eye(n_classes, dtype=np.float32)
         train_trainer = self._trains_trainer
         rng = self._random_state
         try:
-            for _ in range(max_iter):
-                order = rng.permutation(n_samples) if self.shuffle else np.arange(n_samples)
-                sums = dict.fromkeys(("loss", *TERMS), 0.0)
-                for start in range(0, n_samples, batch_size):
-                    batch = order[start:start + batch_size]
-                    batch_sums = self._step(None if X is None else X[batch], bits[batch],
-                                            Y[batch],
-                                            sample_weight[batch], train_trainer)
-                    for key, value in batch_sums.items():
-                        sums[key] += value * len(batch)
-                self.n_iter_ += 1
-                self.t_ += n_samples
-                self.loss_curve_.append(sums["loss"] / n_samples)
-                for term in TERMS:
-                    value = sums[term] / n_samples if term in sums and (
-                        train_trainer or term == "projection") else np.nan
-                    self.loss_curves_[term].append(value)
-                stop = self._end_of_epoch(validation)
-                if stop:
-                    break
-            else:
-                if max_iter > 1:
-                    warnings.warn(f"Stochastic optimizer: maximum iterations ({max_iter}) "
-                                  "reached and the optimization hasn't converged yet.",
-                                  ConvergenceWarning)
+            with _training_threads():
+                for _ in range(max_iter):
+                    order = rows[rng.permutation(n_samples)] if self.shuffle else rows
+                    sums = dict.fromkeys(("loss", *TERMS), 0.0)
+                    for start in range(0, n_samples, batch_size):
+                        batch = order[start:start + batch_size]
+                        Xb = None if X is None else _as_float32(X[batch])
+                        bits = unpack_rows(packed, batch, n_bits)  # (batch, T*d) 0/1
+                        batch_sums = self._step(Xb, bits, eye[y_index[batch]],
+                                                sample_weight[batch], train_trainer)
+                        for key, value in batch_sums.items():
+                            sums[key] += value * len(batch)
+                    self.n_iter_ += 1
+                    self.t_ += n_samples
+                    self.loss_curve_.append(sums["loss"] / n_samples)
+                    for term in TERMS:
+                        value = sums[term] / n_samples if term in sums and (
+                            train_trainer or term == "projection") else np.nan
+                        self.loss_curves_[term].append(value)
+                    if not all(np.isfinite(p).all() for p in params):
+                        raise _Diverged(f"non-finite weights after epoch {self.n_iter_}")
+                    stop = self._end_of_epoch(validation)
+                    if stop:
+                        break
+                else:
+                    if max_iter > 1:
+                        warnings.warn(f"Stochastic optimizer: maximum iterations ({max_iter}) "
+                                      "reached and the optimization hasn't converged yet.",
+                                      ConvergenceWarning)
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user; the model keeps the weights of "
                           "the last completed step.")
@@ -436,6 +491,8 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
     def _step(self, X, bits, Y, weights, train_trainer):
         """One optimiser update on one batch; returns the batch's loss and terms."""
         loss, terms, grads = self._loss_and_grads(X, bits, Y, weights, train_trainer)
+        if not np.isfinite(loss):
+            raise _Diverged(f"loss {loss} at epoch {self.n_iter_ + 1}")
         self._optimizer.update(self._params(), [g.astype(np.float32, copy=False) for g in grads])
         return {"loss": loss, **terms}
 
@@ -532,14 +589,17 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
                              reset=False)
 
     def _projection_logits(self, packed):
-        """Logits of the projection net from packed bits (gather-add first layer).
+        """Logits of the projection net from packed bits, (n, n_classes) float32.
 
-        Prediction always adds the set bits' rows in ascending order (the gather-add),
-        whatever the batch size, so ``to_compact()`` can reproduce these logits bit
-        for bit. For large batches BLAS on unpacked bits would be faster
-        (bench/projection.py); the compact model is the fast path.
+        The first layer is the gather-add (the set bits' rows of W added in
+        ascending order), the later layers pnet's fixed-order kernels
+        (``pnet.layers.predict_hidden``): a row's logits depend on the row only,
+        not on the batch size, the thread count or the BLAS build, and
+        ``to_compact()`` computes them with the same functions, bit for bit.
         """
-        return forward(self.coefs_, self.intercepts_, packed, self.activation)[-1]
+        Z = gather_add(packed, self.coefs_[0], self.intercepts_[0])  # (n, fan_out)
+        return predict_hidden(Z, list(zip(self.coefs_[1:], self.intercepts_[1:])),
+                              self.activation)
 
     def _logits(self, X):
         """Logits of the projection net, (n_samples, n_classes)."""
@@ -565,7 +625,7 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError("The trainer was not trained: trainer_weight and "
                              "distillation_weight are both 0 (the projection net was trained "
                              "alone).")
-        logits = forward(self.trainer_coefs_, self.trainer_intercepts_, X.astype(np.float32),
+        logits = forward(self.trainer_coefs_, self.trainer_intercepts_, _as_float32(X),
                          self.activation)[-1]
         return softmax(logits.astype(np.float64))
 
@@ -590,3 +650,34 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+class _Diverged(Exception):
+    """Training produced a non-finite loss or weights (turned into a ValueError)."""
+
+
+def _as_float32(X):
+    """The trainer's input in float32 (no copy when it already is)."""
+    return X.astype(np.float32, copy=False)
+
+
+def _check_float32_range(X):
+    """The trainer computes in float32: values beyond its range would become inf."""
+    values = X.data if sp.issparse(X) else X
+    peak = float(np.abs(values).max(initial=0.0))
+    if peak > FLOAT32_MAX:
+        raise ValueError(f"X holds values up to {peak:.3g} in magnitude, beyond float32's "
+                         f"range ({FLOAT32_MAX:.3g}) in which the trainer computes. Scale the "
+                         "features (e.g. StandardScaler or MaxAbsScaler).")
+
+
+def _training_threads():
+    """BLAS limited to one thread for the minibatch loop.
+
+    A minibatch's matrix products are small (batch 200 by a few hundred units):
+    a second OpenBLAS thread saves little when the machine is idle and, when
+    another process holds a core, makes every product wait for a descheduled
+    thread (measured in ``bench/fit_load.py``). numba's kernels are not called
+    in the loop.
+    """
+    return threadpool_limits(limits=1, user_api="blas")

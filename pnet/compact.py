@@ -54,24 +54,26 @@ corrupted or inconsistent file, or an unsupported version.
 
 Single rows: ``predict_one(x)`` / ``predict_proba_one(x)`` skip sklearn's
 validation (a shape check; finiteness is checked inside the kernel) and run one
-serial kernel (projection, first layer, argmax) on scratch buffers kept by the
-model: a few microseconds, the same class as ``predict(x[None])``.
+serial kernel (projection, first layer, argmax) on scratch buffers kept per
+thread: a few microseconds, the same class and logits as ``predict(x[None])``
+(the later layers run the same fixed-order kernels, ``pnet.kernels.network``).
 
 This module owns the deployed model; its file format (writing, and every check
 on reading) lives in ``pnet._modelfile``, training in ``pnet.classifier``, the
 int8 arithmetic in ``pnet._quantize``.
 """
 import os
+import threading
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
-from ._hyperplanes import BLOCK_ROWS, PROJECTIONS, Hyperplanes
+from ._hyperplanes import PROJECTIONS, Hyperplanes, over_rows
 from ._quantize import MAX_INT8_BITS, dequantize, first_layer_int8, quantize_columns
 from .kernels import compact as _fused
-from .layers import ACTIVATIONS, first_layer
+from .layers import ACTIVATIONS, first_layer, predict_hidden, predict_hidden_row
 from .losses import log_softmax, softmax
 from ._modelfile import (QUANTIZE, VERSION, ModelFileError, classes_for_file,
                          read_file_bytes, read_model_file, write_model_file)
@@ -133,9 +135,9 @@ class CompactProjectionNet:
 
     Notes
     -----
-    ``predict_one`` and ``predict_proba_one`` reuse scratch buffers held by the
-    object: share one model between threads through ``predict``, or give each
-    thread its own copy (``load`` it per thread).
+    Every method may be called from many threads on one shared model:
+    ``predict_one`` and ``predict_proba_one`` keep their scratch buffers per
+    thread (``threading.local``), and the batch methods allocate per call.
     """
 
     def __init__(self, seed, n_features, n_projections, n_bits, projection, density,
@@ -161,8 +163,7 @@ class CompactProjectionNet:
         else:  # later layers dequantised once, run in float32
             self._tail = [(dequantize(Wq, s), b) for Wq, s, b in
                           zip(self.coefs_[1:], self.scales_[1:], self.intercepts_[1:])]
-        self._cache = None  # hyperplanes in RAM, built on first dense use (``_planes``)
-        self._row = None  # single-row kernel and its scratch, built on first use
+        self._local = threading.local()  # per-thread scratch of the single-row kernels
 
     # ------------------------------------------------------------ construction --
     @classmethod
@@ -215,8 +216,12 @@ class CompactProjectionNet:
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        state["_cache"] = state["_row"] = None  # RAM caches, rebuilt on demand
+        del state["_local"]  # per-thread scratch, rebuilt on demand
         return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._local = threading.local()
 
     # ------------------------------------------------------------ prediction --
     def _validate(self, X):
@@ -232,29 +237,9 @@ class CompactProjectionNet:
                              f"expects {self.n_features_in_}.")
         return X
 
-    def _planes(self):
-        """The hyperplanes as this model's kernels read them, built on first dense use.
-
-        ('lists', indptr, split, bits) for ternary: per feature, the int32 bits with
-        a +1 entry (``bits[indptr[j]:split[j]]``) then those with a -1 entry;
-        ('matrix', R) for gaussian; ('none',) when R would be too large (the
-        CSR path is used). A RAM cache, never stored, dropped on pickling.
-        """
-        if self._cache is None:
-            h = self.hyperplanes
-            if self.projection == "ternary":
-                indptr, bits, signs = h.ternary_lists()
-                feature = np.repeat(np.arange(h.n_features), np.diff(indptr))
-                order = np.lexsort((bits, signs < 0, feature))  # feature, + before -, bit
-                split = indptr[:-1] + np.bincount(feature[signs > 0], minlength=h.n_features)
-                self._cache = ("lists", indptr, split, bits[order].astype(np.int32))
-            else:
-                self._cache = h._dense_cache()
-        return self._cache
-
     def _first_layer_dense(self, X):
         """First-layer pre-activations (n, fan_out) float32 of dense X, one fused pass."""
-        planes = self._planes()
+        planes = self.hyperplanes.dense_cache()
         if planes[0] == "none":
             return None
         X = np.ascontiguousarray(X)
@@ -265,11 +250,8 @@ class CompactProjectionNet:
         else:
             weights = (W, self.scales_[0], b)
         kind = planes[0], self.quantize
-        if X.shape[0] <= BLOCK_ROWS:  # one block: serial, no thread pool to wake
-            _SERIAL[kind](X, 0, X.shape[0], *planes[1:], *weights, out)
-        else:
-            _PARALLEL[kind](X, *planes[1:], *weights, BLOCK_ROWS, out)
-        return out
+        return over_rows(_SERIAL[kind], _PARALLEL[kind], X.shape[0], X, *planes[1:], *weights,
+                         out=out)
 
     def _first_layer_packed(self, X):
         """The same from packed bits (``Hyperplanes.project``; CSR input)."""
@@ -279,13 +261,9 @@ class CompactProjectionNet:
         return first_layer_int8(packed, self.coefs_[0], self.scales_[0], self.intercepts_[0])
 
     def _tail_logits(self, Z):
-        """Logits from the first layer's pre-activation Z, as ``pnet.layers.forward``
-        continues (activation in place, then ``Z @ W + b`` per later layer)."""
-        act = ACTIVATIONS[self.activation]
-        for W, b in self._tail:
-            Z = act(Z) @ W  # (n, fan_out)
-            Z += b
-        return Z
+        """Logits from the first layer's pre-activation Z: the later layers in
+        pnet's fixed-order kernels (``pnet.layers.predict_hidden``), as the estimator."""
+        return predict_hidden(Z, self._tail, self.activation)
 
     def decision_function(self, X):
         """Logits of the projection net, (n_samples, n_classes) float32.
@@ -313,10 +291,14 @@ class CompactProjectionNet:
 
     # -- one row, low overhead -------------------------------------------------------
     def _row_setup(self):
-        """(kernel, arguments after x, z): the serial single-row kernel and its scratch."""
-        planes = self._planes()
-        if planes[0] == "none":  # gaussian too large to materialise: batch path
-            return None, None, None
+        """(kernel, arguments after x, z, tail scratch) of the serial single-row kernel.
+
+        Built once per thread (``threading.local``): the scratch arrays are written
+        by every call, so threads sharing one model must not share them.
+        """
+        planes = self.hyperplanes.dense_cache()
+        if planes[0] == "none":  # too wide to cache: the on-the-fly batch path
+            return None, None, None, None
         n_bits, n_out = self.coefs_[0].shape
         nz = np.empty(self.n_features_in_, dtype=np.int64)  # non-zero features of x
         acc = np.empty(n_bits)  # <x, r_k> float64
@@ -328,19 +310,25 @@ class CompactProjectionNet:
         else:
             iacc = np.empty(n_out, dtype=np.int32)
             weights, scratch = (W, self.scales_[0], b), (nz, acc, idx, iacc, z)
-        return _ROW[planes[0], self.quantize], planes[1:] + weights + scratch, z
+        tail = [np.empty(W.shape[1], dtype=np.float32) for W, _ in self._tail]
+        return _ROW[planes[0], self.quantize], planes[1:] + weights + scratch, z, tail
 
     def _row_logits(self, x):
-        """(logits (n_classes,), class index) of one row; skips sklearn's validation."""
+        """(logits (n_classes,), class index) of one row; skips sklearn's validation.
+
+        Safe to call from many threads on one model: each thread has its own
+        scratch. The logits returned may be that scratch: copy before keeping.
+        """
         x = np.asarray(x)
         if x.dtype != np.float64 and x.dtype != np.float32:
             x = x.astype(np.float64)
         if x.shape != (self.n_features_in_,):
             raise ValueError(f"x must be 1-D with {self.n_features_in_} features, got shape "
                              f"{x.shape}; use predict for a 2-D batch.")
-        if self._row is None:
-            self._row = self._row_setup()
-        kernel, args, z = self._row
+        row = getattr(self._local, "row", None)
+        if row is None:
+            row = self._local.row = self._row_setup()
+        kernel, args, z, tail = row
         if kernel is None:
             if not np.isfinite(x).all():
                 raise ValueError("x contains NaN or infinity.")
@@ -349,9 +337,9 @@ class CompactProjectionNet:
         index = kernel(x, *args)  # finite check, projection, first layer, argmax
         if index < 0:
             raise ValueError("x contains NaN or infinity.")
-        if not self._tail:
+        if not tail:
             return z, index
-        logits = self._tail_logits(z[None].copy())[0]
+        logits = predict_hidden_row(z, self._tail, self.activation, tail)
         return logits, int(np.argmax(logits))
 
     def predict_one(self, x):
@@ -364,7 +352,7 @@ class CompactProjectionNet:
     def predict_proba_one(self, x):
         """Class probabilities (n_classes,) of one sample, ``predict_proba(x[None])[0]``."""
         logits = self._row_logits(x)[0]
-        return softmax(logits.astype(np.float64)[None])[0]
+        return softmax(logits.astype(np.float64)[None])[0]  # a new array
 
     # ------------------------------------------------------------------ files --
     def _arrays(self):

@@ -12,12 +12,18 @@ time they are packed uint64 words and the layer is the gather-add kernel
 ``first_layer_grad`` dispatch on the input's dtype, so both paths are one
 function for the reader.
 
+At prediction time the layers after the first run in pnet's own fixed-order
+kernels (``predict_hidden``, ``pnet.kernels.network``) instead of BLAS, so a
+row's logits depend on the row only (not the batch, threads or BLAS build);
+the estimator and the compact model both call it.
+
 This module computes; it never updates parameters (``pnet.optimizers`` does).
 """
 import numpy as np
 import scipy.sparse as sp
 
-from ._hyperplanes import gather_add, scatter_add
+from ._hyperplanes import gather_add, over_rows, scatter_add
+from .kernels import network as _network
 
 
 # -- activations: in place on the pre-activation Z --------------------------------
@@ -45,6 +51,11 @@ def _logistic(Z):
 
 
 ACTIVATIONS = {"identity": _identity, "relu": _relu, "tanh": _tanh, "logistic": _logistic}
+
+
+#: the activations' codes in the prediction kernels (``pnet.kernels.network``)
+ACTIVATION_CODES = {"identity": _network.IDENTITY, "relu": _network.RELU,
+                    "tanh": _network.TANH, "logistic": _network.LOGISTIC}
 
 
 # -- derivatives: delta *= f'(Z), written in terms of the activation A = f(Z) ---------
@@ -142,3 +153,30 @@ def init_layers(layer_sizes, activation, rng, dtype):
         coefs.append(rng.uniform(-bound, bound, (fan_in, fan_out)).astype(dtype))
         intercepts.append(rng.uniform(-bound, bound, fan_out).astype(dtype))
     return coefs, intercepts
+
+
+# -- prediction: the layers after the first, in fixed order --------------------------------
+def predict_hidden(Z, layers, activation):
+    """Logits from the first layer's pre-activations ``Z`` (n, fan_out) float32.
+
+    ``layers`` is [(W, b), ...] for the layers after the first (float32).
+    Every row runs ``pnet.kernels.network.hidden_row`` (``act(z) @ W + b`` added
+    in ascending order), so a row's result does not depend on the batch size,
+    the thread count or the BLAS build. ``Z`` is overwritten (with ``act(Z)``).
+    """
+    code = ACTIVATION_CODES[activation]
+    for W, b in layers:
+        A = Z
+        Z = np.empty((A.shape[0], W.shape[1]), dtype=np.float32)
+        over_rows(_network.hidden_rows, _network.hidden_kernel, A.shape[0], A, W, b, code,
+                  out=Z)
+    return Z
+
+
+def predict_hidden_row(z, layers, activation, scratch):
+    """``predict_hidden`` for one row z (fan_out,), into ``scratch`` (one array per layer)."""
+    code = ACTIVATION_CODES[activation]
+    for (W, b), out in zip(layers, scratch):
+        _network.hidden_row(z, W, b, code, out)
+        z = out
+    return z

@@ -309,7 +309,7 @@ def test_ternary_csr_never_materialises_hyperplanes(clf, digits, monkeypatch, qu
     def refuse(*args, **kwargs):
         raise AssertionError("the D x bits hyperplanes were materialised")
 
-    for name in ("matrix", "ternary_lists", "_dense_cache"):
+    for name in ("matrix", "ternary_lists", "signed_lists", "dense_cache"):
         monkeypatch.setattr(_hyperplanes.Hyperplanes, name, refuse)
     assert_array_equal(fresh.predict_proba(sp.csr_matrix(X_test)), expected)
     with pytest.raises(AssertionError, match="materialised"):
