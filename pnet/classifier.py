@@ -452,7 +452,8 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
         train_trainer = self._trains_trainer
         rng = self._random_state
         try:
-            with _training_threads():
+            # overflow is detected below and reported as one error, not as warnings
+            with _training_threads(), np.errstate(over="ignore", invalid="ignore"):
                 for _ in range(max_iter):
                     order = rows[rng.permutation(n_samples)] if self.shuffle else rows
                     sums = dict.fromkeys(("loss", *TERMS), 0.0)
@@ -471,8 +472,9 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
                         value = sums[term] / n_samples if term in sums and (
                             train_trainer or term == "projection") else np.nan
                         self.loss_curves_[term].append(value)
-                    if not all(np.isfinite(p).all() for p in params):
-                        raise _Diverged(f"non-finite weights after epoch {self.n_iter_}")
+                    if not all(np.isfinite(a).all() for a in (*params, *self._optimizer.state)):
+                        raise _Diverged(f"non-finite weights or optimiser state after epoch "
+                                        f"{self.n_iter_}")
                     stop = self._end_of_epoch(validation)
                     if stop:
                         break
@@ -664,7 +666,9 @@ def _as_float32(X):
 def _check_float32_range(X):
     """The trainer computes in float32: values beyond its range would become inf."""
     values = X.data if sp.issparse(X) else X
-    peak = float(np.abs(values).max(initial=0.0))
+    if values.dtype == np.float32 or values.size == 0:
+        return
+    peak = max(float(values.max()), -float(values.min()))  # no temporary copy
     if peak > FLOAT32_MAX:
         raise ValueError(f"X holds values up to {peak:.3g} in magnitude, beyond float32's "
                          f"range ({FLOAT32_MAX:.3g}) in which the trainer computes. Scale the "

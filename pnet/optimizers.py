@@ -19,6 +19,11 @@ class SGD:
         self.nesterov = nesterov
         self.velocities = [np.zeros_like(p) for p in params]
 
+    @property
+    def state(self):
+        """The arrays the optimiser carries between updates."""
+        return self.velocities
+
     def update(self, params, grads):
         for p, g, v in zip(params, grads, self.velocities):
             v *= self.momentum
@@ -41,6 +46,11 @@ class Adam:
         self.ms = [np.zeros_like(p) for p in params]
         self.vs = [np.zeros_like(p) for p in params]
         self._scratch = [np.empty_like(p) for p in params]
+
+    @property
+    def state(self):
+        """The arrays the optimiser carries between updates."""
+        return [*self.ms, *self.vs]
 
     def update(self, params, grads):
         self.t += 1

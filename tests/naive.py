@@ -13,6 +13,8 @@ hyperplane_matrix       R (D, n_bits), ternary or gaussian
 project                 packed bits of ``X @ R > 0``  (kernels/projection.py)
 pack, unpack            the packed-bit layout          (kernels/bits.py)
 gather_add, scatter_add ``unpack(b) @ W + bias`` and ``unpack(b).T @ G``
+gather_add_in_order     the same in W's dtype, adding rows in ascending order
+hidden_layer            ``act(A) @ W + b`` in float32, ascending k   (kernels/network.py)
 """
 import numpy as np
 
@@ -139,3 +141,38 @@ def scatter_add(packed, G, n_bits):
     """``unpack(packed).T @ G`` in float64, (n_bits, n_out)."""
     B = unpack(packed, n_bits).astype(np.float64)
     return B.T @ np.asarray(G, dtype=np.float64)
+
+
+def gather_add_in_order(packed, W, bias):
+    """``bias + sum_{k : bit k set} W[k]`` in W's dtype, rows added in ascending k:
+    the kernels' exact order, so the result is comparable bit for bit."""
+    B = unpack(packed, W.shape[0])
+    out = np.empty((B.shape[0], W.shape[1]), dtype=W.dtype)
+    for i in range(B.shape[0]):
+        z = np.array(bias, dtype=W.dtype)
+        for k in np.flatnonzero(B[i]):
+            z += W[k]
+        out[i] = z
+    return out
+
+
+def activate(A, activation):
+    """The hidden activation in float32 numpy (tanh / exp may differ from the
+    kernels' math library in the last ulp)."""
+    A = np.asarray(A, dtype=np.float32)
+    return {"identity": lambda a: a.copy(), "relu": lambda a: np.maximum(a, np.float32(0)),
+            "tanh": np.tanh,
+            "logistic": lambda a: np.float32(1) / (np.float32(1) + np.exp(-a))}[activation](A)
+
+
+def hidden_layer(A, W, b):
+    """``A @ W + b`` for already-activated A, float32, adding ``A[i, k] * W[k]`` in
+    ascending k (one rounding for the product, one for the sum)."""
+    A = np.asarray(A, dtype=np.float32)
+    out = np.empty((A.shape[0], W.shape[1]), dtype=np.float32)
+    for i in range(A.shape[0]):
+        z = np.array(b, dtype=np.float32)
+        for k in range(A.shape[1]):
+            z += A[i, k] * W[k]
+        out[i] = z
+    return out

@@ -99,6 +99,29 @@ def test_same_random_state_same_model_whatever_the_threads(blobs, kwargs):
     assert not np.array_equal(other.coefs_[0], models[0].coefs_[0])
 
 
+def test_training_is_reproducible_whatever_the_caller_thread_settings():
+    # Large enough that OpenBLAS splits the minibatch products over 2 threads: with
+    # BLAS left at the caller's setting, 1 and 2 threads gave different weights here
+    # (measured). The training loop runs BLAS on one thread (``_training_threads``)
+    # and the projection kernels are exact, so the model depends on random_state,
+    # the data and the BLAS build only.
+    rng = np.random.default_rng(0)
+    X = rng.random((3000, 300), dtype=np.float32)
+    y = (X[:, :5].sum(axis=1) > 2.5).astype(int) + (X[:, 5] > 0.5)
+    params = dict(max_iter=2, random_state=0, trainer_hidden_layer_sizes=(256, 256),
+                  projection_hidden_layer_sizes=(32,))
+    models = []
+    for threads in (1, 2):
+        old = numba.get_num_threads()
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+        try:
+            with threadpool_limits(limits=threads, user_api="blas"):
+                models.append(fit_quiet(ProjectionNetClassifier(**params), X, y))
+        finally:
+            numba.set_num_threads(old)
+    assert_same_model(*models)
+
+
 # -- the joint objective, as documented --------------------------------------------------------
 def test_alone_builds_no_trainer_and_starts_from_the_same_net(blobs):
     X, y = blobs
@@ -230,6 +253,82 @@ def test_bad_input_messages(blobs):
         ProjectionNetClassifier(**FAST, distillation_weight=0, projection_weight=0).fit(X, y)
     with pytest.raises(ValueError, match="classes must be passed"):
         ProjectionNetClassifier(**FAST).partial_fit(X, y)
+
+
+def test_values_beyond_float32_are_an_error_not_a_silent_model(blobs):
+    X, y = blobs
+    X = X.copy()
+    X[0, 0] = 3.4e39  # finite in float64, inf in float32
+    with pytest.raises(ValueError, match="beyond float32's range"):
+        ProjectionNetClassifier(**FAST).fit(X, y)
+    # the projection net alone never sees float32 features: its bits are exact
+    alone = fit_quiet(ProjectionNetClassifier(**FAST, trainer_weight=0,
+                                              distillation_weight=0), X, y)
+    assert np.isfinite(alone.loss_curve_).all()
+
+
+def test_divergence_raises_and_keeps_the_previous_model(blobs):
+    X, y = blobs
+    clf = ProjectionNetClassifier(**FAST)
+    clf.partial_fit(X, y, classes=np.unique(y))
+    before = [p.copy() for p in all_params(clf)]
+    n_iter = clf.n_iter_
+    huge = X * 1e36  # in float32 range, but the trainer's products overflow
+    with pytest.raises(ValueError, match="non-finite .* left as it was"):
+        clf.partial_fit(huge, y)
+    for p, q in zip(all_params(clf), before, strict=True):
+        np.testing.assert_array_equal(p, q)
+    assert clf.n_iter_ == n_iter and np.isfinite(clf.loss_curve_).all()
+    clf.partial_fit(X, y)  # still usable
+    with pytest.raises(ValueError, match="non-finite"):
+        ProjectionNetClassifier(**FAST).fit(huge, y)
+
+
+def test_huge_sample_weights_train_as_uniform_weights(blobs):
+    # every loss term is a weighted mean: a common scale of the weights changes nothing
+    X, y = blobs
+    plain = fit_quiet(ProjectionNetClassifier(**FAST), X, y)
+    huge = fit_quiet(ProjectionNetClassifier(**FAST), X, y,
+                     sample_weight=np.full(len(y), 1e308))
+    assert np.isfinite(huge.loss_curve_).all()
+    assert_same_model(plain, huge)
+
+
+@pytest.mark.parametrize("params, match", [
+    (dict(projection_hidden_layer_sizes=(0,)), "positive integers"),
+    (dict(projection_hidden_layer_sizes=(-1,)), "positive integers"),
+    (dict(projection_hidden_layer_sizes=(2.5,)), "positive integers"),
+    (dict(trainer_hidden_layer_sizes=(16, 0)), "positive integers"),
+    (dict(trainer_hidden_layer_sizes=16), "must be an array-like"),
+    (dict(density=1e-300), "density >= 1 / n_features"),
+    (dict(class_weight={0: -1.0, 1: 1.0, 2: 1.0}), "class_weight values must be"),
+    (dict(class_weight={0: 0.0, 1: 0.0, 2: 0.0}), "zero for every sample"),
+])
+def test_parameters_that_would_make_a_useless_model(blobs, params, match):
+    X, y = blobs
+    with pytest.raises(ValueError, match=match):
+        ProjectionNetClassifier(**{**FAST, **params}).fit(X, y)
+
+
+def test_fit_keeps_no_copy_of_the_data():
+    # The training bits stay packed (8 bytes per 64 bits, not 4 bytes per bit), the
+    # trainer reads float32 minibatches of X in place, early stopping splits by index.
+    # Before: 0/1 float32 bits (0.92x the data here) plus, with early stopping, a
+    # second copy of X (0.9x).
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    X = rng.random((20000, 784), dtype=np.float32)
+    y = rng.integers(0, 10, size=20000)
+    for early_stopping in (False, True):
+        clf = ProjectionNetClassifier(max_iter=1, random_state=0, n_iter_no_change=1,
+                                      early_stopping=early_stopping)
+        tracemalloc.start()
+        fit_quiet(clf, X, y)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        # packed bits 1.9 MB, trainer and Adam 3 x 1.1 MB, validation rows 10 % in float32
+        assert peak < 0.15 * X.nbytes + 16e6, (early_stopping, peak / X.nbytes)
 
 
 # -- training mechanics ------------------------------------------------------------------------

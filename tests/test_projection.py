@@ -151,6 +151,56 @@ def test_gaussian_bits_equal_the_pure_numpy_twin(rng):
     assert_array_equal(hp.project(X), naive.project(X, R))
 
 
+@pytest.mark.parametrize("projection", ["ternary", "gaussian"])
+def test_without_cache_equals_cached(rng, monkeypatch, projection):
+    # beyond MAX_CACHE_ENTRIES both kinds hash each row's non-zero features on the fly
+    X = awkward_rows(rng)
+    cached = Hyperplanes(SEED, N_FEATURES, 200, projection, 0.3)
+    expected = cached.project(X)
+    assert cached._cache[0] == ("lists" if projection == "ternary" else "matrix")
+    monkeypatch.setattr(hyperplanes_module, "MAX_CACHE_ENTRIES", N_FEATURES * 200 - 1)
+    hp = Hyperplanes(SEED, N_FEATURES, 200, projection, 0.3)
+    assert_array_equal(hp.project(X), expected)
+    assert hp._cache == ("none",)
+
+
+@pytest.mark.parametrize("quantize", [None, "int8"])
+def test_a_wide_model_costs_what_the_row_costs(rng, quantize):
+    # 2^20 hashed features, 720 bits, density 1/3: a materialised ternary cache would
+    # be 250M entries (~4 GB, and ~1 s of hashing per 2^18 features); before the bound
+    # the first predict_one of such a model took 16.5 s and 2.9 GB.
+    import tracemalloc
+
+    from pnet import CompactProjectionNet
+    from pnet._quantize import quantize_columns
+
+    n_features, n_bits = 2**20, 720
+    weights = rng.normal(size=(n_bits, 5)).astype(np.float32)
+    scales = None
+    if quantize:
+        weights, scale = quantize_columns(weights)
+        scales = [scale]
+    model = CompactProjectionNet(SEED, n_features, 60, 12, "ternary", 1 / 3, "relu",
+                                 np.arange(5), [weights], [np.zeros(5, np.float32)], scales)
+    x = np.zeros(n_features)
+    cols = rng.choice(n_features, size=30, replace=False)
+    x[cols] = rng.random(30)
+    tracemalloc.start()
+    label = model.predict_one(x)
+    proba = model.predict(np.stack([x, 2 * x]))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 64e6  # the two dense input rows alone are 16 MB
+    assert model.hyperplanes._cache == ("none",)
+    sparse = sp.csr_matrix(x[None])
+    assert label == model.predict(sparse)[0] == proba[0] == proba[1]  # 2x: same bits
+    assert_array_equal(model.decision_function(x[None]), model.decision_function(sparse))
+    R = naive.hyperplane_matrix(SEED, np.sort(cols).astype(np.uint64), n_bits, "ternary",
+                                1 / 3)
+    bits = naive.project(x[np.sort(cols)][None], R)
+    assert_array_equal(model.hyperplanes.project(sparse), bits)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_gaussian_without_cache_equals_cached(rng, monkeypatch, reference_matrix, dtype):
     # beyond MAX_CACHE_ENTRIES dense gaussian input goes through the on-the-fly kernel
