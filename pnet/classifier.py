@@ -332,8 +332,9 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
             stratify = y_index if np.bincount(y_index).min() >= 2 else None
             rows, val = train_test_split(rows, test_size=self.validation_fraction,
                                          random_state=self._random_state, stratify=stratify)
-            X_val = _as_float32(X[val]) if self._trains_trainer else None
-            validation = (X_val, packed[val], y_index[val])
+            # rows of X are read by index when scored: no copy of the held-out data
+            validation = (X if self._trains_trainer else None, val, packed[val],
+                          y_index[val])
         else:
             validation = None
         X_train = X if self._trains_trainer else None  # rows are taken per minibatch
@@ -540,13 +541,11 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
         line += " (" + ", ".join(f"{t} {self.loss_curves_[t][-1]:.4f}" for t in TERMS
                                   if not np.isnan(self.loss_curves_[t][-1])) + ")"
         if validation is not None:
-            X_val, packed_val, y_val = validation
+            X, val, packed_val, y_val = validation
             score = float(np.mean(np.argmax(self._projection_logits(packed_val), 1) == y_val))
             self.validation_scores_.append(score)
             if self._trains_trainer:
-                t_logits = forward(self.trainer_coefs_, self.trainer_intercepts_, X_val,
-                                   self.activation)[-1]
-                t_score = float(np.mean(np.argmax(t_logits, 1) == y_val))
+                t_score = self._trainer_accuracy(X, val, y_val)
             else:
                 t_score = np.nan
             self.trainer_validation_scores_.append(t_score)
@@ -575,6 +574,16 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
                       f"{self.n_iter_no_change} consecutive epochs. Stopping.")
             return True
         return False
+
+    def _trainer_accuracy(self, X, rows, y_rows, chunk=1000):
+        """The trainer's accuracy on X[rows] (labels y_rows), in chunks: bounded
+        activations, no copy of the rows."""
+        correct = 0
+        for start in range(0, rows.shape[0], chunk):
+            logits = forward(self.trainer_coefs_, self.trainer_intercepts_,
+                             _as_float32(X[rows[start:start + chunk]]), self.activation)[-1]
+            correct += int(np.sum(np.argmax(logits, axis=1) == y_rows[start:start + chunk]))
+        return correct / rows.shape[0]
 
     def _record_sizes(self):
         n_projection = sum(a.size for a in (*self.coefs_, *self.intercepts_))

@@ -320,6 +320,9 @@ def test_fit_keeps_no_copy_of_the_data():
     rng = np.random.default_rng(0)
     X = rng.random((20000, 784), dtype=np.float32)
     y = rng.integers(0, 10, size=20000)
+    for early_stopping in (False, True):  # warm-up: numba loads its kernels once
+        fit_quiet(ProjectionNetClassifier(max_iter=1, early_stopping=early_stopping),
+                  X[:500], y[:500])
     for early_stopping in (False, True):
         clf = ProjectionNetClassifier(max_iter=1, random_state=0, n_iter_no_change=1,
                                       early_stopping=early_stopping)
