@@ -263,18 +263,26 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch over (X, y); ``classes`` is required on the first call."""
+        if classes is not None:  # -1 marks unlabelled rows, never a class
+            classes = unique_labels(classes)
+            classes = classes[_labelled_rows(classes)]
         if not hasattr(self, "coefs_"):
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit.")
-            self.classes_ = unique_labels(classes)
-        elif classes is not None and not np.array_equal(unique_labels(classes), self.classes_):
-            raise ValueError(f"classes={unique_labels(classes)!r} is not the same as on the "
+            self.classes_ = classes
+        elif classes is not None and not np.array_equal(classes, self.classes_):
+            raise ValueError(f"classes={classes!r} is not the same as on the "
                              f"first call to partial_fit, {self.classes_!r}.")
         return self._fit(X, y, sample_weight, incremental=True)
 
     @property
     def _trains_trainer(self):
         return self.trainer_weight > 0 or self.distillation_weight > 0
+
+    @property
+    def _uses_unlabelled(self):
+        """Unlabelled rows (-1) reach the projection net only through distillation."""
+        return self.distillation_weight > 0
 
     def _fit(self, X, y, sample_weight, incremental):
         """Validate, then train; if training diverges, restore the state from before
@@ -298,19 +306,37 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
                              reset=first)
         check_classification_targets(y)
         self._check_parameters()
+        labelled = _labelled_rows(y)  # (n,) bool: False for -1 (unlabelled)
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
+                                             ensure_non_negative=True)
+        if not self._uses_unlabelled and not labelled.all():
+            # without distillation, rows with no label carry no signal: leave them out
+            X, y, sample_weight = X[labelled], y[labelled], sample_weight[labelled]
+            labelled = labelled[labelled]
+            if not labelled.size:
+                raise ValueError("Every label is -1 (unlabelled) and distillation_weight is "
+                                 "0: there is nothing to learn from. Unlabelled rows are "
+                                 "used only through the distillation term.")
+        y_known = y[labelled]
         if first and not incremental:
-            self.classes_ = unique_labels(y)
-        unseen = np.setdiff1d(np.unique(y), self.classes_)
+            self.classes_ = unique_labels(y_known)
+        unseen = np.setdiff1d(np.unique(y_known), self.classes_)
         if unseen.size:
             raise ValueError(f"y has labels {unseen!r} not seen in classes_ {self.classes_!r}.")
         if self.classes_.shape[0] < 2:
-            raise ValueError(f"ProjectionNetClassifier needs at least 2 classes in y, got 1 "
-                             f"class: {self.classes_!r}.")
-        y_index = np.searchsorted(self.classes_, y)
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
-                                             ensure_non_negative=True)
+            raise ValueError(
+                f"ProjectionNetClassifier needs at least 2 classes in y, got "
+                f"{self.classes_.shape[0]} class{'' if self.classes_.shape[0] == 1 else 'es'}: "
+                f"{self.classes_!r}" + (
+                    ". The label -1 marks unlabelled rows (sklearn.semi_supervised's "
+                    "convention); relabel class -1 (e.g. as 0) if it is a class."
+                    if not labelled.all() else "."))
+        y_index = np.zeros(y.shape[0], dtype=np.int64)  # unlabelled rows: any index
+        y_index[labelled] = np.searchsorted(self.classes_, y_known)
         if self.class_weight is not None:
-            sample_weight = sample_weight * compute_sample_weight(self.class_weight, y)
+            class_weight = np.ones(y.shape[0])
+            class_weight[labelled] = compute_sample_weight(self.class_weight, y_known)
+            sample_weight = sample_weight * class_weight
         peak = sample_weight.max(initial=0.0)
         if not peak > 0:
             raise ValueError("Sample weights (times class_weight) are zero for every "
@@ -327,9 +353,9 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
             self._initialize_trainer()
         # the bits stay packed (8 bytes per 64 bits): once per fit, unpacked per minibatch
         packed = self.hyperplanes_.project(X)  # (n, n_words) uint64
-        rows = np.arange(X.shape[0])
-        if self.early_stopping and not incremental:
-            stratify = y_index if np.bincount(y_index).min() >= 2 else None
+        rows = np.flatnonzero(labelled)  # unlabelled rows are appended below
+        if self.early_stopping and not incremental:  # held-out rows need labels
+            stratify = y_index[rows] if np.bincount(y_index[rows]).min() >= 2 else None
             rows, val = train_test_split(rows, test_size=self.validation_fraction,
                                          random_state=self._random_state, stratify=stratify)
             # rows of X are read by index when scored: no copy of the held-out data
@@ -337,8 +363,10 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
                           y_index[val])
         else:
             validation = None
+        rows = np.concatenate([rows, np.flatnonzero(~labelled)])
         X_train = X if self._trains_trainer else None  # rows are taken per minibatch
-        self._train_epochs(X_train, packed, rows, y_index, sample_weight, validation,
+        self._train_epochs(X_train, packed, rows, y_index, None if labelled.all() else labelled,
+                           sample_weight, validation,
                            max_iter=1 if incremental else self.max_iter)
         self._record_sizes()
         self.fit_time_ = time.perf_counter() - start
@@ -430,8 +458,12 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
         return OPTIMIZERS["sgd"](self._params(), self.learning_rate_init, self.momentum,
                                  self.nesterovs_momentum)
 
-    def _train_epochs(self, X, packed, rows, y_index, sample_weight, validation, max_iter):
+    def _train_epochs(self, X, packed, rows, y_index, labelled, sample_weight, validation,
+                      max_iter):
         """Epochs of minibatch steps over ``rows`` (indices into X / packed / y_index).
+
+        ``labelled`` (bool per row, or None when every row is) marks the rows whose
+        label counts; the others enter the distillation term only.
 
         Minibatches are gathered by index, so no copy of the data is made: X
         (the trainer's input, None when no trainer takes part) is cast to float32
@@ -462,8 +494,9 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
                         batch = order[start:start + batch_size]
                         Xb = None if X is None else _as_float32(X[batch])
                         bits = unpack_rows(packed, batch, n_bits)  # (batch, T*d) 0/1
-                        batch_sums = self._step(Xb, bits, eye[y_index[batch]],
-                                                sample_weight[batch], train_trainer)
+                        batch_sums = self._step(
+                            Xb, bits, eye[y_index[batch]], sample_weight[batch],
+                            train_trainer, None if labelled is None else labelled[batch])
                         for key, value in batch_sums.items():
                             sums[key] += value * len(batch)
                     self.n_iter_ += 1
@@ -491,15 +524,16 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
             for p, best in zip(self._all_params(), self._best_params):
                 p[...] = best
 
-    def _step(self, X, bits, Y, weights, train_trainer):
+    def _step(self, X, bits, Y, weights, train_trainer, labelled=None):
         """One optimiser update on one batch; returns the batch's loss and terms."""
-        loss, terms, grads = self._loss_and_grads(X, bits, Y, weights, train_trainer)
+        loss, terms, grads = self._loss_and_grads(X, bits, Y, weights, train_trainer,
+                                                  labelled)
         if not np.isfinite(loss):
             raise _Diverged(f"loss {loss} at epoch {self.n_iter_ + 1}")
         self._optimizer.update(self._params(), [g.astype(np.float32, copy=False) for g in grads])
         return {"loss": loss, **terms}
 
-    def _loss_and_grads(self, X, bits, Y, weights, train_trainer):
+    def _loss_and_grads(self, X, bits, Y, weights, train_trainer, labelled=None):
         """The joint loss plus L2 penalty on a batch, and its gradient w.r.t. ``_params()``.
 
         Forward both nets, the joint loss on their logits, backward both nets. The
@@ -515,7 +549,7 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
         p_acts = forward(self.coefs_, self.intercepts_, bits, self.activation)
         loss, terms, trainer_grad, projection_grad = joint_loss(
             trainer_logits, p_acts[-1], Y, weights, self.trainer_weight,
-            self.distillation_weight, self.projection_weight, self.temperature)
+            self.distillation_weight, self.projection_weight, self.temperature, labelled)
 
         p_coef_grads, p_intercept_grads = backward(self.coefs_, p_acts, projection_grad,
                                                    self.activation)
@@ -661,6 +695,15 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+def _labelled_rows(y):
+    """(n,) bool: False where a numeric label is -1 (unlabelled, as in
+    ``sklearn.semi_supervised``); string labels are always labels."""
+    y = np.asarray(y)
+    if y.dtype.kind in "iuf":
+        return y != -1
+    return np.ones(y.shape[0], dtype=bool)
 
 
 class _Diverged(Exception):

@@ -12,8 +12,12 @@ projection network. The tau^2 factor (Hinton et al. 2015) keeps the gradient's
 scale independent of tau; at tau = 1 the term is the paper's D(y_p, y_theta).
 
 Each term is a weighted mean over the batch, ``sum_i s_i D_i / sum_i s_i``, with
-``s_i`` = sample_weight * class_weight. Gradients are w.r.t. the logits; the L2
-penalty on the weights is added by the estimator.
+``s_i`` = sample_weight * class_weight. Unlabelled rows (label -1, as in
+``sklearn.semi_supervised``; ALGORITHM.md section 6) have no label: their ``s_i``
+is 0 in the two label terms, so they enter the distillation term only (the
+projection net imitating the trainer on inputs whose label nobody gave).
+Gradients are w.r.t. the logits; the L2 penalty on the weights is added by the
+estimator.
 """
 import numpy as np
 
@@ -58,7 +62,7 @@ def distillation(student_logits, teacher_logits, temperature, weights):
 
 
 def joint_loss(trainer_logits, projection_logits, Y, weights, trainer_weight,
-               distillation_weight, projection_weight, temperature):
+               distillation_weight, projection_weight, temperature, labelled=None):
     """The three-term objective.
 
     Parameters
@@ -68,6 +72,9 @@ def joint_loss(trainer_logits, projection_logits, Y, weights, trainer_weight,
     projection_logits : (n, n_classes)
     Y : (n, n_classes) one-hot labels
     weights : (n,) per-sample weights
+    labelled : (n,) bool or None (every row labelled)
+        Rows without a label (their rows of Y are ignored) count in the
+        distillation term only.
 
     Returns
     -------
@@ -79,13 +86,14 @@ def joint_loss(trainer_logits, projection_logits, Y, weights, trainer_weight,
     terms = {}
     projection_grad = np.zeros_like(projection_logits)
     trainer_grad = None
+    label_weights = weights if labelled is None else weights * labelled
     if trainer_logits is not None:
-        terms["trainer"], g = cross_entropy(trainer_logits, Y, weights)
+        terms["trainer"], g = cross_entropy(trainer_logits, Y, label_weights)
         trainer_grad = trainer_weight * g
         terms["distillation"], g = distillation(projection_logits, trainer_logits,
                                                 temperature, weights)
         projection_grad += distillation_weight * g
-    terms["projection"], g = cross_entropy(projection_logits, Y, weights)
+    terms["projection"], g = cross_entropy(projection_logits, Y, label_weights)
     projection_grad += projection_weight * g
     loss = (trainer_weight * terms.get("trainer", 0.0)
             + distillation_weight * terms.get("distillation", 0.0)

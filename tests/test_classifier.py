@@ -28,11 +28,18 @@ SAMPLE_WEIGHT_REASON = (
     "same reason")
 
 
+UNLABELLED_REASON = (
+    "labels -1 and 1: -1 marks unlabelled rows (sklearn.semi_supervised's convention, "
+    "decided for pnet), so one class is left; sklearn exempts its own semi-supervised "
+    "classifiers from this part of the check by name (_choose_check_classifiers_labels)")
+
+
 @parametrize_with_checks(
     [ProjectionNetClassifier(**SMALL)],
     expected_failed_checks=lambda est: {
         "check_sample_weight_equivalence_on_dense_data": SAMPLE_WEIGHT_REASON,
         "check_sample_weight_equivalence_on_sparse_data": SAMPLE_WEIGHT_REASON,
+        "check_classifiers_classes": UNLABELLED_REASON,
     },
 )
 def test_sklearn_compatible(estimator, check):
@@ -207,7 +214,7 @@ def test_csr_and_dense_give_the_same_projection_net(blobs):
     np.testing.assert_array_equal(joint.predict(sp.csr_matrix(X)), joint.predict(X))
 
 
-@pytest.mark.parametrize("labels", [np.array(["cat", "dog", "emu"]), np.array([-1, 1, 1])])
+@pytest.mark.parametrize("labels", [np.array(["cat", "dog", "emu"]), np.array([-2, 1, 1])])
 def test_string_and_signed_labels(blobs, labels):
     X, y = blobs
     y = labels[y]
@@ -332,6 +339,54 @@ def test_fit_keeps_no_copy_of_the_data():
         tracemalloc.stop()
         # packed bits 1.9 MB, trainer and Adam 3 x 1.1 MB, validation rows 10 % in float32
         assert peak < 0.15 * X.nbytes + 16e6, (early_stopping, peak / X.nbytes)
+
+
+# -- unlabelled rows (-1) --------------------------------------------------------------------
+def _with_unlabelled(X, y, n_extra, seed=0):
+    rng = np.random.default_rng(seed)
+    extra = X[rng.integers(0, len(X), n_extra)] + rng.normal(scale=0.3, size=(n_extra,
+                                                                             X.shape[1]))
+    return np.vstack([X, extra]), np.concatenate([y, np.full(n_extra, -1)])
+
+
+def test_unlabelled_rows_are_not_a_class_and_feed_distillation(blobs):
+    X, y = blobs
+    Xu, yu = _with_unlabelled(X, y, 200)
+    joint = fit_quiet(ProjectionNetClassifier(**FAST), Xu, yu)
+    np.testing.assert_array_equal(joint.classes_, [0, 1, 2])
+    assert set(joint.predict(Xu)) <= {0, 1, 2}
+    labelled_only = fit_quiet(ProjectionNetClassifier(**FAST), X, y)
+    assert not np.array_equal(joint.coefs_[0], labelled_only.coefs_[0])  # they were used
+    # the trainer learns from labelled rows only: with no distillation the -1 rows are
+    # dropped, and the model is bit-identical to the one fitted without them
+    for params in (dict(distillation_weight=0.0),
+                   dict(trainer_weight=0.0, distillation_weight=0.0)):  # "alone"
+        a = fit_quiet(ProjectionNetClassifier(**FAST, **params), Xu, yu)
+        b = fit_quiet(ProjectionNetClassifier(**FAST, **params), X, y)
+        assert_same_model(a, b)
+
+
+def test_unlabelled_rows_with_partial_fit_early_stopping_and_class_weight(blobs):
+    X, y = blobs
+    Xu, yu = _with_unlabelled(X, y, 100)
+    clf = ProjectionNetClassifier(**FAST)
+    for _ in range(5):
+        clf.partial_fit(Xu, yu, classes=np.unique(yu))  # -1 among the classes: dropped
+    np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
+    clf.partial_fit(Xu[yu == -1], yu[yu == -1])  # a block with no label at all
+    assert np.isfinite(clf.loss_curve_).all()
+    early = fit_quiet(ProjectionNetClassifier(**FAST, early_stopping=True,
+                                              class_weight="balanced"), Xu, yu)
+    np.testing.assert_array_equal(early.classes_, [0, 1, 2])
+    assert 0 < early.best_validation_score_ <= 1
+
+
+def test_minus_one_as_a_class_is_explained(blobs):
+    X, y = blobs
+    with pytest.raises(ValueError, match="-1 marks unlabelled rows.*relabel"):
+        ProjectionNetClassifier(**FAST).fit(X, np.where(y == 0, -1, 1))
+    with pytest.raises(ValueError, match="nothing to learn"):
+        ProjectionNetClassifier(**FAST, distillation_weight=0).fit(X, np.full(len(y), -1))
 
 
 # -- training mechanics ------------------------------------------------------------------------

@@ -108,6 +108,36 @@ def test_joint_loss_gradient(rng, lambdas, temperature):
     assert loss() == pytest.approx(total, rel=1e-12)
 
 
+def test_unlabelled_rows_never_reach_a_label_term(rng):
+    # rows 0, 3, 4 unlabelled: their (garbage) targets must not matter, the label terms
+    # equal those of the labelled rows alone, the distillation term covers every row
+    n, c = 7, 3
+    t_logits, p_logits = rng.normal(size=(2, n, c)) * 2
+    Y = np.eye(c)[rng.integers(0, c, n)]
+    w = rng.uniform(0.5, 1.5, n)
+    labelled = np.ones(n, dtype=bool)
+    labelled[[0, 3, 4]] = False
+    lambdas = (1.0, 0.7, 1.0)
+    loss, terms, t_grad, p_grad = joint_loss(t_logits, p_logits, Y, w, *lambdas, 1.5,
+                                             labelled)
+    garbage = Y.copy()
+    garbage[~labelled] = rng.random((3, c)) * 5
+    assert joint_loss(t_logits, p_logits, garbage, w, *lambdas, 1.5, labelled)[0] == loss
+    _, known, _, _ = joint_loss(t_logits[labelled], p_logits[labelled], Y[labelled],
+                                w[labelled], *lambdas, 1.5)
+    _, every, _, _ = joint_loss(t_logits, p_logits, Y, w, *lambdas, 1.5)
+    assert terms["trainer"] == pytest.approx(known["trainer"], rel=1e-12)
+    assert terms["projection"] == pytest.approx(known["projection"], rel=1e-12)
+    assert terms["distillation"] == pytest.approx(every["distillation"], rel=1e-12)
+    assert not t_grad[~labelled].any()  # the trainer learns from labelled rows only
+
+    def objective():
+        return joint_loss(t_logits, p_logits, Y, w, *lambdas, 1.5, labelled)[0]
+
+    assert rel_error(p_grad, numeric_grad(objective, p_logits)) < RTOL
+    assert p_grad[~labelled].any()  # ... and the projection net imitates it on all rows
+
+
 # -- every layer through forward/backward ---------------------------------------------------
 def network_loss(coefs, intercepts, inputs, Y, w, activation):
     return cross_entropy(forward(coefs, intercepts, inputs, activation)[-1], Y, w)
@@ -150,8 +180,10 @@ def test_network_gradient(rng, activation, inputs_kind):
     dict(trainer_weight=0.0, distillation_weight=0.0),
     dict(distillation_weight=0.5, temperature=2.0, projection_hidden_layer_sizes=(6,)),
     dict(activation="tanh", alpha=0.5),
+    dict(distillation_weight=0.5, unlabelled=True),
 ])
 def test_estimator_objective_gradient(rng, kwargs):
+    unlabelled = kwargs.pop("unlabelled", False)
     X = rng.normal(size=(40, 6))
     y = np.arange(40) % 3
     clf = ProjectionNetClassifier(n_projections=3, n_bits=5, trainer_hidden_layer_sizes=(7,),
@@ -171,19 +203,21 @@ def test_estimator_objective_gradient(rng, kwargs):
     w = rng.uniform(0.5, 1.5, 11)
     train_trainer = clf._trains_trainer
 
+    labelled = (np.arange(11) % 3 != 0) if unlabelled else None  # rows 0, 3, 6, 9: -1
+
     def loss():
-        return clf._loss_and_grads(Xb, bits, Y, w, train_trainer)[0]
+        return clf._loss_and_grads(Xb, bits, Y, w, train_trainer, labelled)[0]
 
     def loss_without_distillation():
         # stop-gradient: the trainer sees the objective with the trainer side of the
         # distillation term held constant, i.e. the objective without that term
         weight, clf.distillation_weight = clf.distillation_weight, 0.0
         try:
-            return clf._loss_and_grads(Xb, bits, Y, w, train_trainer)[0]
+            return clf._loss_and_grads(Xb, bits, Y, w, train_trainer, labelled)[0]
         finally:
             clf.distillation_weight = weight
 
-    _, _, grads = clf._loss_and_grads(Xb, bits, Y, w, train_trainer)
+    _, _, grads = clf._loss_and_grads(Xb, bits, Y, w, train_trainer, labelled)
     params = clf._params()
     trainer_params = clf.trainer_coefs_ + clf.trainer_intercepts_
     assert len(grads) == len(params)
