@@ -44,6 +44,8 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from threadpoolctl import threadpool_limits
 
 from ._hyperplanes import PROJECTIONS, Hyperplanes, gather_add, resolve_density, unpack_rows
+from ._quantize import (WEIGHT_BITS, dequantize, fake_quantize, first_layer_int8,
+                        quantize_columns, stored_bytes)
 from .layers import ACTIVATIONS, backward, forward, init_layers, predict_hidden
 from .losses import joint_loss, log_softmax, softmax
 from .optimizers import OPTIMIZERS
@@ -137,6 +139,15 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
         Continue from the previous fit's weights (same hyperplanes).
     class_weight : dict, 'balanced' or None, default=None
         Multiplies the per-sample weights of every loss term.
+    quantize : {None, 'int8', 'int4', 'ternary'}, default=None
+        The weight format the projection net is trained for (``pnet._quantize``:
+        8, 4 or 2 bits per weight, one float32 scale per output unit). When set,
+        every forward pass of the projection net uses its weights quantised that
+        way (the gradient passes straight through to the float32 weights, which
+        are kept in ``coefs_``), prediction uses the quantised weights, and
+        ``to_compact()`` ships them in that format with the same predictions.
+        None trains float32 weights (``to_compact('int8')`` can still quantise
+        them after training).
 
     Attributes
     ----------
@@ -170,8 +181,10 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
     fit_time_ : float
         Seconds spent in the last ``fit`` (wall clock).
     projection_size_bytes_, trainer_size_bytes_ : int
-        Stored numbers times 4 bytes (float32); the projection net adds its
-        8-byte seed, the hyperplanes cost nothing (recomputed).
+        Stored numbers times their width: the projection net in its trained
+        format (``quantize``; float32 when None) plus its 8-byte seed, equal to
+        ``to_compact().size_bytes``; the trainer in float32. The hyperplanes cost
+        nothing (recomputed).
     compression_ratio_ : float
         trainer_size_bytes_ / projection_size_bytes_.
 
@@ -213,6 +226,7 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
         "class_weight": [dict, StrOptions({"balanced"}), None],
+        "quantize": [StrOptions(set(WEIGHT_BITS)), None],
     }
 
     def __init__(self, n_projections=60, n_bits=12, projection="ternary", density="auto",
@@ -222,7 +236,8 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
                  batch_size="auto", learning_rate_init=1e-3, momentum=0.9,
                  nesterovs_momentum=True, max_iter=200, tol=1e-4, n_iter_no_change=10,
                  early_stopping=False, validation_fraction=0.1, shuffle=True,
-                 random_state=None, verbose=False, warm_start=False, class_weight=None):
+                 random_state=None, verbose=False, warm_start=False, class_weight=None,
+                 quantize=None):
         self.n_projections = n_projections
         self.n_bits = n_bits
         self.projection = projection
@@ -250,6 +265,7 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
         self.verbose = verbose
         self.warm_start = warm_start
         self.class_weight = class_weight
+        self.quantize = quantize
 
     # ------------------------------------------------------------------ fitting --
     @_fit_context(prefer_skip_nested_validation=True)
@@ -546,12 +562,14 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
             trainer_logits = t_acts[-1]
         else:
             trainer_logits = None
-        p_acts = forward(self.coefs_, self.intercepts_, bits, self.activation)
+        coefs = self.coefs_ if self.quantize is None else \
+            [fake_quantize(W, self.quantize) for W in self.coefs_]  # straight-through
+        p_acts = forward(coefs, self.intercepts_, bits, self.activation)
         loss, terms, trainer_grad, projection_grad = joint_loss(
             trainer_logits, p_acts[-1], Y, weights, self.trainer_weight,
             self.distillation_weight, self.projection_weight, self.temperature, labelled)
 
-        p_coef_grads, p_intercept_grads = backward(self.coefs_, p_acts, projection_grad,
+        p_coef_grads, p_intercept_grads = backward(coefs, p_acts, projection_grad,
                                                    self.activation)
         update_trainer = train_trainer and self._updates_trainer
         if update_trainer:
@@ -620,10 +638,11 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
         return correct / rows.shape[0]
 
     def _record_sizes(self):
-        n_projection = sum(a.size for a in (*self.coefs_, *self.intercepts_))
+        projection_sizes = [self.coefs_[0].shape[0], *(W.shape[1] for W in self.coefs_)]
         sizes = self._trainer_sizes()  # counted as configured, built or not
         n_trainer = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
-        self.projection_size_bytes_ = FLOAT_BYTES * n_projection + SEED_BYTES
+        self.projection_size_bytes_ = stored_bytes(projection_sizes, self.quantize) \
+            + SEED_BYTES
         self.trainer_size_bytes_ = FLOAT_BYTES * n_trainer
         self.compression_ratio_ = self.trainer_size_bytes_ / self.projection_size_bytes_
 
@@ -642,9 +661,18 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
         not on the batch size, the thread count or the BLAS build, and
         ``to_compact()`` computes them with the same functions, bit for bit.
         """
-        Z = gather_add(packed, self.coefs_[0], self.intercepts_[0])  # (n, fan_out)
-        return predict_hidden(Z, list(zip(self.coefs_[1:], self.intercepts_[1:])),
-                              self.activation)
+        if self.quantize is None:
+            Z = gather_add(packed, self.coefs_[0], self.intercepts_[0])  # (n, fan_out)
+            tail = list(zip(self.coefs_[1:], self.intercepts_[1:]))
+        else:  # the compact model's arithmetic: exact integer gather-add, then scales
+            (Wq, scale), *rest = self._quantized_layers()
+            Z = first_layer_int8(packed, Wq, scale, self.intercepts_[0])
+            tail = [(dequantize(Wq, s), b) for (Wq, s), b in zip(rest, self.intercepts_[1:])]
+        return predict_hidden(Z, tail, self.activation)
+
+    def _quantized_layers(self):
+        """[(Wq int8, scale float32), ...] of the projection net in ``quantize``'s format."""
+        return [quantize_columns(W, self.quantize) for W in self.coefs_]
 
     def _logits(self, X):
         """Logits of the projection net, (n_samples, n_classes)."""
@@ -679,16 +707,20 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
         proba = self.trainer_predict_proba(X)  # checks fitted first
         return self.classes_[np.argmax(proba, axis=1)]
 
-    def to_compact(self, quantize=None):
+    def to_compact(self, quantize="auto"):
         """The projection net alone, for deployment: a ``pnet.CompactProjectionNet``.
 
-        quantize : None or 'int8'
-            None keeps float32 weights (predictions identical to this estimator's);
-            'int8' stores the weights as int8 with one float32 scale per output unit.
+        quantize : 'auto', None, 'int8', 'int4' or 'ternary'
+            'auto' is the format the estimator was trained for (its ``quantize``):
+            predictions identical to this estimator's. None keeps float32 weights;
+            the others quantise per output unit (``pnet._quantize``), after
+            training unless the estimator was trained for that format.
         """
         from .compact import CompactProjectionNet
 
         check_is_fitted(self)
+        if quantize == "auto":
+            quantize = self.quantize
         return CompactProjectionNet.from_classifier(self, quantize=quantize)
 
     def __sklearn_tags__(self):

@@ -71,7 +71,8 @@ from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
 from ._hyperplanes import PROJECTIONS, Hyperplanes, over_rows
-from ._quantize import MAX_INT8_BITS, dequantize, first_layer_int8, quantize_columns
+from ._quantize import (FORMATS, MAX_INT8_BITS, dequantize, first_layer_int8,
+                        quantize_columns, stored_bytes, value_range)
 from .kernels import compact as _fused
 from .layers import ACTIVATIONS, first_layer, predict_hidden, predict_hidden_row
 from .losses import log_softmax, softmax
@@ -126,7 +127,7 @@ class CompactProjectionNet:
         As given (``scales_`` None for float32).
     seed, n_projections, n_bits, projection, density, activation
         The settings, as given.
-    quantize : None or 'int8'
+    quantize : None, 'int8', 'int4' or 'ternary'
     format_version : int
         Version of the model file format (1).
     hyperplanes : pnet.Hyperplanes
@@ -141,7 +142,7 @@ class CompactProjectionNet:
     """
 
     def __init__(self, seed, n_features, n_projections, n_bits, projection, density,
-                 activation, classes, coefs, intercepts, scales=None):
+                 activation, classes, coefs, intercepts, scales=None, quantize=None):
         self.seed = seed
         self.n_features_in_ = n_features
         self.n_projections = n_projections
@@ -153,7 +154,7 @@ class CompactProjectionNet:
         self.coefs_ = list(coefs)
         self.intercepts_ = list(intercepts)
         self.scales_ = None if scales is None else list(scales)
-        self.quantize = None if scales is None else "int8"
+        self.quantize = quantize if quantize is not None or scales is None else "int8"
         self.format_version = VERSION  # of the file it was read from / will be saved as
         _check_model(self)
         self.hyperplanes = Hyperplanes(seed, n_features, n_projections * n_bits, projection,
@@ -174,30 +175,38 @@ class CompactProjectionNet:
             'int8' (int8 weights, one float32 scale per output unit).
         """
         check_is_fitted(clf, "coefs_")
-        if quantize not in QUANTIZE:
-            raise ValueError(f"quantize must be None or 'int8', got {quantize!r}.")
+        if quantize not in FORMATS:
+            raise ValueError(f"quantize must be one of {FORMATS}, got {quantize!r}.")
         h = clf.hyperplanes_
         coefs = [np.array(W, dtype=np.float32) for W in clf.coefs_]
         intercepts = [np.array(b, dtype=np.float32) for b in clf.intercepts_]
         scales = None
-        if quantize == "int8":
-            pairs = [quantize_columns(W) for W in coefs]
+        if quantize is not None:
+            pairs = [quantize_columns(W, quantize) for W in coefs]
             coefs, scales = [p[0] for p in pairs], [p[1] for p in pairs]
         return cls(h.seed, h.n_features, clf.n_projections, clf.n_bits, h.projection,
-                   h.density, clf.activation, clf.classes_, coefs, intercepts, scales)
+                   h.density, clf.activation, clf.classes_, coefs, intercepts, scales,
+                   quantize)
 
     # ----------------------------------------------------------------- sizes --
     @property
     def size_bytes(self):
         """Stored numbers at their stored width + 8 bytes of seed.
 
-        float32: 4 bytes per weight and bias (equals the estimator's
-        ``projection_size_bytes_``); int8: 1 byte per weight, 4 per bias and per
-        scale. The hyperplanes cost nothing (recomputed from the seed); class
-        labels and the file's header are metadata, not counted.
+        float32: 4 bytes per weight and bias; int8 / int4 / ternary: 8 / 4 / 2 bits
+        per weight (packed, ``pnet._quantize.stored_bytes``), 4 bytes per bias and
+        per scale. Equals the estimator's ``projection_size_bytes_`` when the
+        format is the one it was trained for. The hyperplanes cost nothing
+        (recomputed from the seed); class labels and the file's header are
+        metadata, not counted.
         """
-        arrays = [*self.coefs_, *self.intercepts_, *(self.scales_ or [])]
-        return int(sum(a.nbytes for a in arrays)) + SEED_BYTES
+        return stored_bytes(self.layer_sizes, self.quantize) + SEED_BYTES
+
+    @property
+    def _arithmetic(self):
+        """None (float32 gather-add) or 'int8' (every quantised format: its values
+        are held as int8 and summed exactly in int32)."""
+        return None if self.quantize is None else "int8"
 
     @property
     def size_bits(self):
@@ -249,7 +258,7 @@ class CompactProjectionNet:
             weights = (W, b)
         else:
             weights = (W, self.scales_[0], b)
-        kind = planes[0], self.quantize
+        kind = planes[0], self._arithmetic
         return over_rows(_SERIAL[kind], _PARALLEL[kind], X.shape[0], X, *planes[1:], *weights,
                          out=out)
 
@@ -311,7 +320,7 @@ class CompactProjectionNet:
             iacc = np.empty(n_out, dtype=np.int32)
             weights, scratch = (W, self.scales_[0], b), (nz, acc, idx, iacc, z)
         tail = [np.empty(W.shape[1], dtype=np.float32) for W, _ in self._tail]
-        return _ROW[planes[0], self.quantize], planes[1:] + weights + scratch, z, tail
+        return _ROW[planes[0], self._arithmetic], planes[1:] + weights + scratch, z, tail
 
     def _row_logits(self, x):
         """(logits (n_classes,), class index) of one row; skips sklearn's validation.
@@ -442,6 +451,9 @@ def _check_model(m):
         raise ValueError(f"need one weight matrix, one bias vector (and one scale vector "
                          f"for int8) per layer, got {len(m.coefs_)}, {len(m.intercepts_)}"
                          + ("" if m.scales_ is None else f", {len(m.scales_)}") + ".")
+    if m.quantize not in FORMATS or (m.quantize is None) != (m.scales_ is None):
+        raise ValueError(f"quantize must be one of {FORMATS}, with scales exactly when it is "
+                         f"not None; got {m.quantize!r}.")
     weight_dtype = np.float32 if m.scales_ is None else np.int8
     fan_in = m.n_projections * m.n_bits
     for i, (W, b) in enumerate(zip(m.coefs_, m.intercepts_)):
@@ -461,6 +473,10 @@ def _check_model(m):
             raise ValueError(f"layer {i} holds NaN or infinite weights or biases.")
         if s is not None and not (np.isfinite(s).all() and (s >= 0).all()):
             raise ValueError(f"layer {i} scales must be finite and >= 0.")
+        if s is not None and W.size and np.abs(W.astype(np.int16)).max() > \
+                value_range(m.quantize):
+            raise ValueError(f"layer {i} weights exceed the {m.quantize} range "
+                             f"(|w| <= {value_range(m.quantize)}).")
         fan_in = fan_out
     if fan_in != classes.shape[0]:
         raise ValueError(f"the last layer has {fan_in} outputs but there are "

@@ -339,8 +339,8 @@ def test_from_classifier_checks(clf):
 
     with pytest.raises(NotFittedError):
         CompactProjectionNet.from_classifier(ProjectionNetClassifier())
-    with pytest.raises(ValueError, match="quantize must be None or 'int8'"):
-        clf.to_compact("int4")
+    with pytest.raises(ValueError, match="quantize must be one of"):
+        clf.to_compact("int3")
 
 
 # -- sizes -----------------------------------------------------------------------------
