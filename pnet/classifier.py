@@ -301,8 +301,9 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
         return self.distillation_weight > 0
 
     def _fit(self, X, y, sample_weight, incremental):
-        """Validate, then train; if training diverges, restore the state from before
-        this call (nothing is lost) and raise a ValueError naming the cause."""
+        """Validate, then train. If anything fails (bad input found late, or a
+        diverging loss), the estimator is restored to its state before this call:
+        nothing is lost. Divergence is reported as a ValueError naming the cause."""
         saved = copy.deepcopy(self.__dict__)  # hyperplane caches are dropped (pickling)
         try:
             return self._fit_checked(X, y, sample_weight, incremental)
@@ -314,12 +315,15 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
                 "is left as it was before this call. The input may hold values too large "
                 "for float32 training: scale the features (e.g. StandardScaler), or lower "
                 "learning_rate_init.") from None
+        except Exception:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
 
     def _fit_checked(self, X, y, sample_weight, incremental):
         start = time.perf_counter()
         first = not hasattr(self, "coefs_") or not (incremental or self.warm_start)
-        X, y = validate_data(self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32],
-                             reset=first)
+        X, y = self._validate_fit_input(X, y, reset=first)
         check_classification_targets(y)
         self._check_parameters()
         labelled = _labelled_rows(y)  # (n,) bool: False for -1 (unlabelled)
@@ -360,28 +364,23 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
         # every term is a weighted mean (sum s_i D_i / sum s_i), invariant to a common
         # scale: dividing by the peak keeps huge weights (1e308) from overflowing the sums
         sample_weight = sample_weight / peak
-        if self._trains_trainer:
-            _check_float32_range(X)
-
         if first:
-            self._initialize(X.shape[1])
+            self._initialize()
         if self._trains_trainer and not self.trainer_coefs_:  # warm start from "alone"
             self._initialize_trainer()
         # the bits stay packed (8 bytes per 64 bits): once per fit, unpacked per minibatch
-        packed = self.hyperplanes_.project(X)  # (n, n_words) uint64
+        packed, X = self._fit_inputs(X)  # (n, n_words) uint64; the trainer's input or None
         rows = np.flatnonzero(labelled)  # unlabelled rows are appended below
         if self.early_stopping and not incremental:  # held-out rows need labels
             stratify = y_index[rows] if np.bincount(y_index[rows]).min() >= 2 else None
             rows, val = train_test_split(rows, test_size=self.validation_fraction,
                                          random_state=self._random_state, stratify=stratify)
             # rows of X are read by index when scored: no copy of the held-out data
-            validation = (X if self._trains_trainer else None, val, packed[val],
-                          y_index[val])
+            validation = (X, val, packed[val], y_index[val])
         else:
             validation = None
         rows = np.concatenate([rows, np.flatnonzero(~labelled)])
-        X_train = X if self._trains_trainer else None  # rows are taken per minibatch
-        self._train_epochs(X_train, packed, rows, y_index, None if labelled.all() else labelled,
+        self._train_epochs(X, packed, rows, y_index, None if labelled.all() else labelled,
                            sample_weight, validation,
                            max_iter=1 if incremental else self.max_iter)
         self._record_sizes()
@@ -406,7 +405,39 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"class_weight values must be finite and >= 0, got "
                              f"{self.class_weight!r}.")
 
-    def _initialize(self, n_features):
+    # -- the inputs: what a subclass for another kind of X (text) overrides ----------------
+    def _validate_fit_input(self, X, y, reset):
+        """(X, y) checked; sets ``n_features_in_`` when ``reset``."""
+        return validate_data(self, X, y, accept_sparse="csr",
+                             dtype=[np.float64, np.float32], reset=reset)
+
+    def _n_input_features(self):
+        """D of the hyperplanes (and of the trainer's first layer)."""
+        return self.n_features_in_
+
+    def _resolve_density(self):
+        return resolve_density(self.density, self._n_input_features())
+
+    def _fit_inputs(self, X):
+        """(packed bits, the trainer's input or None) of validated training rows."""
+        if self._trains_trainer:
+            _check_float32_range(X)
+        return self.hyperplanes_.project(X), X if self._trains_trainer else None
+
+    def _predict_bits(self, X):
+        """Packed bits of rows to predict (validated here)."""
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
+                          reset=False)
+        return self.hyperplanes_.project(X)
+
+    def _predict_trainer_input(self, X):
+        """The trainer's input for rows to predict (validated here)."""
+        check_is_fitted(self)
+        return validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
+                             reset=False)
+
+    def _initialize(self):
         """Fitted state of a fresh model; every random draw in its documented order.
 
         ``random_state`` draws four seeds: the hyperplanes', the trainer's initial
@@ -419,10 +450,10 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
         seeds = [int(s) for s in rng.randint(SEED_MAX, size=4)]
         self.seed_, self._trainer_seed, projection_seed, training_seed = seeds
         self._random_state = np.random.RandomState(training_seed)
-        self.density_ = resolve_density(self.density, n_features)
+        self.density_ = self._resolve_density()
         n_total = self.n_projections * self.n_bits
-        self.hyperplanes_ = Hyperplanes(self.seed_, n_features, n_total, self.projection,
-                                        self.density_)
+        self.hyperplanes_ = Hyperplanes(self.seed_, self._n_input_features(), n_total,
+                                        self.projection, self.density_)
         projection_sizes = [n_total, *self.projection_hidden_layer_sizes,
                             self.classes_.shape[0]]
         self.coefs_, self.intercepts_ = init_layers(
@@ -444,7 +475,8 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
         self._best_params = None
 
     def _trainer_sizes(self):
-        return [self.n_features_in_, *self.trainer_hidden_layer_sizes, self.classes_.shape[0]]
+        return [self._n_input_features(), *self.trainer_hidden_layer_sizes,
+                self.classes_.shape[0]]
 
     def _initialize_trainer(self):
         self.trainer_coefs_, self.trainer_intercepts_ = init_layers(
@@ -647,11 +679,6 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
         self.compression_ratio_ = self.trainer_size_bytes_ / self.projection_size_bytes_
 
     # --------------------------------------------------------------- prediction --
-    def _validate_for_predict(self, X):
-        check_is_fitted(self)
-        return validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
-                             reset=False)
-
     def _projection_logits(self, packed):
         """Logits of the projection net from packed bits, (n, n_classes) float32.
 
@@ -676,8 +703,7 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
 
     def _logits(self, X):
         """Logits of the projection net, (n_samples, n_classes)."""
-        X = self._validate_for_predict(X)
-        return self._projection_logits(self.hyperplanes_.project(X))
+        return self._projection_logits(self._predict_bits(X))
 
     def predict_proba(self, X):
         """Class probabilities of the projection net, (n_samples, n_classes)."""
@@ -693,7 +719,7 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
 
     def trainer_predict_proba(self, X):
         """Class probabilities of the trainer network."""
-        X = self._validate_for_predict(X)
+        X = self._predict_trainer_input(X)
         if not self.trainer_coefs_:
             raise ValueError("The trainer was not trained: trainer_weight and "
                              "distillation_weight are both 0 (the projection net was trained "
