@@ -266,8 +266,12 @@ def test_values_beyond_float32_are_an_error_not_a_silent_model(blobs):
     X, y = blobs
     X = X.copy()
     X[0, 0] = 3.4e39  # finite in float64, inf in float32
+    clf = fit_quiet(ProjectionNetClassifier(**FAST), blobs[0], y)
+    before = [p.copy() for p in all_params(clf)]
     with pytest.raises(ValueError, match="beyond float32's range"):
-        ProjectionNetClassifier(**FAST).fit(X, y)
+        clf.fit(X, y)
+    for p, q in zip(all_params(clf), before, strict=True):  # a failed fit loses nothing
+        np.testing.assert_array_equal(p, q)
     # the projection net alone never sees float32 features: its bits are exact
     alone = fit_quiet(ProjectionNetClassifier(**FAST, trainer_weight=0,
                                               distillation_weight=0), X, y)
