@@ -46,7 +46,7 @@ from threadpoolctl import threadpool_limits
 from ._hyperplanes import PROJECTIONS, Hyperplanes, gather_add, resolve_density, unpack_rows
 from ._quantize import (WEIGHT_BITS, dequantize, fake_quantize, first_layer_int8,
                         quantize_columns, stored_bytes)
-from .layers import ACTIVATIONS, backward, forward, init_layers, predict_hidden
+from .layers import ACTIVATIONS, RowSparse, backward, forward, init_layers, predict_hidden
 from .losses import joint_loss, log_softmax, softmax
 from .optimizers import OPTIMIZERS
 from .projection import SEED_MAX
@@ -606,14 +606,18 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
         update_trainer = train_trainer and self._updates_trainer
         if update_trainer:
             t_coef_grads, t_intercept_grads = backward(self.trainer_coefs_, t_acts,
-                                                       trainer_grad, self.activation)
+                                                       trainer_grad, self.activation,
+                                                       row_sparse=sp.issparse(X))
         else:
             t_coef_grads, t_intercept_grads = [], []
-        # L2 penalty alpha / (2 n) * ||W||^2 on the weights (not biases) being trained
+        # L2 penalty alpha / (2 n) * ||W||^2 on the weights (not biases) being trained;
+        # for a row-sparse gradient (CSR input) on the rows the minibatch touches only
         penalised = list(zip(self.coefs_, p_coef_grads))
         if update_trainer:
             penalised += list(zip(self.trainer_coefs_, t_coef_grads))
         for W, G in penalised:
+            if isinstance(G, RowSparse):
+                W, G = W[G.rows], G.values
             loss += 0.5 * self.alpha * float(np.dot(W.ravel(), W.ravel())) / n
             G += (self.alpha / n) * W
         grads = [*t_coef_grads, *t_intercept_grads, *p_coef_grads, *p_intercept_grads]

@@ -19,6 +19,8 @@ the estimator and the compact model both call it.
 
 This module computes; it never updates parameters (``pnet.optimizers`` does).
 """
+from typing import NamedTuple
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -87,6 +89,24 @@ DERIVATIVES = {
 }
 
 
+# -- gradients that touch few rows ------------------------------------------------------------
+class RowSparse(NamedTuple):
+    """A weight gradient that is zero outside ``rows``: ``values[t]`` is its row
+    ``rows[t]`` (rows ascending, unique). The first layer's gradient for CSR input
+    (hashed text: a minibatch touches a few thousand of 2^16 or more rows), so the
+    optimiser updates those rows only (``pnet.optimizers``)."""
+    rows: np.ndarray  # (m,) int
+    values: np.ndarray  # (m, fan_out)
+
+    def toarray(self, shape):
+        out = np.zeros(shape, dtype=self.values.dtype)
+        out[self.rows] = self.values
+        return out
+
+    def astype(self, dtype, copy=True):
+        return RowSparse(self.rows, self.values.astype(dtype, copy=copy))
+
+
 # -- the first layer: features, 0/1 bits or packed bits ---------------------------------
 def first_layer(inputs, W, b):
     """``inputs @ W + b`` for dense or CSR features, 0/1 bits, or packed uint64 bits."""
@@ -99,10 +119,17 @@ def first_layer(inputs, W, b):
     return np.asarray(Z, dtype=W.dtype)
 
 
-def first_layer_grad(inputs, delta, n_inputs):
-    """``inputs.T @ delta``: the first layer's weight gradient (scatter-add on packed bits)."""
+def first_layer_grad(inputs, delta, n_inputs, row_sparse=False):
+    """``inputs.T @ delta``: the first layer's weight gradient (scatter-add on packed
+    bits; with ``row_sparse`` and CSR inputs, a ``RowSparse`` of the touched rows)."""
     if isinstance(inputs, np.ndarray) and inputs.dtype == np.uint64:
         return scatter_add(inputs, delta, n_inputs)
+    if row_sparse and sp.issparse(inputs):
+        inputs = sp.csr_matrix(inputs)
+        rows, columns = np.unique(inputs.indices, return_inverse=True)  # touched features
+        local = sp.csr_matrix((inputs.data, columns.ravel(), inputs.indptr),
+                              shape=(inputs.shape[0], rows.shape[0]))
+        return RowSparse(rows, np.asarray(local.T @ delta, dtype=delta.dtype))
     return np.asarray(inputs.T @ delta, dtype=delta.dtype)
 
 
@@ -121,12 +148,13 @@ def forward(coefs, intercepts, inputs, activation):
     return activations
 
 
-def backward(coefs, activations, delta, activation):
+def backward(coefs, activations, delta, activation, row_sparse=False):
     """Gradients of the loss w.r.t. every coef and intercept.
 
     ``delta`` is dLoss/dlogits (n, n_classes), already divided by whatever the loss
     normalises by. Returns (coef_grads, intercept_grads), lists like ``coefs``.
-    Nothing flows into the inputs (the bits and the data are constants).
+    Nothing flows into the inputs (the bits and the data are constants). With
+    ``row_sparse``, the first layer's gradient for CSR inputs is a ``RowSparse``.
     """
     derivative = DERIVATIVES[activation]
     n_layers = len(coefs)
@@ -134,7 +162,8 @@ def backward(coefs, activations, delta, activation):
     intercept_grads = [None] * n_layers
     for i in range(n_layers - 1, -1, -1):
         if i == 0:
-            coef_grads[0] = first_layer_grad(activations[0], delta, coefs[0].shape[0])
+            coef_grads[0] = first_layer_grad(activations[0], delta, coefs[0].shape[0],
+                                             row_sparse)
         else:
             coef_grads[i] = activations[i].T @ delta
         intercept_grads[i] = delta.sum(axis=0)

@@ -2,8 +2,15 @@
 
 Kept apart from the backward pass (as scikit-learn's ``_stochastic_optimizers``),
 so gradients can be checked on their own and the update rule read on its own.
+
+A gradient may be a ``pnet.layers.RowSparse`` (the first layer of a trainer on
+CSR input): then only its rows are updated, moments included ("lazy" updates, as
+PyTorch's ``SparseAdam`` and TensorFlow's ``LazyAdam``); rows a minibatch does not
+touch keep their parameters and optimiser state.
 """
 import numpy as np
+
+from .layers import RowSparse
 
 
 class SGD:
@@ -26,12 +33,21 @@ class SGD:
 
     def update(self, params, grads):
         for p, g, v in zip(params, grads, self.velocities):
+            if isinstance(g, RowSparse):
+                self._update_rows(p, g, v)
+                continue
             v *= self.momentum
             v -= self.learning_rate * g
             if self.nesterov:
                 p += self.momentum * v - self.learning_rate * g
             else:
                 p += v
+
+    def _update_rows(self, p, g, v):
+        rows, g = g
+        vr = self.momentum * v[rows] - self.learning_rate * g
+        v[rows] = vr
+        p[rows] += self.momentum * vr - self.learning_rate * g if self.nesterov else vr
 
 
 class Adam:
@@ -57,6 +73,9 @@ class Adam:
         step = (self.learning_rate * np.sqrt(1 - self.beta_2**self.t)
                 / (1 - self.beta_1**self.t))
         for p, g, m, v, tmp in zip(params, grads, self.ms, self.vs, self._scratch):
+            if isinstance(g, RowSparse):
+                self._update_rows(p, g, m, v, step)
+                continue
             # m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2;  p <- p - step m / (sqrt v + eps)
             # written in place through one scratch array: no temporaries per step
             m *= self.beta_1
@@ -71,6 +90,19 @@ class Adam:
             np.divide(m, tmp, out=tmp)
             tmp *= step
             p -= tmp
+
+    def _update_rows(self, p, g, m, v, step):
+        """The same update on the gradient's rows only (lazy Adam)."""
+        rows, g = g
+        mr = m[rows]
+        mr *= self.beta_1
+        mr += (1 - self.beta_1) * g
+        vr = v[rows]
+        vr *= self.beta_2
+        vr += (1 - self.beta_2) * np.square(g)
+        m[rows] = mr
+        v[rows] = vr
+        p[rows] -= step * mr / (np.sqrt(vr) + self.epsilon)
 
 
 OPTIMIZERS = {"adam": Adam, "sgd": SGD}

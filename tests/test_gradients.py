@@ -14,6 +14,7 @@ from sklearn.exceptions import ConvergenceWarning
 from pnet import ProjectionNetClassifier
 from pnet._hyperplanes import pack
 from pnet.layers import ACTIVATIONS, backward, forward, init_layers
+from pnet.layers import RowSparse
 from pnet.losses import cross_entropy, distillation, joint_loss, softmax
 
 H = 1e-6
@@ -181,10 +182,14 @@ def test_network_gradient(rng, activation, inputs_kind):
     dict(distillation_weight=0.5, temperature=2.0, projection_hidden_layer_sizes=(6,)),
     dict(activation="tanh", alpha=0.5),
     dict(distillation_weight=0.5, unlabelled=True),
+    dict(csr=True),
 ])
 def test_estimator_objective_gradient(rng, kwargs):
     unlabelled = kwargs.pop("unlabelled", False)
+    csr = kwargs.pop("csr", False)
     X = rng.normal(size=(40, 6))
+    if csr:  # the trainer's first-layer gradient is row-sparse (touched features only)
+        X = sp.csr_matrix(X * (rng.random((40, 6)) < 0.3))
     y = np.arange(40) % 3
     clf = ProjectionNetClassifier(n_projections=3, n_bits=5, trainer_hidden_layer_sizes=(7,),
                                   max_iter=2, random_state=0, **kwargs)
@@ -219,6 +224,10 @@ def test_estimator_objective_gradient(rng, kwargs):
 
     _, _, grads = clf._loss_and_grads(Xb, bits, Y, w, train_trainer, labelled)
     params = clf._params()
+    if csr:
+        assert isinstance(grads[0], RowSparse)
+        assert set(grads[0].rows) == set(Xb.indices) and len(grads[0].rows) < 6
+        grads[0] = grads[0].toarray(params[0].shape)
     trainer_params = clf.trainer_coefs_ + clf.trainer_intercepts_
     assert len(grads) == len(params)
     for param, grad in zip(params, grads):

@@ -54,3 +54,22 @@ def test_updates_are_in_place_and_keep_dtype(problem):
     ref = p
     Adam([p]).update([p], [np.ones_like(p)])
     assert p is ref and p.dtype == np.float32
+
+
+@pytest.mark.parametrize("make", [lambda p: Adam([p], learning_rate=0.01),
+                                  lambda p: SGD([p], learning_rate=0.05, momentum=0.8)])
+def test_row_sparse_gradients_update_their_rows_only(problem, make):
+    # a RowSparse gradient is the dense update on its rows ("lazy"): other rows keep
+    # their parameters and state, as if they had not been in the model this step
+    from pnet.layers import RowSparse
+
+    p0, grads = problem
+    rows = np.array([0, 2])
+    sparse_p, dense_p = p0.copy(), p0[rows].copy()
+    sparse_opt, dense_opt = make(sparse_p), make(dense_p)
+    for g in grads:
+        sparse_opt.update([sparse_p], [RowSparse(rows, g[rows])])
+        dense_opt.update([dense_p], [g[rows]])
+    np.testing.assert_allclose(sparse_p[rows], dense_p, rtol=1e-12)
+    np.testing.assert_array_equal(sparse_p[[1, 3]], p0[[1, 3]])
+    assert all(not s[[1, 3]].any() for s in sparse_opt.state)
