@@ -1,8 +1,12 @@
 """The model file (``pnet._modelfile``, ``pnet._npz``): old files, corrupt and hostile
-files.
+files, and a fuzz test.
 
 Every file that is not an intact pnet-compact file must raise ``ModelFileError``
-and nothing else, without allocating much more than its own size.
+and nothing else, without allocating much more than its own size. The fuzz test
+mutates real model files (``PNET_FUZZ_CASES`` cases, default 2,000, a few
+seconds); the full run, at least 10,000 cases::
+
+    PNET_FUZZ_CASES=20000 python -m pytest tests/test_modelfile.py -k fuzz
 """
 import hashlib
 import importlib.util
@@ -25,6 +29,7 @@ from modelfiles import (CENTRAL_FIELDS, HOSTILE, LOCAL_FIELDS, archive, as_zip64
 from pnet import CompactProjectionNet, ModelFileError
 
 DATA = Path(__file__).parent / "data"
+FUZZ_CASES = int(os.environ.get("PNET_FUZZ_CASES", "2000"))
 #: a load may allocate this many times the file's size, plus this constant (the
 #: arrays, their checks, the dequantised later layers, a JSON header of 64 KiB)
 MEMORY_FACTOR, MEMORY_CONSTANT = 8, 2 << 20
@@ -334,3 +339,43 @@ def test_pickle_inside_would_run_code(tmp_path):
     with np.load(io.BytesIO(buffer.getvalue()), allow_pickle=True) as f:
         f["coef_0"]
     assert trap.exists()
+
+
+# -- the fuzz test ----------------------------------------------------------------------
+def test_fuzz_mutated_files_raise_model_file_error_or_load_identically(bases):
+    """FUZZ_CASES mutations of real files: only ModelFileError or an identical model
+    (or, when a mutation set a setting to a valid value, the model with that setting),
+    and no load traces more than MEMORY_FACTOR x its file size + MEMORY_CONSTANT."""
+    from mutations import MUTATIONS, mutate
+
+    names = sorted(bases)
+    failures, outcomes, used = [], {"error": 0, "identical": 0, "as edited": 0}, set()
+    for case in range(FUZZ_CASES):
+        rng = np.random.default_rng([20170630, case])
+        base = names[case % len(names)]
+        data, model = bases[base]
+        bad, what, changed = mutate(rng, data)
+        used.add(what.split(":")[0])
+        tracemalloc.start()  # traces the load only
+        try:
+            loaded = CompactProjectionNet.from_bytes(bad)
+        except ModelFileError:
+            outcomes["error"] += 1
+        except BaseException as exc:  # noqa: BLE001 - the test is that nothing else escapes
+            failures.append((case, base, what, f"{type(exc).__name__}: {exc}"[:300]))
+        else:
+            try:
+                assert_same_model(loaded, model, changed)
+                outcomes["identical" if not changed else "as edited"] += 1
+            except AssertionError as exc:
+                failures.append((case, base, what, f"loaded a different model: {exc}"))
+        finally:
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+        if peak > MEMORY_FACTOR * len(bad) + MEMORY_CONSTANT:
+            failures.append((case, base, what, f"traced {peak:,} bytes"))
+    print(f"{FUZZ_CASES} cases: {outcomes}")
+    assert not failures, failures[:10]
+    assert sum(outcomes.values()) == FUZZ_CASES
+    assert outcomes["error"] > FUZZ_CASES // 2 and outcomes["identical"] > 0, outcomes
+    assert used == {func.__name__ for func, _ in MUTATIONS}
