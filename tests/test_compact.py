@@ -1,13 +1,12 @@
-"""CompactProjectionNet: equality with the estimator, int8, save/load round trips, the CLI.
+"""CompactProjectionNet: equality with the estimator, int8, save/load round trips.
 
 The int8 gather-add kernel is compared with its numpy twin (``gather_add_int8_twin``
 below) exactly; the float32 compact model with the estimator bit for bit. Corrupt
-and hostile model files are in ``test_modelfile.py``.
+and hostile model files are in ``test_modelfile.py``, the command line in
+``test_cli.py``.
 """
-import io
 import os
 import pickle
-import re
 import warnings
 
 import numpy as np
@@ -22,7 +21,7 @@ import naive
 import pnet
 from conftest import THREADS
 from pnet import CompactProjectionNet, ProjectionNetClassifier
-from pnet import _hyperplanes, cli
+from pnet import _hyperplanes
 from pnet._quantize import first_layer_int8, gather_add_int8, quantize_columns
 
 BASE = dict(n_projections=16, n_bits=8, trainer_hidden_layer_sizes=(32,), max_iter=30,
@@ -367,101 +366,3 @@ def test_size_bytes_matches_file_payload(all_models, tmp_path, name):
     overhead = os.path.getsize(path) - model.size_bytes
     # zip entries, .npy headers (~250 bytes per array), the JSON header, the labels
     assert 0 < overhead <= header_and_labels + 320 * n_arrays
-
-
-# -- command line ----------------------------------------------------------------------
-@pytest.fixture
-def model_file(clf, tmp_path):
-    path = tmp_path / "model.pnet"
-    clf.to_compact("int8").save(path)
-    return path
-
-
-def _run(capsys, *argv):
-    code = cli.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_cli_info(capsys, clf, model_file):
-    model = pnet.load(model_file)
-    code, out, err = _run(capsys, "info", model_file)
-    assert code == 0 and err == ""
-    assert "pnet-compact version 1" in out
-    assert f"{model.size_bytes:,} bytes" in out
-    assert "T = 16 x d = 8 = 128 bits" in out
-    assert "int8" in out
-    assert "classes (10) : 0 1 2 3 4 5 6 7 8 9" in out
-    assert f"seed {clf.seed_}" in out
-
-
-@pytest.mark.parametrize("header", [False, True])
-def test_cli_predict(capsys, digits, model_file, tmp_path, header):
-    X = digits[1][:25]
-    csv = tmp_path / "data.csv"
-    np.savetxt(csv, X, delimiter=",", fmt="%.17g",
-               header=",".join(f"pixel{i}" for i in range(64)) if header else "",
-               comments="")
-    code, out, err = _run(capsys, "predict", model_file, csv)
-    assert code == 0 and err == ""
-    expected = pnet.load(model_file).predict(X)
-    assert out.splitlines() == [str(v) for v in expected]
-
-
-def test_cli_predict_from_stdin(capsys, digits, model_file, monkeypatch):
-    X = digits[1][:7]
-    text = "\n".join(",".join(repr(float(v)) for v in row) for row in X)
-    monkeypatch.setattr("sys.stdin", io.StringIO(text))
-    code, out, _ = _run(capsys, "predict", model_file, "-")
-    assert code == 0
-    assert out.splitlines() == [str(v) for v in pnet.load(model_file).predict(X)]
-
-
-def test_cli_predict_proba(capsys, digits, model_file, tmp_path):
-    csv = tmp_path / "data.csv"
-    np.savetxt(csv, digits[1][:5], delimiter=",", fmt="%.17g")
-    code, out, _ = _run(capsys, "predict", model_file, csv, "--proba")
-    lines = out.splitlines()
-    assert code == 0 and lines[0] == "0,1,2,3,4,5,6,7,8,9" and len(lines) == 6
-    P = np.array([[float(v) for v in line.split(",")] for line in lines[1:]])
-    np.testing.assert_allclose(P.sum(axis=1), 1, atol=1e-4)
-
-
-@pytest.mark.parametrize("content, match", [
-    ("1,2,3\n4,5,6\n", "3 columns, but the model expects 64 features"),
-    (",".join(["0"] * 64) + "\n" + ",".join(["0"] * 63 + ["x"]) + "\n",
-     r"line 2, column 64: 'x' is not a number"),
-    (",".join(["0"] * 64) + "\n" + ",".join(["0"] * 60) + "\n",
-     "line 2 has 60 columns, the first data row has 64"),
-    ("a,b\n", "no data rows"),
-    ("", "no data rows"),
-    (",".join(["nan"] * 64) + "\n", "NaN"),
-])
-def test_cli_predict_bad_csv(capsys, model_file, tmp_path, content, match):
-    csv = tmp_path / "bad.csv"
-    csv.write_text(content)
-    code, out, err = _run(capsys, "predict", model_file, csv)
-    assert code == 1 and out == ""
-    assert err.startswith("pnet predict: error: ") and "Traceback" not in err
-    assert str(csv) in err
-    assert re.search(match, err)
-
-
-def test_cli_bad_model_file(capsys, tmp_path):
-    csv = tmp_path / "data.csv"
-    csv.write_text("1,2\n")
-    bad = tmp_path / "model.pnet"
-    bad.write_bytes(b"not a model")
-    for argv in (("info", bad), ("predict", bad, csv), ("info", tmp_path / "missing.pnet")):
-        code, out, err = _run(capsys, *argv)
-        assert code == 1 and out == ""
-        assert "Traceback" not in err and str(argv[1]) in err
-        assert "not a pnet model file" in err or "no such file" in err
-
-
-def test_cli_usage_errors_and_demo_still_registered(capsys):
-    with pytest.raises(SystemExit) as info:
-        cli.main(["predict", "only-one-argument"])
-    assert info.value.code == 2
-    args = cli.build_parser().parse_args(["demo", "--random-state", "3"])
-    assert args.func is cli._demo and args.random_state == 3
