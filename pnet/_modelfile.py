@@ -6,23 +6,52 @@ An uncompressed ``.npz`` (a zip of ``.npy`` arrays) holding a ``header`` array
 the model's arrays (``classes``, ``coef_i``, ``intercept_i``, ``scale_i`` for
 int8); the table of arrays is in ``pnet.compact``'s docstring.
 
-This module owns the bytes: writing them, and reading them back with every
-check (magic, zip integrity, no pickles, header, version, array set, dtypes,
-shapes, checksums), each failure a ``ModelFileError`` naming the problem.
-Whether the numbers make a consistent model is ``pnet.compact``'s check.
-Reading never executes code: ``np.load(..., allow_pickle=False)``.
+This module owns the bytes: writing them (``numpy.savez``), and reading them
+back with every check, in this order, each failure a ``ModelFileError`` naming
+the problem (and no other exception, whatever the bytes):
+
+1. the container (``pnet._npz``): a zip archive of stored, unencrypted
+   ``<name>.npy`` members laid out back to back, each CRC-32 intact;
+2. the JSON header: at most ``MAX_HEADER_BYTES``, nested at most ``MAX_DEPTH``
+   deep, integer literals of at most ``MAX_INT_CHARS`` characters, no NaN or
+   Infinity, no repeated key; its format and version;
+3. per version (``_READERS``): the keys and the JSON type of every setting,
+   the table of arrays the settings call for (``_expected_v1``), and every
+   array's dtype and shape, from its ``.npy`` header, against that table and
+   against the header's record, before the array is allocated; then its sha256.
+
+So reading allocates the file's bytes, the arrays (whose sizes the file's own
+size bounds: members are stored uncompressed) and a bounded header; it never
+executes code. Whether the numbers make a consistent model (value ranges,
+names, finite weights) is ``pnet.compact``'s check.
+
+A later version adds its reader to ``_READERS`` (with its own table of arrays
+and settings); the container and steps 1-2 are shared.
 """
 import hashlib
 import io
 import json
-import zipfile
+import math
+import os
+import re
+import stat
 
 import numpy as np
+
+from . import _npz
 
 FORMAT = "pnet-compact"
 VERSION = 1
 QUANTIZE = (None, "int8")
+#: largest JSON header read (pnet writes ~1 KB for a model with a hidden layer)
+MAX_HEADER_BYTES = 1 << 16
+#: deepest nesting of JSON objects and lists in the header (pnet writes 4)
+MAX_DEPTH = 8
+#: longest integer literal in the header (a seed < 2**63 has 19 digits)
+MAX_INT_CHARS = 20
 _ZIP_MAGIC = b"PK\x03\x04"
+_JSON_TOKEN = re.compile(r'\\.|["\[\]{}]', re.DOTALL)  # an escape, a quote or a bracket
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 class ModelFileError(ValueError):
@@ -43,8 +72,14 @@ def write_model_file(settings, layer_sizes, arrays):
 
 
 def read_file_bytes(path):
-    """A file's bytes, refusing at once anything that does not start as a zip."""
-    with open(path, "rb") as f:
+    """A regular file's bytes, refusing at once anything that does not start as a zip."""
+    try:
+        f = open(path, "rb")
+    except IsADirectoryError:
+        raise ModelFileError(f"{path}: is a directory, not a pnet model file.") from None
+    with f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise ModelFileError(f"{path}: not a regular file, so not a pnet model file.")
         head = f.read(len(_ZIP_MAGIC))
         if head != _ZIP_MAGIC:
             raise ModelFileError(f"{path}: not a pnet model file ({_what_is(head)}).")
@@ -66,13 +101,238 @@ def classes_for_file(classes):
     return np.ascontiguousarray(classes)
 
 
-# --------------------------------------------------------------- file format ----
+def read_model_file(data, source):
+    """(settings dict, arrays dict) of a model file's bytes, every check done."""
+    if not data.startswith(_ZIP_MAGIC):
+        raise ModelFileError(f"{source}: not a pnet model file ({_what_is(data[:4])}).")
+    try:
+        members = _npz.members(data)
+        header = _read_header(data, members)
+        return _READERS[header["version"]](header, data, members)
+    except (ModelFileError, _npz.ArchiveError) as exc:
+        raise ModelFileError(f"{source}: {exc}") from None
+
+
+# ----------------------------------------------------------------- version 1 ----
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+#: the settings of a version 1 header: key -> (test of its JSON value, what it must be)
+_SETTINGS_V1 = {
+    "seed": (_is_int, "an integer"),
+    "n_features": (_is_int, "an integer"),
+    "n_projections": (_is_int, "an integer"),
+    "n_bits": (_is_int, "an integer"),
+    "projection": (lambda v: isinstance(v, str), "a string"),
+    "density": (lambda v: isinstance(v, float), "a number with a decimal point"),
+    "activation": (lambda v: isinstance(v, str), "a string"),
+    "quantize": (lambda v: v is None or v == "int8", "null or \"int8\""),
+    "layer_sizes": (lambda v: isinstance(v, list) and len(v) >= 2
+                    and all(_is_int(n) and n >= 1 for n in v),
+                    "a list of at least 2 positive integers"),
+}
+_KEYS_V1 = {"format", "version", "arrays", *_SETTINGS_V1}
+_OPTIONAL_V1 = {"writer"}
+#: version 1: the arrays of layer i and their dtypes, by quantize
+_LAYER_ARRAYS_V1 = {None: {"coef": "<f4", "intercept": "<f4"},
+                    "int8": {"coef": "|i1", "intercept": "<f4", "scale": "<f4"}}
+
+
+def _expected_v1(quantize, sizes):
+    """{array name: (dtype or None for any label dtype, shape)} of a version 1 file."""
+    expected = {"classes": (None, (sizes[-1],))}
+    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        for kind, descr in _LAYER_ARRAYS_V1[quantize].items():
+            expected[f"{kind}_{i}"] = (descr, (fan_in, fan_out) if kind == "coef" else
+                                       (fan_out,))
+    return expected
+
+
+def _read_v1(header, data, members):
+    missing = sorted(_KEYS_V1 - set(header))
+    unknown = sorted(set(header) - _KEYS_V1 - _OPTIONAL_V1)
+    if missing:
+        raise ModelFileError(f"the header lacks {missing}.")
+    if unknown:
+        raise ModelFileError(f"the header has unknown keys {_short(unknown)}; a {FORMAT} "
+                             f"version 1 header holds {sorted(_KEYS_V1 | _OPTIONAL_V1)}.")
+    for key, (test, what) in _SETTINGS_V1.items():
+        if not test(header[key]):
+            if key == "quantize":
+                raise ModelFileError(f"unknown quantize {_short(header[key])} in the header "
+                                     "(expected null or 'int8').")
+            raise ModelFileError(f"the header's {key} must be {what}, got "
+                                 f"{_short(header[key])}.")
+    if not isinstance(header.get("writer", ""), str):
+        raise ModelFileError("the header's writer must be a string.")
+    sizes = header["layer_sizes"]
+    if len(sizes) - 1 > len(members):
+        raise ModelFileError(f"the header's layer_sizes lists {len(sizes) - 1} layers but "
+                             f"the file holds only {len(members)} arrays.")
+    expected = _expected_v1(header["quantize"], sizes)
+    names = set(members) - {"header"}
+    if expected.keys() - names:
+        raise ModelFileError(f"missing arrays {sorted(expected.keys() - names)}.")
+    if names - expected.keys():
+        raise ModelFileError(f"unexpected arrays {sorted(names - expected.keys())}; this "
+                             f"{FORMAT} file holds exactly {sorted(expected)}.")
+    records = _check_records(header["arrays"], expected)
+    arrays = {}
+    for name, (descr, shape) in expected.items():
+        array = _npy(data, members, name)
+        record = records[name]
+        if descr is not None and array.descr != descr:
+            raise ModelFileError(
+                f"array {name!r} is {array.descr}, but {header['quantize'] or 'float32'} "
+                f"files store {descr}.")
+        if array.descr != record["dtype"] or list(array.shape) != record["shape"]:
+            raise ModelFileError(
+                f"array {name!r} is {array.descr} {list(array.shape)} but the header says "
+                f"{_short(record['dtype'])} {_short(record['shape'])}.")
+        if array.shape != shape:
+            raise ModelFileError(f"array {name!r} has shape {list(array.shape)}, but the "
+                                 f"header's layer_sizes {sizes} make it {list(shape)}.")
+        if hashlib.sha256(array.payload).hexdigest() != record["sha256"]:
+            raise ModelFileError(f"checksum mismatch for array {name!r}: the file is "
+                                 "corrupted.")
+        try:
+            arrays[name] = _npz.to_array(array)
+        except _npz.ArchiveError as exc:
+            raise ModelFileError(f"array {name!r} {exc}") from None
+    return {key: header[key] for key in _SETTINGS_V1}, arrays
+
+
+def _check_records(records, expected):
+    """The header's ``arrays`` table, checked: a {dtype, shape, sha256} per expected array."""
+    if not isinstance(records, dict):
+        raise ModelFileError("the header's 'arrays' table is malformed (not an object).")
+    if set(records) != set(expected):
+        raise ModelFileError(f"the header lists arrays {_short(sorted(records))}, expected "
+                             f"{sorted(expected)}.")
+    for name, r in records.items():
+        if not (isinstance(r, dict) and set(r) == {"dtype", "shape", "sha256"}
+                and isinstance(r["dtype"], str) and isinstance(r["shape"], list)
+                and all(_is_int(n) and n >= 0 for n in r["shape"])
+                and isinstance(r["sha256"], str) and _SHA256.fullmatch(r["sha256"])):
+            raise ModelFileError(f"the header's record of array {name!r} is malformed "
+                                 f"({_short(r)}); expected {{dtype: str, shape: [int, ...], "
+                                 "sha256: 64 hex digits}.")
+    return records
+
+
+_READERS = {1: _read_v1}
+
+
+# ------------------------------------------------------------ the JSON header ----
+def _read_header(data, members):
+    """The header's JSON object, after its format and a supported version are checked."""
+    if "header" not in members:
+        raise ModelFileError(f"not a pnet model file: no 'header' array (arrays: "
+                             f"{_short(sorted(members))}).")
+    array = _npy(data, members, "header")
+    if array.descr != "|u1" or len(array.shape) != 1:
+        raise ModelFileError("not a pnet model file: 'header' is not a JSON byte array.")
+    if len(array.payload) > MAX_HEADER_BYTES:
+        raise ModelFileError(f"the header is {len(array.payload):,} bytes; a {FORMAT} header "
+                             f"is at most {MAX_HEADER_BYTES:,}.")
+    header = _parse_json(bytes(array.payload))
+    form = header.get("format") if isinstance(header, dict) else None
+    if form != FORMAT:
+        raise ModelFileError(f"not a pnet model file (header format {_short(form)}, "
+                             f"expected {FORMAT!r}).")
+    version = header.get("version")
+    if not _is_int(version) or version not in _READERS:
+        newer = _is_int(version) and version > VERSION
+        raise ModelFileError(
+            f"unsupported {FORMAT} version {_short(version)}: this pnet reads version "
+            f"{VERSION}" + (" (the file was written by a newer pnet)." if newer else "."))
+    return header
+
+
+def _parse_json(raw):
+    """The JSON value in ``raw``, with the limits of the module docstring."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ModelFileError(f"the header is not valid JSON (not UTF-8: {exc}).") from None
+    depth = _depth(text)
+    if depth > MAX_DEPTH:
+        raise ModelFileError(f"the header nests {depth} levels deep; a {FORMAT} header "
+                             f"nests at most {MAX_DEPTH}.")
+    try:
+        return json.loads(text, parse_int=_parse_int, parse_float=_parse_float,
+                          parse_constant=_parse_constant, object_pairs_hook=_object)
+    except json.JSONDecodeError as exc:
+        raise ModelFileError(f"the header is not valid JSON: {exc}") from None
+
+
+def _depth(text):
+    """Deepest nesting of [ and { outside strings, in one left-to-right pass."""
+    depth = deepest = 0
+    in_string = False
+    for match in _JSON_TOKEN.finditer(text):
+        token = match.group()
+        if token == '"':
+            in_string = not in_string
+        elif in_string or token[0] == "\\":
+            continue
+        elif token in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+def _parse_int(literal):
+    if len(literal) > MAX_INT_CHARS:
+        raise ModelFileError(f"the header holds a {len(literal):,}-character integer; "
+                             f"at most {MAX_INT_CHARS} characters are read.")
+    return int(literal)
+
+
+def _parse_float(literal):
+    value = float(literal)
+    if not math.isfinite(value):
+        raise ModelFileError(f"the header holds the number {_short(literal)}, which is not "
+                             "finite.")
+    return value
+
+
+def _parse_constant(name):
+    raise ModelFileError(f"the header holds {name}, which JSON does not allow.")
+
+
+def _object(pairs):
+    result = {}
+    for key, value in pairs:
+        if key in result:
+            raise ModelFileError(f"the header repeats the key {_short(key)}.")
+        result[key] = value
+    return result
+
+
+# ------------------------------------------------------------------- helpers ----
+def _npy(data, members, name):
+    """A member's checked .npy header and payload (``pnet._npz.read_npy_header``)."""
+    try:
+        return _npz.read_npy_header(data, members[name])
+    except _npz.ArchiveError as exc:
+        raise ModelFileError(f"array {name!r} {exc}") from None
+
+
 def _sha256(a):
     return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
 
 
 def _describe(a):
     return {"dtype": a.dtype.str, "shape": list(a.shape), "sha256": _sha256(a)}
+
+
+def _short(value, limit=80):
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _what_is(head):
@@ -86,112 +346,3 @@ def _what_is(head):
     if head.startswith(b"\x80"):
         return "a Python pickle; pnet model files never contain pickles"
     return "not a zip/.npz archive"
-
-
-def _expected_arrays(settings):
-    n_layers = len(settings["layer_sizes"]) - 1
-    names = {"classes"}
-    for i in range(n_layers):
-        names |= {f"coef_{i}", f"intercept_{i}"}
-        if settings["quantize"] == "int8":
-            names.add(f"scale_{i}")
-    return names
-
-
-def _read_array(npz, name, source):
-    try:
-        return npz[name]
-    except ValueError as exc:
-        if "pickle" in str(exc) or "Object arrays" in str(exc):
-            raise ModelFileError(f"{source}: array {name!r} holds Python objects (a pickle); "
-                                 "pnet model files never do, refusing to load it.") from exc
-        raise ModelFileError(f"{source}: array {name!r} is corrupted: {exc}") from exc
-    except (zipfile.BadZipFile, OSError, EOFError, KeyError) as exc:
-        raise ModelFileError(f"{source}: array {name!r} is truncated or corrupted: "
-                             f"{exc}") from exc
-
-
-def _read_header(npz, source):
-    header = _read_array(npz, "header", source)
-    if header.dtype != np.uint8 or header.ndim != 1:
-        raise ModelFileError(f"{source}: not a pnet model file: 'header' is not a JSON "
-                             "byte array.")
-    try:
-        header = json.loads(header.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelFileError(f"{source}: the header is not valid JSON: {exc}") from exc
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise ModelFileError(f"{source}: not a pnet model file (header format "
-                             f"{header.get('format') if isinstance(header, dict) else None!r}, "
-                             f"expected {FORMAT!r}).")
-    version = header.get("version")
-    if version != VERSION or isinstance(version, bool):
-        newer = isinstance(version, int) and version > VERSION
-        raise ModelFileError(
-            f"{source}: unsupported {FORMAT} version {version!r}: this pnet reads version "
-            f"{VERSION}" + (" (the file was written by a newer pnet)." if newer else "."))
-    keys = ("seed", "n_features", "n_projections", "n_bits", "projection", "density",
-            "activation", "quantize", "layer_sizes", "arrays")
-    missing = [k for k in keys if k not in header]
-    if missing:
-        raise ModelFileError(f"{source}: the header lacks {missing}.")
-    sizes = header["layer_sizes"]
-    if not (isinstance(sizes, list) and len(sizes) >= 2
-            and all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in sizes)):
-        raise ModelFileError(f"{source}: the header's layer_sizes {sizes!r} is not a list of "
-                             "at least 2 positive integers.")
-    if header["quantize"] not in QUANTIZE:
-        raise ModelFileError(f"{source}: unknown quantize {header['quantize']!r} in the "
-                             "header (expected null or 'int8').")
-    if not isinstance(header["arrays"], dict) or not all(
-            isinstance(r, dict) and {"dtype", "shape", "sha256"} <= set(r)
-            for r in header["arrays"].values()):
-        raise ModelFileError(f"{source}: the header's 'arrays' table is malformed.")
-    return header
-
-
-def read_model_file(data, source):
-    """(settings dict, arrays dict) of a model file's bytes, every check done."""
-    if not data.startswith(_ZIP_MAGIC):
-        raise ModelFileError(f"{source}: not a pnet model file ({_what_is(data[:4])}).")
-    try:
-        npz = np.load(io.BytesIO(data), allow_pickle=False)
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
-        raise ModelFileError(f"{source}: truncated or corrupted model file (not a readable "
-                             f"zip archive: {exc}).") from exc
-    with npz:
-        names = set(npz.files)
-        if "header" not in names:
-            raise ModelFileError(f"{source}: not a pnet model file: no 'header' array "
-                                 f"(arrays: {sorted(names)}).")
-        header = _read_header(npz, source)
-        expected = _expected_arrays(header)
-        missing, extra = expected - names, names - expected - {"header"}
-        if missing:
-            raise ModelFileError(f"{source}: missing arrays {sorted(missing)}.")
-        if extra:
-            raise ModelFileError(f"{source}: unexpected arrays {sorted(extra)}; a "
-                                 f"{FORMAT} file holds exactly {sorted(expected)}.")
-        if set(header["arrays"]) != expected:
-            raise ModelFileError(f"{source}: the header lists arrays "
-                                 f"{sorted(header['arrays'])}, expected {sorted(expected)}.")
-        arrays = {}
-        for name in sorted(expected):
-            a = _read_array(npz, name, source)
-            record = header["arrays"][name]
-            if a.dtype.str != record["dtype"] or list(a.shape) != record["shape"]:
-                raise ModelFileError(
-                    f"{source}: array {name!r} is {a.dtype.str} {list(a.shape)} but the "
-                    f"header says {record['dtype']} {record['shape']}.")
-            if _sha256(a) != record["sha256"]:
-                raise ModelFileError(f"{source}: checksum mismatch for array {name!r}: the "
-                                     "file is corrupted.")
-            arrays[name] = a
-    sizes = header["layer_sizes"]
-    shapes = [arrays[f"coef_{i}"].shape for i in range(len(sizes) - 1)]
-    if [list(s) for s in shapes] != [[a, b] for a, b in zip(sizes[:-1], sizes[1:])]:
-        raise ModelFileError(f"{source}: weight shapes {shapes} do not match the header's "
-                             f"layer_sizes {sizes}.")
-    keys = ("seed", "n_features", "n_projections", "n_bits", "projection", "density",
-            "activation", "quantize", "layer_sizes")
-    return {k: header[k] for k in keys}, arrays

@@ -2,9 +2,11 @@
 
 Run ``pnet --help`` for the commands. ``info`` and ``predict`` read model files
 written by ``CompactProjectionNet.save`` (``pnet.load``). Errors in the user's
-files (a bad model file, a CSV that is not numeric or has the wrong number of
-columns) print one line to stderr and exit with status 1, without a traceback;
-usage errors exit with status 2 (argparse).
+files (any bad model file, a CSV that is not numeric, has the wrong number of
+columns or an ambiguous first line) print one line to stderr and exit with
+status 1, without a traceback; usage errors exit with status 2 (argparse). A
+closed pipe (``pnet predict ... | head``) ends the command quietly.
+``predict`` prints exactly one line per data row of the CSV (``read_csv``).
 """
 import argparse
 import os
@@ -58,7 +60,7 @@ def _info(args):
 # -- predict -----------------------------------------------------------------------------
 def _predict(args):
     model = _load_model(args.model)
-    X = read_csv(args.data, args.delimiter, model.n_features_in_)
+    X = read_csv(args.data, args.delimiter, model.n_features_in_, args.header)
     try:
         if args.proba:
             P = model.predict_proba(X)
@@ -85,11 +87,15 @@ def _load_model(path):
         raise InputError(f"{path}: {exc.strerror or exc}.") from exc
 
 
-def read_csv(path, delimiter, n_columns):
-    """(n_rows, n_columns) float64 from a numeric CSV ('-' is stdin).
+def read_csv(path, delimiter, n_columns, header=None):
+    """(n_rows, n_columns) float64 from a numeric CSV ('-' is stdin): one row per data line.
 
-    A first line with a non-numeric field is a header and is skipped. Blank
-    lines are ignored. Raises InputError naming the line of the first problem.
+    header: True (the first non-blank line is a header), False (it is data) or
+    None (detect: a first line of numbers is data, one with no number is a
+    header; a mix, or exactly the integers 0, 1, ..., n-1 that pandas writes as
+    column names, is an error asking for --header or --no-header). Blank lines
+    are ignored; every other line must hold n_columns numbers. Raises
+    InputError naming the line and column of the first problem.
     """
     try:
         if path == "-":
@@ -101,30 +107,52 @@ def read_csv(path, delimiter, n_columns):
         raise InputError(f"{path}: no such file.") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read it as text ({exc}).") from exc
-    numbered = [(i, line) for i, line in enumerate(text.splitlines(), 1) if line.strip()]
-    if numbered and not _numeric(numbered[0][1], delimiter):
-        numbered = numbered[1:]  # header row
+    numbered = [(i, line) for i, line in enumerate(text.split("\n"), 1) if line.strip()]
+    if numbered and (header or header is None and _is_header(path, *numbered[0], delimiter)):
+        numbered = numbered[1:]
     if not numbered:
         raise InputError(f"{path}: no data rows.")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             X = np.loadtxt([line for _, line in numbered], delimiter=delimiter,
-                           dtype=np.float64, ndmin=2)
+                           dtype=np.float64, ndmin=2, comments=None)
     except (ValueError, UserWarning):
-        raise InputError(f"{path}: {_first_problem(numbered, delimiter, n_columns)}") from None
+        X = None
+    if X is None or X.shape[0] != len(numbered):  # find the line, the slow way
+        raise InputError(f"{path}: {_first_problem(numbered, delimiter, n_columns)}")
     if X.shape[1] != n_columns:
         raise InputError(f"{path}: {X.shape[1]} columns, but the model expects {n_columns} "
                          "features.")
     return X
 
 
-def _numeric(line, delimiter):
+def _is_number(field):
+    """Whether a CSV field is a number as np.loadtxt reads it (float() without '_')."""
     try:
-        [float(field) for field in line.split(delimiter)]
+        float(field)
     except ValueError:
         return False
-    return True
+    return "_" not in field
+
+
+def _is_header(path, lineno, line, delimiter):
+    """Whether the first non-blank line is a header, by --header/--no-header's rules."""
+    fields = [f.strip() for f in line.split(delimiter)]
+    numeric = [_is_number(f) for f in fields]
+    if not any(numeric):
+        return True
+    if not all(numeric):
+        col = numeric.index(False) + 1
+        raise InputError(
+            f"{path}: line {lineno}, column {col}: {fields[col - 1]!r} is not a number, but "
+            "other fields of this first line are: use --header if it is a header, or fix "
+            "the field (and use --no-header) if it is data.")
+    if fields == [str(i) for i in range(len(fields))]:
+        raise InputError(
+            f"{path}: line {lineno} is 0, 1, ..., {len(fields) - 1}: the column names "
+            "pandas writes, or data? Use --header or --no-header.")
+    return False
 
 
 def _first_problem(numbered, delimiter, n_columns):
@@ -135,16 +163,30 @@ def _first_problem(numbered, delimiter, n_columns):
         if len(fields) != expected:
             return f"line {lineno} has {len(fields)} columns, the first data row has {expected}."
         for col, field in enumerate(fields, 1):
-            try:
-                float(field)
-            except ValueError:
+            if not _is_number(field):
                 return f"line {lineno}, column {col}: {field.strip()!r} is not a number."
     return f"cannot parse it as a numeric CSV with {n_columns} columns."
 
 
+def _delimiter(text):
+    """argparse type of --delimiter: one character that no number holds ('\\t': a tab)."""
+    text = {"\\t": "\t", "tab": "\t"}.get(text, text)
+    if len(text) != 1:
+        raise argparse.ArgumentTypeError(
+            f"must be exactly one character, got {text!r} ({len(text)} characters); "
+            "use '\\t' for a tab.")
+    if text in "0123456789.+-eE\r\n":
+        raise argparse.ArgumentTypeError(f"{text!r} can be part of a number or a line end; "
+                                         "choose another delimiter.")
+    return text
+
+
 # -- the parser --------------------------------------------------------------------------
 def build_parser():
+    from . import __version__
+
     parser = argparse.ArgumentParser(prog="pnet", description="ProjectionNet on the CPU.")
+    parser.add_argument("--version", action="version", version=f"pnet {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="train on scikit-learn's digits and report both nets")
     demo.add_argument("--random-state", type=int, default=0)
@@ -157,12 +199,23 @@ def build_parser():
                       help="class labels to list (default 20)")
     info.set_defaults(func=_info)
 
-    predict = sub.add_parser("predict", help="predict every row of a numeric CSV",
-                             description="One prediction per CSV row on stdout. A first "
-                             "row with a non-numeric field is taken as a header.")
+    predict = sub.add_parser(
+        "predict", help="predict every row of a numeric CSV",
+        description="One prediction per data row of a numeric CSV, in order, on stdout. "
+        "Blank lines are ignored; every other line is one row of numbers. Without "
+        "--header or --no-header, a first line of numbers is data and a first line "
+        "with no number is a header; any other first line (numbers mixed with text or "
+        "empty fields, or exactly 0,1,...,n-1 as pandas writes column names) is an "
+        "error asking for one of the two.")
     predict.add_argument("model", help="model file")
     predict.add_argument("data", help="numeric CSV, one sample per row ('-' for stdin)")
-    predict.add_argument("--delimiter", default=",", help="field separator (default ',')")
+    header = predict.add_mutually_exclusive_group()
+    header.add_argument("--header", dest="header", action="store_const", const=True,
+                        default=None, help="the first non-blank line is a header: skip it")
+    header.add_argument("--no-header", dest="header", action="store_const", const=False,
+                        help="the first line is data")
+    predict.add_argument("--delimiter", type=_delimiter, default=",",
+                         help="field separator, one character (default ','; '\\t' for a tab)")
     predict.add_argument("--proba", action="store_true",
                          help="print class probabilities (a header row of classes first)")
     predict.set_defaults(func=_predict)
@@ -172,10 +225,19 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()
     except InputError as exc:
-        print(f"pnet {args.command}: error: {exc}", file=sys.stderr)
+        message = " ".join(str(exc).splitlines())
+        print(f"pnet {args.command}: error: {message}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # The reader has gone (``pnet predict ... | head``): stop quietly, as the Python
+        # docs advise: point stdout at devnull so the flush at exit cannot fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover

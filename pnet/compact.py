@@ -47,10 +47,12 @@ The JSON header: ``{"format": "pnet-compact", "version": 1, "seed",
 "n_features", "n_projections", "n_bits", "projection", "density",
 "activation", "quantize" (null or "int8"), "layer_sizes" ([T*d, hidden...,
 n_classes]), "writer", "arrays": {name: {"dtype", "shape", "sha256"}}}``,
-where sha256 is the hex digest of the array's C-order bytes as stored.
-``load`` reads with ``allow_pickle=False`` (loading never executes code) and
-raises ``ModelFileError`` naming the problem for a foreign, truncated,
-corrupted or inconsistent file, or an unsupported version.
+where sha256 is the hex digest of the array's C-order bytes as stored. Every
+member is stored uncompressed, little-endian, in C order. ``load`` never
+executes code from the file, checks every size the file declares against the
+file before allocating anything, and raises ``ModelFileError`` (and nothing
+else) naming the problem for any foreign, truncated, corrupted, hostile or
+inconsistent file, or an unsupported version (``pnet._modelfile``).
 
 Single rows: ``predict_one(x)`` / ``predict_proba_one(x)`` skip sklearn's
 validation (a shape check; finiteness is checked inside the kernel) and run one
@@ -417,10 +419,11 @@ class CompactProjectionNet:
 def load(path):
     """Read a ``CompactProjectionNet`` from a model file written by ``save``.
 
-    Never executes code from the file (``np.load(..., allow_pickle=False)``).
-    Raises FileNotFoundError for a missing file and ``ModelFileError`` (a
-    ValueError) naming the problem for anything that is not a complete, intact
-    pnet-compact file of a supported version.
+    Never executes code from the file; allocates the file's bytes, then the
+    arrays it holds once checked (their sizes bounded by the file's). Raises FileNotFoundError for a missing file (other
+    OSErrors as they come) and ``ModelFileError`` (a ValueError) naming the
+    problem for anything that is not a complete, intact pnet-compact file of a
+    supported version, a directory included.
     """
     path = os.fspath(path)
     return CompactProjectionNet.from_bytes(read_file_bytes(path), source=path)
@@ -430,15 +433,15 @@ def load(path):
 def _check_model(m):
     """ValueError naming the first inconsistency between settings and arrays."""
     _check_int("seed", m.seed, 0, SEED_LIMIT - 1)
-    _check_int("n_features", m.n_features_in_, 1)
+    _check_int("n_features", m.n_features_in_, 1, SEED_LIMIT - 1)
     _check_int("n_projections", m.n_projections, 1)
     _check_int("n_bits", m.n_bits, 1)
-    if m.projection not in PROJECTIONS:
+    if not isinstance(m.projection, str) or m.projection not in PROJECTIONS:
         raise ValueError(f"projection must be one of {PROJECTIONS}, got {m.projection!r}.")
     if isinstance(m.density, bool) or not isinstance(m.density, (int, float)) \
             or not 0 < m.density <= 1:
         raise ValueError(f"density must be a number in (0, 1], got {m.density!r}.")
-    if m.activation not in ACTIVATIONS:
+    if not isinstance(m.activation, str) or m.activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}, "
                          f"got {m.activation!r}.")
     classes = m.classes_
