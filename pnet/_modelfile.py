@@ -41,8 +41,11 @@ import numpy as np
 from . import _npz
 
 FORMAT = "pnet-compact"
-VERSION = 1
-QUANTIZE = (None, "int8")
+VERSION = 2  #: the newest version this pnet reads and writes
+QUANTIZE = (None, "int8")  #: version 1's formats (a model in one of them is written as v1)
+#: version 2's narrow formats and their bits per stored weight
+NARROW = {"int4": 4, "ternary": 2}
+QUANTIZE_V2 = (*QUANTIZE, *NARROW)
 #: largest JSON header read (pnet writes ~1 KB for a model with a hidden layer)
 MAX_HEADER_BYTES = 1 << 16
 #: deepest nesting of JSON objects and lists in the header (pnet writes 4)
@@ -59,16 +62,27 @@ class ModelFileError(ValueError):
 
 
 def write_model_file(settings, layer_sizes, arrays):
-    """The bytes of a model file holding ``arrays`` described by ``settings``."""
+    """The bytes of a model file holding ``arrays`` described by ``settings``.
+
+    Version 1 when the model fits it (float32 or int8, no text front), so that
+    older pnet versions read it; version 2 otherwise.
+    """
     from . import __version__
 
-    header = {"format": FORMAT, "version": VERSION, **settings,
+    version = file_version(settings)
+    header = {"format": FORMAT, "version": version, **settings,
               "layer_sizes": layer_sizes, "writer": f"pnet {__version__}",
               "arrays": {name: _describe(a) for name, a in arrays.items()}}
     text = json.dumps(header, indent=1).encode("utf-8")
     buffer = io.BytesIO()
     np.savez(buffer, header=np.frombuffer(text, dtype=np.uint8), **arrays)
     return buffer.getvalue()
+
+
+def file_version(settings):
+    """The version a model with these settings is written as: 1 when it fits
+    (float32 or int8, no text front), so older pnet versions read it; else 2."""
+    return 1 if settings["quantize"] in QUANTIZE and "text_front" not in settings else 2
 
 
 def read_file_bytes(path):
@@ -150,27 +164,36 @@ def _expected_v1(quantize, sizes):
 
 
 def _read_v1(header, data, members):
-    missing = sorted(_KEYS_V1 - set(header))
-    unknown = sorted(set(header) - _KEYS_V1 - _OPTIONAL_V1)
+    return _read_version(header, data, members, _SETTINGS_V1, _OPTIONAL_V1, _expected_v1)
+
+
+def _read_version(header, data, members, settings_table, optional, expected_arrays):
+    """Settings and arrays of a header of one version, given that version's tables."""
+    keys = {"format", "version", "arrays", *settings_table}
+    missing = sorted(keys - set(header))
+    unknown = sorted(set(header) - keys - optional)
     if missing:
         raise ModelFileError(f"the header lacks {missing}.")
     if unknown:
         raise ModelFileError(f"the header has unknown keys {_short(unknown)}; a {FORMAT} "
-                             f"version 1 header holds {sorted(_KEYS_V1 | _OPTIONAL_V1)}.")
-    for key, (test, what) in _SETTINGS_V1.items():
+                             f"version {header['version']} header holds "
+                             f"{sorted(keys | optional)}.")
+    for key, (test, what) in settings_table.items():
         if not test(header[key]):
             if key == "quantize":
                 raise ModelFileError(f"unknown quantize {_short(header[key])} in the header "
-                                     "(expected null or 'int8').")
+                                     f"(expected {what}).")
             raise ModelFileError(f"the header's {key} must be {what}, got "
                                  f"{_short(header[key])}.")
     if not isinstance(header.get("writer", ""), str):
         raise ModelFileError("the header's writer must be a string.")
+    if not isinstance(header.get("text_front", {}), dict):
+        raise ModelFileError("the header's text_front must be an object.")
     sizes = header["layer_sizes"]
     if len(sizes) - 1 > len(members):
         raise ModelFileError(f"the header's layer_sizes lists {len(sizes) - 1} layers but "
                              f"the file holds only {len(members)} arrays.")
-    expected = _expected_v1(header["quantize"], sizes)
+    expected = expected_arrays(header["quantize"], sizes)
     names = set(members) - {"header"}
     if expected.keys() - names:
         raise ModelFileError(f"missing arrays {sorted(expected.keys() - names)}.")
@@ -200,7 +223,36 @@ def _read_v1(header, data, members):
             arrays[name] = _npz.to_array(array)
         except _npz.ArchiveError as exc:
             raise ModelFileError(f"array {name!r} {exc}") from None
-    return {key: header[key] for key in _SETTINGS_V1}, arrays
+    settings = {key: header[key] for key in settings_table}
+    if "text_front" in header:
+        settings["text_front"] = header["text_front"]
+    return settings, arrays
+
+
+
+# ----------------------------------------------------------------- version 2 ----
+#: version 2 adds the narrow formats (weights packed into uint8 streams: 4 or 2 bits
+#: per value, ``pnet._quantize.pack_weights``) and an optional ``text_front`` object
+#: (the text model's front, ``pnet.textfront``)
+_SETTINGS_V2 = {**_SETTINGS_V1,
+                "quantize": (lambda v: v in QUANTIZE_V2, " or ".join(map(json.dumps,
+                                                                           QUANTIZE_V2)))}
+_OPTIONAL_V2 = {"writer", "text_front"}
+
+
+def _expected_v2(quantize, sizes):
+    """{array name: (dtype, shape)} of a version 2 file: coef_i packed (bytes,) uint8 for
+    the narrow formats, as version 1 otherwise."""
+    expected = _expected_v1(None if quantize is None else "int8", sizes)
+    if quantize in NARROW:
+        bits = NARROW[quantize]
+        for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            expected[f"coef_{i}"] = ("|u1", (-(-fan_in * fan_out * bits // 8),))
+    return expected
+
+
+def _read_v2(header, data, members):
+    return _read_version(header, data, members, _SETTINGS_V2, _OPTIONAL_V2, _expected_v2)
 
 
 def _check_records(records, expected):
@@ -221,7 +273,7 @@ def _check_records(records, expected):
     return records
 
 
-_READERS = {1: _read_v1}
+_READERS = {1: _read_v1, 2: _read_v2}
 
 
 # ------------------------------------------------------------ the JSON header ----

@@ -74,11 +74,12 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._hyperplanes import PROJECTIONS, Hyperplanes, over_rows
 from ._quantize import (FORMATS, MAX_INT8_BITS, dequantize, first_layer_int8,
-                        quantize_columns, stored_bytes, value_range)
+                        pack_weights, quantize_columns, stored_bytes, unpack_weights,
+                        value_range)
 from .kernels import compact as _fused
 from .layers import ACTIVATIONS, first_layer, predict_hidden, predict_hidden_row
 from .losses import log_softmax, softmax
-from ._modelfile import (QUANTIZE, VERSION, ModelFileError, classes_for_file,
+from ._modelfile import (NARROW, file_version, ModelFileError, classes_for_file,
                          read_file_bytes, read_model_file, write_model_file)
 
 SEED_BYTES = 8
@@ -157,7 +158,6 @@ class CompactProjectionNet:
         self.intercepts_ = list(intercepts)
         self.scales_ = None if scales is None else list(scales)
         self.quantize = quantize if quantize is not None or scales is None else "int8"
-        self.format_version = VERSION  # of the file it was read from / will be saved as
         _check_model(self)
         self.hyperplanes = Hyperplanes(seed, n_features, n_projections * n_bits, projection,
                                        density)
@@ -203,6 +203,11 @@ class CompactProjectionNet:
         metadata, not counted.
         """
         return stored_bytes(self.layer_sizes, self.quantize) + SEED_BYTES
+
+    @property
+    def format_version(self):
+        """The model file version ``save`` writes for this model (and ``load`` read)."""
+        return file_version(self._settings())
 
     @property
     def _arithmetic(self):
@@ -370,7 +375,8 @@ class CompactProjectionNet:
         """The arrays of the model file, by name (without the header)."""
         arrays = {"classes": classes_for_file(self.classes_)}
         for i, (W, b) in enumerate(zip(self.coefs_, self.intercepts_)):
-            arrays[f"coef_{i}"] = np.ascontiguousarray(W)
+            arrays[f"coef_{i}"] = pack_weights(W, self.quantize) if self.quantize in NARROW \
+                else np.ascontiguousarray(W)
             arrays[f"intercept_{i}"] = np.ascontiguousarray(b)
             if self.scales_ is not None:
                 arrays[f"scale_{i}"] = np.ascontiguousarray(self.scales_[i])
@@ -396,17 +402,21 @@ class CompactProjectionNet:
     def from_bytes(cls, data, source="<bytes>"):
         """The model in a model file's bytes; ``ModelFileError`` if they are not one."""
         settings, arrays = read_model_file(bytes(data), source)
-        n_layers = len(settings.pop("layer_sizes")) - 1
-        quantize = settings.pop("quantize")
+        sizes = settings.pop("layer_sizes")
+        n_layers = len(sizes) - 1
+        quantize = settings["quantize"]
+        coefs = [arrays[f"coef_{i}"] for i in range(n_layers)]
+        if quantize in NARROW:  # packed 4- or 2-bit values (sizes checked by the reader)
+            coefs = [unpack_weights(W, quantize, shape)
+                     for W, shape in zip(coefs, zip(sizes[:-1], sizes[1:]))]
         try:
             model = cls(
-                classes=arrays["classes"],
-                coefs=[arrays[f"coef_{i}"] for i in range(n_layers)],
+                classes=arrays["classes"], coefs=coefs,
                 intercepts=[arrays[f"intercept_{i}"] for i in range(n_layers)],
                 scales=[arrays[f"scale_{i}"] for i in range(n_layers)]
-                if quantize == "int8" else None,
+                if quantize is not None else None,
                 **settings)
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:
             raise ModelFileError(f"{source}: inconsistent model file: {exc}") from exc
         return model
 

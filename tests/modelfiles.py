@@ -40,14 +40,14 @@ def make_model(quantize=None, hidden=(), labels="int", projection="ternary", n_f
     coefs = [rng.standard_normal((a, b)).astype(np.float32) for a, b in zip(sizes, sizes[1:])]
     intercepts = [rng.standard_normal(b).astype(np.float32) for b in sizes[1:]]
     scales = None
-    if quantize == "int8":
-        pairs = [quantize_columns(W) for W in coefs]
+    if quantize is not None:
+        pairs = [quantize_columns(W, quantize) for W in coefs]
         coefs, scales = [p[0] for p in pairs], [p[1] for p in pairs]
     return CompactProjectionNet(seed=seed + 17, n_features=n_features,
                                 n_projections=n_projections, n_bits=n_bits,
                                 projection=projection, density=1 / 3, activation="relu",
                                 classes=classes, coefs=coefs, intercepts=intercepts,
-                                scales=scales)
+                                scales=scales, quantize=quantize)
 
 
 def assert_same_model(a, b, changed=None):

@@ -36,7 +36,9 @@ MEMORY_FACTOR, MEMORY_CONSTANT = 8, 2 << 20
 
 BASES = {"float32-flat-int": {}, "float32-hidden-str": dict(hidden=(5,), labels="str"),
          "int8-flat-str": dict(quantize="int8", labels="str", projection="gaussian"),
-         "int8-hidden-int": dict(quantize="int8", hidden=(6, 4))}
+         "int8-hidden-int": dict(quantize="int8", hidden=(6, 4)),
+         "int4-hidden-str (v2)": dict(quantize="int4", hidden=(5,), labels="str"),
+         "ternary-flat-int (v2)": dict(quantize="ternary", n_bits=5)}
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +59,35 @@ def _load_error(data):
 
 
 # -- files written before load, and round trips ----------------------------------------
+@pytest.mark.parametrize("quantize, version", [(None, 1), ("int8", 1), ("int4", 2),
+                                               ("ternary", 2)])
+@pytest.mark.parametrize("hidden", [(), (7,)])
+def test_every_format_round_trips_in_the_oldest_version_that_holds_it(quantize, version,
+                                                                       hidden):
+    model = make_model(quantize, hidden=hidden, n_projections=5, n_bits=7)  # 35 bits: odd
+    data = model.to_bytes()
+    loaded = CompactProjectionNet.from_bytes(data)
+    assert loaded.format_version == model.format_version == version
+    assert_same_model(loaded, model)
+    assert loaded.size_bytes == model.size_bytes
+    X = np.random.default_rng(0).random((20, 9))
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    if version == 2:  # a narrow format packs its weights: the file is smaller
+        assert len(data) < len(make_model("int8", hidden=hidden, n_projections=5,
+                                          n_bits=7).to_bytes())
+
+
+def test_narrow_values_out_of_range_are_refused():
+    # ternary stores 2 bits: the code 0b10 (-2) is not a ternary value
+    model = make_model("ternary", n_bits=4)
+    bad = model.coefs_[0].copy()
+    bad[0, 0] = -2
+    with pytest.raises(ValueError, match="exceed the ternary range"):
+        CompactProjectionNet(**{**dict(seed=model.seed, n_features=9, n_projections=4,
+                                       n_bits=4, projection="ternary", density=1 / 3,
+                                       activation="relu", classes=model.classes_,
+                                       coefs=[bad], intercepts=model.intercepts_,
+                                       scales=model.scales_, quantize="ternary")})
 def test_files_written_before_still_load():
     """tests/data: written by pnet before the hardened reader (numpy 1.24 and 2.4 alike)."""
     spec = importlib.util.spec_from_file_location("make_model_files",
@@ -251,8 +282,8 @@ def _corrupt_cases(model, trap):
         "payload changed, CRC redone": (
             _rewrite(good, put("coef_0", W[::-1].copy()), fix_records=False),
             "checksum mismatch for array 'coef_0'"),
-        "version 2": (_rewrite(good, edit_header=set_key("version", 2)),
-                      "unsupported pnet-compact version 2.*newer pnet"),
+        "version 3": (_rewrite(good, edit_header=set_key("version", 3)),
+                      "unsupported pnet-compact version 3.*newer pnet"),
         "version 0": (_rewrite(good, edit_header=set_key("version", 0)),
                       "unsupported pnet-compact version 0"),
         "version missing": (_rewrite(good, edit_header=lambda h: h.pop("version")),
@@ -302,7 +333,7 @@ def _corrupt_cases(model, trap):
 
 CORRUPT_NAMES = [
     "truncated half", "truncated tail", "truncated to the magic", "flipped payload byte",
-    "payload changed, CRC redone", "version 2", "version 0", "version missing",
+    "payload changed, CRC redone", "version 3", "version 0", "version missing",
     "other format", "deleted array", "extra array", "extra object array",
     "pickle in place of weights", "weights wrong shape", "weights wrong dtype",
     "settings disagree", "bad projection", "negative seed", "unknown quantize",
