@@ -5,54 +5,61 @@ hyperplanes are recomputed from the seed, never stored), the weights and biases
 of the projection net after the bit layer, the class labels. No trainer, no
 optimiser state, nothing to fit.
 
-Two weight formats:
+Weight formats (``quantize``):
 
-float32 (``quantize=None``)
+float32 (None)
     the estimator's own arrays, and its arithmetic: labels and probabilities
     are bitwise the estimator's. CSR input runs the estimator's very code path
-    (``Hyperplanes.project`` to packed bits, the gather-add first layer of
-    ``pnet.layers``); dense input runs one fused kernel per block of rows
-    (``pnet.kernels.compact``) that performs the same additions in the same
-    order without writing packed bits (which saves most of the first layer's
-    time: ``python -m bench.compact``).
-    Later layers and the softmax (``pnet.losses``, float64) are shared code.
-int8 (``quantize='int8'``)
-    every weight matrix as int8 with one float32 scale per output unit
-    (``pnet._quantize``: ``scale[c] = max|W[:, c]| / 127``); biases stay
-    float32. The first layer is an integer gather-add into int32 accumulators,
-    then ``* scale + bias`` (``pnet.kernels.quantized`` on packed bits, the
-    fused ``pnet.kernels.compact`` kernels on dense rows). Later layers, when
-    there are hidden layers, are dequantised to float32 once at load time
-    (``Wq * scale``) and run as float32 matrix products: they are small, and the
-    file and ``size_bytes`` still hold int8.
+    (``Hyperplanes.project`` to packed bits, then the gather-add of
+    ``pnet.kernels.bits``); dense input runs one fused kernel per block of rows
+    (``pnet.kernels.compact``) that calls the same projection-sum and
+    gather-add row functions without writing packed bits.
+int8, int4, ternary
+    every weight matrix quantised per output unit (``pnet._quantize``: 8, 4 or
+    2 bits per weight, one float32 scale per output unit); biases stay
+    float32. Values are held in RAM as int8 whatever the format, so the first
+    layer is always the exact int32 gather-add, then ``* scale + bias``
+    (``pnet.kernels.bits.gather_add_int8``). Later layers, when there are
+    hidden layers, are dequantised to float32 once at load time (``Wq * scale``).
+    A model trained for its format (``ProjectionNetClassifier(quantize=...)``)
+    predicts exactly as the estimator.
 
-``size_bytes`` counts the stored numbers at their stored width (weights,
-biases, scales) plus 8 bytes for the seed; class labels and file headers are
-metadata and are not counted, as in ``ProjectionNetClassifier.projection_size_bytes_``.
+Later layers always run pnet's fixed-order kernels (``pnet.layers.predict_hidden``),
+and the softmax (``pnet.losses``, float64) is shared code.
 
-The model file (``save``/``load``, format "pnet-compact" version 1) is an
-uncompressed ``.npz`` (a zip archive of ``.npy`` arrays) holding:
+``size_bytes`` counts the stored numbers at their stored width (weights packed
+at 8, 4 or 2 bits, biases, scales) plus 8 bytes for the seed; class labels and
+file headers are metadata and are not counted, as in
+``ProjectionNetClassifier.projection_size_bytes_``.
+
+The model file (``save``/``load``, format "pnet-compact") is an uncompressed
+``.npz`` (a zip archive of ``.npy`` arrays) holding:
 
 =============  ==========================================================
 array          content
 =============  ==========================================================
 header         uint8 bytes of a UTF-8 JSON object (below)
 classes        the class labels (int, float, bool or unicode; never object)
-coef_<i>       layer i weights (fan_in, fan_out): float32, or int8
+coef_<i>       layer i weights (fan_in, fan_out): float32 or int8; for int4 and
+               ternary a uint8 stream of packed values (``pack_weights``)
 intercept_<i>  layer i biases (fan_out,) float32
-scale_<i>      int8 files only: per-output-unit scales (fan_out,) float32
+scale_<i>      quantised files only: per-output-unit scales (fan_out,) float32
 =============  ==========================================================
 
-The JSON header: ``{"format": "pnet-compact", "version": 1, "seed",
+The JSON header: ``{"format": "pnet-compact", "version": 1 or 2, "seed",
 "n_features", "n_projections", "n_bits", "projection", "density",
-"activation", "quantize" (null or "int8"), "layer_sizes" ([T*d, hidden...,
-n_classes]), "writer", "arrays": {name: {"dtype", "shape", "sha256"}}}``,
-where sha256 is the hex digest of the array's C-order bytes as stored. Every
-member is stored uncompressed, little-endian, in C order. ``load`` never
-executes code from the file, checks every size the file declares against the
-file before allocating anything, and raises ``ModelFileError`` (and nothing
-else) naming the problem for any foreign, truncated, corrupted, hostile or
-inconsistent file, or an unsupported version (``pnet._modelfile``).
+"activation", "quantize", "layer_sizes" ([T*d, hidden..., n_classes]),
+"writer", "arrays": {name: {"dtype", "shape", "sha256"}}}``, where sha256 is
+the hex digest of the array's C-order bytes as stored. Version 1 holds
+float32 and int8 models (``quantize`` null or "int8"), and every model that
+fits it is still written as version 1 so older pnet versions read it; version
+2 adds "int4" and "ternary" and an optional ``text_front`` object (a text
+model's front, ``pnet.textfront``). Every member is stored uncompressed,
+little-endian, in C order. ``load`` never executes code from the file, checks
+every size the file declares against the file before allocating anything, and
+raises ``ModelFileError`` (and nothing else) naming the problem for any
+foreign, truncated, corrupted, hostile or inconsistent file, or an
+unsupported version (``pnet._modelfile``).
 
 Single rows: ``predict_one(x)`` / ``predict_proba_one(x)`` skip sklearn's
 validation (a shape check; finiteness is checked inside the kernel) and run one
