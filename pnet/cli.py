@@ -36,7 +36,7 @@ def _info(args):
         shown += f" ... ({len(classes) - args.max_classes} more)"
     hidden = "".join(f" -> {n}" for n in model.layer_sizes[1:-1])
     weights = "float32" if model.quantize is None else \
-        "int8, one float32 scale per output unit; float32 biases"
+        f"{model.quantize}, one float32 scale per output unit; float32 biases"
     lines = [
         ("file", f"{args.model} ({os.path.getsize(args.model):,} bytes on disk)"),
         ("format", f"pnet-compact version {model.format_version}"),
