@@ -24,7 +24,26 @@ kaomoji    kaomoji-dataset: short emoticon strings labelled with a category. A
            than ``KAOMOJI_MIN_COUNT`` texts left are dropped. The result is
            66,246 texts in 44 categories, very unbalanced (greeting ~12,000,
            hug ~100).
+langid     language identification of single words and short phrases from Debian's
+           word lists (12 languages, see ``LANGID_LISTS``): per language
+           ``LANGID_WORDS`` words and ``LANGID_PHRASES`` phrases of 2 or 3 words
+           joined by one space (phrase words are disjoint from the single words),
+           drawn from the words of that language found in no other language's list
+           (exact string). Labels are ISO 639-1 codes (``'en'``, ``'de'``, ...; 'no'
+           is bokmål). Balanced: 36,000 texts, 3,000 per language. Deterministic for
+           given lists: sampled in file order with
+           ``np.random.default_rng(LANGID_SEED)``.
 =========  ==========================================================================
+
+Setup for ``langid`` (Debian/Ubuntu; the test suite never needs it)::
+
+    apt-get update
+    apt-get install -y wamerican wngerman wfrench witalian wspanish wdutch \
+        wswedish wpolish wdanish wnorwegian wcatalan wesperanto
+
+The lists land in /usr/share/dict/ (swedish and bokmaal are ISO-8859-1, the others
+UTF-8). Sampling reads each list twice, ~15 s (polish alone has 4.3 million words);
+the sample is cached per process.
 
 Reading kaomoji takes ~4 s and ~250 MB (the package parses all its JSON);
 mnist ~2 s. Both are cached per process.
@@ -34,12 +53,33 @@ import functools
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-NAMES = ("digits", "mnist", "kaomoji")
+NAMES = ("digits", "mnist", "kaomoji", "langid")
+TEXT_NAMES = ("kaomoji", "langid")
 TEST_SIZE = 0.25
 #: a kaomoji category needs this many distinct texts to be kept
 KAOMOJI_MIN_COUNT = 100
 
 _INSTALL_HINT = "pip install -e '.[bench]'"
+
+DICT_DIR = "/usr/share/dict"
+#: language code -> (Debian package, file under DICT_DIR, encoding)
+LANGID_LISTS = {
+    "en": ("wamerican", "american-english", "utf-8"),
+    "de": ("wngerman", "ngerman", "utf-8"),
+    "fr": ("wfrench", "french", "utf-8"),
+    "it": ("witalian", "italian", "utf-8"),
+    "es": ("wspanish", "spanish", "utf-8"),
+    "nl": ("wdutch", "dutch", "utf-8"),
+    "sv": ("wswedish", "swedish", "iso-8859-1"),
+    "pl": ("wpolish", "polish", "utf-8"),
+    "da": ("wdanish", "danish", "utf-8"),
+    "no": ("wnorwegian", "bokmaal", "iso-8859-1"),
+    "ca": ("wcatalan", "catalan", "utf-8"),
+    "eo": ("wesperanto", "esperanto", "utf-8"),
+}
+LANGID_WORDS = 2000
+LANGID_PHRASES = 1000
+LANGID_SEED = 2017
 
 
 def load(name, seed=0):
@@ -50,6 +90,9 @@ def load(name, seed=0):
         X, y = _mnist()
     elif name == "kaomoji":
         X, y = _kaomoji()
+    elif name == "langid":
+        texts, labels = _langid_sample()
+        X, y = list(texts), labels.copy()
     else:
         raise ValueError(f"unknown dataset {name!r}; expected one of {NAMES}")
     X_train, X_test, y_train, y_test = train_test_split(
@@ -105,3 +148,46 @@ def _kaomoji_cleaned():
 def _kaomoji():
     texts, labels = _kaomoji_cleaned()
     return list(texts), labels.copy()
+
+
+def _read_word_list(package, filename, encoding):
+    """The list's words (stripped, non-empty) in file order."""
+    path = f"{DICT_DIR}/{filename}"
+    try:
+        with open(path, encoding=encoding) as f:
+            return [w for w in (line.strip() for line in f) if w]
+    except FileNotFoundError:
+        packages = " ".join(p for p, _, _ in LANGID_LISTS.values())
+        raise FileNotFoundError(
+            f"the 'langid' dataset needs {path} (Debian package {package}): "
+            f"apt-get update && apt-get install -y {packages}") from None
+
+
+@functools.cache
+def _langid_sample():
+    """Per language: a pool of distinct candidate words in random order (one list in
+    memory at a time), minus the candidates found in another language's list; the
+    first LANGID_WORDS are the single words, phrases draw from the rest."""
+    rng = np.random.default_rng(LANGID_SEED)
+    pool_size = 3 * LANGID_WORDS
+    pools, owner, shared = {}, {}, set()
+    for lang, spec in LANGID_LISTS.items():
+        words = _read_word_list(*spec)
+        order = rng.permutation(len(words))
+        pools[lang] = list(dict.fromkeys(words[i] for i in order[:pool_size]))
+        for w in pools[lang]:
+            if owner.setdefault(w, lang) != lang:
+                shared.add(w)
+    for lang, spec in LANGID_LISTS.items():
+        shared.update(w for w in _read_word_list(*spec) if owner.get(w, lang) != lang)
+    texts, labels = [], []
+    for lang, pool in pools.items():
+        own = [w for w in pool if w not in shared]
+        singles, rest = own[:LANGID_WORDS], own[LANGID_WORDS:]
+        if len(rest) < LANGID_WORDS // 2:
+            raise RuntimeError(f"langid: only {len(own)} usable words for {lang!r}")
+        texts += singles
+        for n_words in rng.integers(2, 4, size=LANGID_PHRASES):
+            texts.append(" ".join(rest[i] for i in rng.choice(len(rest), size=n_words)))
+        labels += [lang] * (LANGID_WORDS + LANGID_PHRASES)
+    return tuple(texts), np.asarray(labels)

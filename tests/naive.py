@@ -176,3 +176,154 @@ def hidden_layer(A, W, b):
             z += A[i, k] * W[k]
         out[i] = z
     return out
+
+# -- text front (pnet.textfront, TEXT_FRONT_VERSION 1) -----------------------------
+# Written from the specification in pnet/textfront.py's docstring, one step at a
+# time on Python str / bytes / int, sharing nothing with the kernels but the pinned
+# lowercase runs (the specification's data).
+FNV_PRIME = 0x100000001B3
+TEXT_WHITESPACE = frozenset([*range(0x09, 0x0E), 0x20, 0x85, 0xA0, 0x1680,
+                             *range(0x2000, 0x200B), 0x2028, 0x2029, 0x202F, 0x205F, 0x3000])
+TEXT_FAMILIES = ("word", "char", "skip")
+
+
+def utf8_decode(data):
+    """UTF-8 bytes to str, one U+FFFD per maximal subpart of an ill-formed sequence.
+
+    A lead byte sets how many continuation bytes follow and the allowed range of the
+    first one (Unicode Table 3-7); the others are 80..BF. At the first byte that breaks
+    the pattern (or at the end of the input), the bytes read so far become one U+FFFD
+    and decoding resumes at that byte. A byte that cannot lead is one U+FFFD.
+    """
+    out, i = [], 0
+    while i < len(data):
+        b = data[i]
+        if b < 0x80:
+            out.append(chr(b))
+            i += 1
+            continue
+        if 0xC2 <= b <= 0xDF:
+            n, lo, hi = 1, 0x80, 0xBF
+        elif b == 0xE0:
+            n, lo, hi = 2, 0xA0, 0xBF
+        elif 0xE1 <= b <= 0xEC or 0xEE <= b <= 0xEF:
+            n, lo, hi = 2, 0x80, 0xBF
+        elif b == 0xED:
+            n, lo, hi = 2, 0x80, 0x9F
+        elif b == 0xF0:
+            n, lo, hi = 3, 0x90, 0xBF
+        elif 0xF1 <= b <= 0xF3:
+            n, lo, hi = 3, 0x80, 0xBF
+        elif b == 0xF4:
+            n, lo, hi = 3, 0x80, 0x8F
+        else:
+            out.append("\ufffd")
+            i += 1
+            continue
+        code = b & (0x3F >> n)  # the lead byte's payload bits
+        j = i + 1
+        while j <= i + n and j < len(data):
+            low, high = (lo, hi) if j == i + 1 else (0x80, 0xBF)
+            if not low <= data[j] <= high:
+                break
+            code = (code << 6) | (data[j] & 0x3F)
+            j += 1
+        if j == i + n + 1:
+            out.append(chr(code))
+        else:
+            out.append("\ufffd")
+        i = j
+    return "".join(out)
+
+
+def text_lower(c, runs):
+    """Binary search of the run whose first <= c, as a C runtime would."""
+    lo, hi = 0, len(runs)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if runs[mid][0] <= c:
+            lo = mid
+        else:
+            hi = mid
+    first, last, stride, delta = runs[lo]
+    if first <= c <= last and (c - first) % stride == 0:
+        return c + delta
+    return c
+
+
+def text_tokens(text, lowercase, runs):
+    """Surrogates -> U+FFFD, lowercase by the runs, split on TEXT_WHITESPACE."""
+    tokens, current = [], []
+    for ch in text:
+        c = ord(ch)
+        if 0xD800 <= c <= 0xDFFF:
+            c = 0xFFFD
+        elif lowercase:
+            c = text_lower(c, runs)
+        if c in TEXT_WHITESPACE:
+            if current:
+                tokens.append("".join(current))
+            current = []
+        else:
+            current.append(chr(c))
+    if current:
+        tokens.append("".join(current))
+    return tokens
+
+
+def text_hash(seed, data):
+    """mix64 of FNV-1a over the bytes, started from mix64(seed)."""
+    h = mix64_int(seed)
+    for b in data:
+        h = ((h ^ b) * FNV_PRIME) & MASK64
+    return mix64_int(h)
+
+
+def text_ngrams(tokens, params):
+    """(family, n-gram as str) for every occurrence of every enabled family."""
+    grams = []
+    lo, hi = params["word_ngram_range"]
+    if params["word_weight"] > 0:
+        for n in range(lo, hi + 1):
+            for i in range(len(tokens) - n + 1):
+                grams.append(("word", " ".join(tokens[i:i + n])))
+    lo, hi = params["char_ngram_range"]
+    if params["char_weight"] > 0:
+        for token in tokens:
+            wrapped = " " + token + " "
+            for n in range(lo, hi + 1):
+                for i in range(len(wrapped) - n + 1):
+                    grams.append(("char", wrapped[i:i + n]))
+    lo, hi = params["skip_range"]
+    if params["skip_weight"] > 0:
+        for k in range(lo, hi + 1):
+            for i in range(len(tokens) - k - 1):
+                grams.append(("skip", tokens[i] + " " + tokens[i + k + 1]))
+    return grams
+
+
+def text_features(text, params, runs):
+    """(ids, values) of one text: ids ascending, values float64 as the spec says."""
+    if isinstance(text, bytes):
+        text = utf8_decode(text)
+    counts = {}  # id -> occurrences per family
+    for family, gram in text_ngrams(text_tokens(text, params["lowercase"], runs), params):
+        ident = text_hash(params[family + "_seed"], gram.encode("utf-8"))
+        counts.setdefault(ident, dict.fromkeys(TEXT_FAMILIES, 0))[family] += 1
+    ids = sorted(counts)
+    values = []
+    for ident in ids:
+        value = 0.0
+        for family in TEXT_FAMILIES:  # in this order
+            n = counts[ident][family]
+            if n:
+                g = {"raw": float(n), "sqrt": float(np.sqrt(n)), "binary": 1.0}[params["counts"]]
+                value += params[family + "_weight"] * g
+        values.append(value)
+    if params["norm"] == "l2" and values:
+        squares = 0.0
+        for v in values:  # ascending ids, left to right (not sum(): compensated on 3.12+)
+            squares += v * v
+        norm = float(np.sqrt(squares))
+        values = [v / norm for v in values]
+    return ids, values
