@@ -2,8 +2,11 @@
 from ._hyperplanes import Hyperplanes
 from .classifier import ProjectionNetClassifier
 from .compact import CompactProjectionNet, ModelFileError, load
+from .compact_text import CompactTextProjectionNet
 from .projection import LSHProjection
+from .text import TextProjectionNetClassifier
 
 __version__ = "0.1.0"
-__all__ = ["CompactProjectionNet", "Hyperplanes", "LSHProjection", "ModelFileError",
-           "ProjectionNetClassifier", "load"]
+__all__ = ["CompactProjectionNet", "CompactTextProjectionNet", "Hyperplanes",
+           "LSHProjection", "ModelFileError", "ProjectionNetClassifier",
+           "TextProjectionNetClassifier", "load"]

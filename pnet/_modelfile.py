@@ -235,6 +235,7 @@ def _read_version(header, data, members, settings_table, optional, expected_arra
 #: per value, ``pnet._quantize.pack_weights``) and an optional ``text_front`` object
 #: (the text model's front, ``pnet.textfront``)
 _SETTINGS_V2 = {**_SETTINGS_V1,
+                "n_features": (lambda v: v is None or _is_int(v), "an integer or null"),
                 "quantize": (lambda v: v in QUANTIZE_V2, " or ".join(map(json.dumps,
                                                                            QUANTIZE_V2)))}
 _OPTIONAL_V2 = {"writer", "text_front"}

@@ -53,6 +53,8 @@ from .projection import SEED_MAX
 
 TERMS = ("trainer", "distillation", "projection")
 FLOAT32_MAX = float(np.finfo(np.float32).max)
+#: largest gradient entry a step accepts: its square (Adam's second moment) must be finite
+GRAD_LIMIT = 1e19
 FLOAT_BYTES = 4  # stored weights are float32
 SEED_BYTES = 8
 
@@ -415,6 +417,10 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
         """D of the hyperplanes (and of the trainer's first layer)."""
         return self.n_features_in_
 
+    def _hyperplane_features(self):
+        """The hyperplanes' feature count (None: any uint64 feature id, CSR only)."""
+        return self._n_input_features()
+
     def _resolve_density(self):
         return resolve_density(self.density, self._n_input_features())
 
@@ -452,7 +458,7 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
         self._random_state = np.random.RandomState(training_seed)
         self.density_ = self._resolve_density()
         n_total = self.n_projections * self.n_bits
-        self.hyperplanes_ = Hyperplanes(self.seed_, self._n_input_features(), n_total,
+        self.hyperplanes_ = Hyperplanes(self.seed_, self._hyperplane_features(), n_total,
                                         self.projection, self.density_)
         projection_sizes = [n_total, *self.projection_hidden_layer_sizes,
                             self.classes_.shape[0]]
@@ -554,9 +560,8 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
                         value = sums[term] / n_samples if term in sums and (
                             train_trainer or term == "projection") else np.nan
                         self.loss_curves_[term].append(value)
-                    if not all(np.isfinite(a).all() for a in (*params, *self._optimizer.state)):
-                        raise _Diverged(f"non-finite weights or optimiser state after epoch "
-                                        f"{self.n_iter_}")
+                    if not all(np.isfinite(p).all() for p in params):
+                        raise _Diverged(f"non-finite weights after epoch {self.n_iter_}")
                     stop = self._end_of_epoch(validation)
                     if stop:
                         break
@@ -578,6 +583,10 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
                                                   labelled)
         if not np.isfinite(loss):
             raise _Diverged(f"loss {loss} at epoch {self.n_iter_ + 1}")
+        for g in grads:  # |g| <= 1e19: Adam's g^2 stays finite in float32
+            values = g.values if isinstance(g, RowSparse) else g
+            if values.size and not (-GRAD_LIMIT <= values.min() and values.max() <= GRAD_LIMIT):
+                raise _Diverged(f"a gradient beyond {GRAD_LIMIT:g} at epoch {self.n_iter_ + 1}")
         self._optimizer.update(self._params(), [g.astype(np.float32, copy=False) for g in grads])
         return {"loss": loss, **terms}
 

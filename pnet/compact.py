@@ -175,13 +175,18 @@ class CompactProjectionNet:
                           zip(self.coefs_[1:], self.scales_[1:], self.intercepts_[1:])]
         self._local = threading.local()  # per-thread scratch of the single-row kernels
 
+    #: a text model (``pnet.CompactTextProjectionNet``) takes strings
+    _text = False
+
     # ------------------------------------------------------------ construction --
     @classmethod
     def from_classifier(cls, clf, quantize=None):
         """The projection net of a fitted ``ProjectionNetClassifier``.
 
-        quantize : None (float32 weights, predictions identical to ``clf``) or
-            'int8' (int8 weights, one float32 scale per output unit).
+        quantize : None, 'int8', 'int4' or 'ternary'
+            None keeps float32 weights (predictions identical to ``clf``'s when it
+            was trained in float32); the others quantise per output unit
+            (identical predictions when ``clf`` was trained for that format).
         """
         check_is_fitted(clf, "coefs_")
         if quantize not in FORMATS:
@@ -193,9 +198,17 @@ class CompactProjectionNet:
         if quantize is not None:
             pairs = [quantize_columns(W, quantize) for W in coefs]
             coefs, scales = [p[0] for p in pairs], [p[1] for p in pairs]
-        return cls(h.seed, h.n_features, clf.n_projections, clf.n_bits, h.projection,
-                   h.density, clf.activation, clf.classes_, coefs, intercepts, scales,
-                   quantize)
+        settings = dict(seed=h.seed, n_features=h.n_features, n_projections=clf.n_projections,
+                        n_bits=clf.n_bits, projection=h.projection, density=h.density,
+                        activation=clf.activation)
+        settings.update(cls._input_settings(clf))
+        return cls(**settings, classes=clf.classes_, coefs=coefs, intercepts=intercepts,
+                   scales=scales, quantize=quantize)
+
+    @staticmethod
+    def _input_settings(clf):
+        """Settings beyond the projection's that a subclass's input needs (text: its front)."""
+        return {}
 
     # ----------------------------------------------------------------- sizes --
     @property
@@ -278,7 +291,10 @@ class CompactProjectionNet:
 
     def _first_layer_packed(self, X):
         """The same from packed bits (``Hyperplanes.project``; CSR input)."""
-        packed = self.hyperplanes.project(X)  # (n, n_words) uint64
+        return self._first_layer_of_bits(self.hyperplanes.project(X))
+
+    def _first_layer_of_bits(self, packed):
+        """First-layer pre-activations (n, fan_out) float32 of packed bits (n, n_words)."""
         if self.quantize is None:  # the estimator's own first layer
             return first_layer(packed, self.coefs_[0], self.intercepts_[0])
         return first_layer_int8(packed, self.coefs_[0], self.scales_[0], self.intercepts_[0])
@@ -390,7 +406,8 @@ class CompactProjectionNet:
         return arrays
 
     def _settings(self):
-        return {"seed": int(self.seed), "n_features": int(self.n_features_in_),
+        n_features = None if self.n_features_in_ is None else int(self.n_features_in_)
+        return {"seed": int(self.seed), "n_features": n_features,
                 "n_projections": int(self.n_projections), "n_bits": int(self.n_bits),
                 "projection": self.projection, "density": float(self.density),
                 "activation": self.activation, "quantize": self.quantize}
@@ -409,6 +426,10 @@ class CompactProjectionNet:
     def from_bytes(cls, data, source="<bytes>"):
         """The model in a model file's bytes; ``ModelFileError`` if they are not one."""
         settings, arrays = read_model_file(bytes(data), source)
+        if "text_front" in settings and not cls._text:  # a text model's file
+            from .compact_text import CompactTextProjectionNet
+
+            return CompactTextProjectionNet.from_bytes(data, source)
         sizes = settings.pop("layer_sizes")
         n_layers = len(sizes) - 1
         quantize = settings["quantize"]
@@ -450,7 +471,8 @@ def load(path):
 def _check_model(m):
     """ValueError naming the first inconsistency between settings and arrays."""
     _check_int("seed", m.seed, 0, SEED_LIMIT - 1)
-    _check_int("n_features", m.n_features_in_, 1, SEED_LIMIT - 1)
+    if not (m.n_features_in_ is None and m._text):  # text: 64-bit ids, no feature count
+        _check_int("n_features", m.n_features_in_, 1, SEED_LIMIT - 1)
     _check_int("n_projections", m.n_projections, 1)
     _check_int("n_bits", m.n_bits, 1)
     if not isinstance(m.projection, str) or m.projection not in PROJECTIONS:

@@ -1,0 +1,208 @@
+"""``TextProjectionNetClassifier``: ProjectionNet on raw strings, with no vocabulary.
+
+Each text goes through the text front (``pnet.textfront``: one versioned
+specification of normalisation, tokens, word and character n-grams and
+skip-grams, each hashed from its UTF-8 bytes to a 64-bit id, with counts
+weighted and normalised). Then:
+
+- the **projection net** reads the bits of those rows: the 64-bit ids enter the
+  hyperplane hash unchanged (``Hyperplanes.project_csr``; no folding into a
+  column range, no feature limit), T * d bits, a small network, a softmax;
+- the **trainer** (an MLP) reads the same rows folded into
+  ``trainer_n_features`` columns (``id % trainer_n_features``, colliding ids
+  summed): its first layer is ``trainer_n_features x hidden``, and each
+  minibatch updates only the rows of the features it touches
+  (``pnet.layers.RowSparse``).
+
+Everything else is ``ProjectionNetClassifier``'s: the joint loss, unlabelled
+rows (label -1), ``partial_fit``, ``class_weight``, early stopping, weight
+formats, ``to_compact`` (here a ``CompactTextProjectionNet`` that takes raw
+strings and carries the front's specification in its file).
+
+This module owns the estimator contract for text; the front is
+``pnet.textfront``, the training loop ``pnet.classifier``.
+"""
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
+
+from .classifier import ProjectionNetClassifier
+from .textfront import COUNTS, TextFront, as_text_list
+
+#: Ternary density of 'auto' for text: measured in ``python -m bench.textfront density``
+#: (kaomoji and langid rows of ~50-150 features; 'auto' = 1/sqrt(n) leaves most bits
+#: constant there). See ``TextProjectionNetClassifier``'s ``density``.
+TEXT_DENSITY = 1 / 3
+
+_FRONT_PARAMS = ("lowercase", "word_ngram_range", "char_ngram_range", "skip_range",
+                 "word_weight", "char_weight", "skip_weight", "counts", "norm")
+
+
+class TextProjectionNetClassifier(ProjectionNetClassifier):
+    """ProjectionNet for text: raw strings in, a vocabulary-free projection net out.
+
+    ``X`` is a 1-D sequence of strings (a list, a numpy array of str or object, a
+    pandas Series). Bytes are decoded as UTF-8 with invalid bytes replaced
+    (U+FFFD); an empty string is a valid row with no features; None, numbers and
+    2-D input raise a TypeError or ValueError naming the problem.
+
+    Parameters
+    ----------
+    lowercase, word_ngram_range, char_ngram_range, skip_range, word_weight,
+    char_weight, skip_weight, counts, norm
+        The text front (``pnet.textfront.TextFront``, where each is defined and
+        its default justified).
+    trainer_n_features : int, default=2**16
+        Columns of the trainer's input: feature ids are folded as
+        ``id % trainer_n_features``. Only the trainer sees this folding.
+    density : 'auto' or float in (0, 1], default='auto'
+        Non-zero fraction of ternary hyperplanes. 'auto' is 1/3 for text
+        (``TEXT_DENSITY``): a short text has tens of features, and each bit must
+        see several non-zero entries to depend on the text at all.
+    trainer_hidden_layer_sizes : tuple of int, default=(256,)
+    Other parameters
+        As ``ProjectionNetClassifier``.
+
+    Attributes
+    ----------
+    text_front_ : pnet.textfront.TextFront
+        The front, as fitted (the parameters above); with ``TEXT_FRONT_VERSION`` it
+        is what the compact model and the C export reproduce.
+    Other attributes
+        As ``ProjectionNetClassifier``, without ``n_features_in_``.
+
+    Examples
+    --------
+    >>> from pnet import TextProjectionNetClassifier
+    >>> texts = ["good morning", "bonjour", "good night", "bonne nuit"] * 20
+    >>> langs = ["en", "fr", "en", "fr"] * 20
+    >>> clf = TextProjectionNetClassifier(max_iter=20, random_state=0).fit(texts, langs)
+    >>> clf.predict(["good evening"]).tolist()
+    ['en']
+    """
+
+    _parameter_constraints = {
+        **ProjectionNetClassifier._parameter_constraints,
+        "lowercase": ["boolean"],
+        "word_ngram_range": [tuple],
+        "char_ngram_range": [tuple],
+        "skip_range": [tuple],
+        "word_weight": [Interval(Real, 0, None, closed="left")],
+        "char_weight": [Interval(Real, 0, None, closed="left")],
+        "skip_weight": [Interval(Real, 0, None, closed="left")],
+        "counts": [StrOptions(set(COUNTS))],
+        "norm": [StrOptions({"l2"}), None],
+        "trainer_n_features": [Interval(Integral, 1, 2**31 - 1, closed="both")],
+    }
+
+    def __init__(self, lowercase=True, word_ngram_range=(1, 2), char_ngram_range=(1, 4),
+                 skip_range=(1, 1), word_weight=1.0, char_weight=1.0, skip_weight=1.0,
+                 counts="raw", norm="l2", trainer_n_features=2**16, n_projections=60,
+                 n_bits=12, projection="ternary", density="auto",
+                 projection_hidden_layer_sizes=(), trainer_hidden_layer_sizes=(256,),
+                 activation="relu", trainer_weight=1.0, distillation_weight=0.1,
+                 projection_weight=1.0, temperature=1.0, solver="adam", alpha=1e-4,
+                 batch_size="auto", learning_rate_init=1e-3, momentum=0.9,
+                 nesterovs_momentum=True, max_iter=200, tol=1e-4, n_iter_no_change=10,
+                 early_stopping=False, validation_fraction=0.1, shuffle=True,
+                 random_state=None, verbose=False, warm_start=False, class_weight=None,
+                 quantize=None):
+        super().__init__(
+            n_projections=n_projections, n_bits=n_bits, projection=projection,
+            density=density, projection_hidden_layer_sizes=projection_hidden_layer_sizes,
+            trainer_hidden_layer_sizes=trainer_hidden_layer_sizes, activation=activation,
+            trainer_weight=trainer_weight, distillation_weight=distillation_weight,
+            projection_weight=projection_weight, temperature=temperature, solver=solver,
+            alpha=alpha, batch_size=batch_size, learning_rate_init=learning_rate_init,
+            momentum=momentum, nesterovs_momentum=nesterovs_momentum, max_iter=max_iter,
+            tol=tol, n_iter_no_change=n_iter_no_change, early_stopping=early_stopping,
+            validation_fraction=validation_fraction, shuffle=shuffle,
+            random_state=random_state, verbose=verbose, warm_start=warm_start,
+            class_weight=class_weight, quantize=quantize)
+        self.lowercase = lowercase
+        self.word_ngram_range = word_ngram_range
+        self.char_ngram_range = char_ngram_range
+        self.skip_range = skip_range
+        self.word_weight = word_weight
+        self.char_weight = char_weight
+        self.skip_weight = skip_weight
+        self.counts = counts
+        self.norm = norm
+        self.trainer_n_features = trainer_n_features
+
+    # -- the inputs: strings through the text front ---------------------------------------
+    def _validate_fit_input(self, X, y, reset):
+        texts = _texts(X)
+        y = column_or_1d(y, warn=True)
+        check_consistent_length(texts, y)
+        if texts.shape[0] == 0:
+            raise ValueError("Found array with 0 sample(s) while a minimum of 1 is required "
+                             "by TextProjectionNetClassifier.")
+        if reset:
+            self.text_front_ = TextFront(**{name: getattr(self, name)
+                                            for name in _FRONT_PARAMS})
+        return texts, y
+
+    def _n_input_features(self):
+        return self.trainer_n_features
+
+    def _hyperplane_features(self):
+        return None  # 64-bit feature ids enter the hash unchanged
+
+    def _resolve_density(self):
+        return TEXT_DENSITY if self.density == "auto" else float(self.density)
+
+    def _rows(self, texts):
+        """Canonical CSR rows (data float32, uint64 ids, indptr) of the texts."""
+        return self.text_front_.transform(texts)
+
+    def _fit_inputs(self, texts):
+        rows = self._rows(texts)
+        packed = self.hyperplanes_.project_csr(*rows, sorted_features=True)
+        return packed, self._trainer_matrix(rows) if self._trains_trainer else None
+
+    def _trainer_matrix(self, rows):
+        """The trainer's input: ids folded into ``trainer_n_features`` columns."""
+        data, ids, indptr = rows
+        columns = (ids % np.uint64(self.trainer_n_features)).astype(np.int64)
+        X = sp.csr_matrix((data, columns, indptr),
+                          shape=(indptr.shape[0] - 1, self.trainer_n_features))
+        X.sum_duplicates()
+        return X
+
+    def _predict_bits(self, X):
+        check_is_fitted(self)
+        return self.hyperplanes_.project_csr(*self._rows(_texts(X)), sorted_features=True)
+
+    def _predict_trainer_input(self, X):
+        check_is_fitted(self)
+        return self._trainer_matrix(self._rows(_texts(X)))
+
+    def to_compact(self, quantize="auto"):
+        """The projection net alone, with its text front: a
+        ``pnet.CompactTextProjectionNet`` whose methods take raw strings (see
+        ``ProjectionNetClassifier.to_compact`` for ``quantize``)."""
+        from .compact_text import CompactTextProjectionNet
+
+        check_is_fitted(self)
+        if quantize == "auto":
+            quantize = self.quantize
+        return CompactTextProjectionNet.from_classifier(self, quantize=quantize)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.input_tags.sparse = False
+        return tags
+
+
+def _texts(X):
+    """A 1-D object array of str (``pnet.textfront.as_text_list`` checks and decodes)."""
+    texts = as_text_list(X)
+    out = np.empty(len(texts), dtype=object)
+    out[:] = texts
+    return out
