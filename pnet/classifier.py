@@ -755,12 +755,16 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
             the others quantise per output unit (``pnet._quantize``), after
             training unless the estimator was trained for that format.
         """
-        from .compact import CompactProjectionNet
-
         check_is_fitted(self)
         if quantize == "auto":
             quantize = self.quantize
-        return CompactProjectionNet.from_classifier(self, quantize=quantize)
+        return self._compact_class().from_classifier(self, quantize=quantize)
+
+    @staticmethod
+    def _compact_class():
+        from .compact import CompactProjectionNet
+
+        return CompactProjectionNet
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

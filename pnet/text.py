@@ -181,16 +181,11 @@ class TextProjectionNetClassifier(ProjectionNetClassifier):
         check_is_fitted(self)
         return self._trainer_matrix(self._rows(_texts(X)))
 
-    def to_compact(self, quantize="auto"):
-        """The projection net alone, with its text front: a
-        ``pnet.CompactTextProjectionNet`` whose methods take raw strings (see
-        ``ProjectionNetClassifier.to_compact`` for ``quantize``)."""
+    @staticmethod
+    def _compact_class():  # to_compact(): a model that takes strings, with its front
         from .compact_text import CompactTextProjectionNet
 
-        check_is_fitted(self)
-        if quantize == "auto":
-            quantize = self.quantize
-        return CompactTextProjectionNet.from_classifier(self, quantize=quantize)
+        return CompactTextProjectionNet
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
