@@ -10,6 +10,7 @@ touch keep their parameters and optimiser state.
 """
 import numpy as np
 
+from .kernels import optim as _optim
 from .layers import RowSparse
 
 
@@ -44,10 +45,9 @@ class SGD:
                 p += v
 
     def _update_rows(self, p, g, v):
-        rows, g = g
-        vr = self.momentum * v[rows] - self.learning_rate * g
-        v[rows] = vr
-        p[rows] += self.momentum * vr - self.learning_rate * g if self.nesterov else vr
+        f = p.dtype.type
+        _optim.sgd_rows(p, v, g.rows, np.ascontiguousarray(g.values, dtype=p.dtype),
+                        f(self.momentum), f(self.learning_rate), self.nesterov)
 
 
 class Adam:
@@ -92,17 +92,11 @@ class Adam:
             p -= tmp
 
     def _update_rows(self, p, g, m, v, step):
-        """The same update on the gradient's rows only (lazy Adam)."""
-        rows, g = g
-        mr = m[rows]
-        mr *= self.beta_1
-        mr += (1 - self.beta_1) * g
-        vr = v[rows]
-        vr *= self.beta_2
-        vr += (1 - self.beta_2) * np.square(g)
-        m[rows] = mr
-        v[rows] = vr
-        p[rows] -= step * mr / (np.sqrt(vr) + self.epsilon)
+        """The same update on the gradient's rows only (lazy Adam), in place."""
+        f = p.dtype.type  # every scalar in the parameter's dtype, as numpy's update
+        _optim.adam_rows(p, m, v, g.rows, np.ascontiguousarray(g.values, dtype=p.dtype),
+                         f(self.beta_1), f(1 - self.beta_1), f(self.beta_2),
+                         f(1 - self.beta_2), f(step), f(self.epsilon))
 
 
 OPTIMIZERS = {"adam": Adam, "sgd": SGD}
