@@ -39,9 +39,15 @@ from .layers import RowSparse
 POOLINGS = ("last", "mean", "max")
 
 
-def sigmoid(Z):
-    """1 / (1 + exp(-Z)), written as (1 + tanh(Z/2)) / 2: no overflow for large |Z|."""
-    return 0.5 + 0.5 * np.tanh(0.5 * Z)
+def sigmoid_(Z):
+    """Z <- 1 / (1 + exp(-Z)) in place. exp(-Z) overflows to inf for Z below about
+    -88 (float32), and 1 / inf = 0 is then the right answer: no warning for it."""
+    with np.errstate(over="ignore"):
+        np.negative(Z, out=Z)
+        np.exp(Z, out=Z)
+    Z += 1
+    np.reciprocal(Z, out=Z)
+    return Z
 
 
 def clip_gradients(grads, max_norm):
@@ -62,29 +68,34 @@ def clip_gradients(grads, max_norm):
 
 
 # -- one direction through time ----------------------------------------------------------------
-def lstm_forward(X, W_h):
+def lstm_forward(Z, W_h):
     """States of one LSTM direction from its input projections.
 
-    ``X`` (L, n, 4H) holds x_t W_x + b for every step. Returns (Hs, cache):
-    Hs (L + 1, n, H) with Hs[0] = h_0 = 0 and Hs[t + 1] = h_t.
+    ``Z`` (L, n, 4H) holds x_t W_x + b for every step; it is overwritten with the
+    gates [i | f | g | o] after their activations. Returns (Hs, cache): Hs
+    (L + 1, n, H) with Hs[0] = h_0 = 0 and Hs[t + 1] = h_t.
+
+    numpy's exp and tanh run several times faster on a contiguous array than on
+    a column block of one, hence one sigmoid over all 4H columns (g's block
+    included and then replaced by tanh of its saved pre-activation).
     """
-    L, n, H4 = X.shape
+    L, n, H4 = Z.shape
     H = H4 // 4
-    Hs = np.zeros((L + 1, n, H), dtype=X.dtype)  # h_0 .. h_L
-    Cs = np.zeros((L + 1, n, H), dtype=X.dtype)  # c_0 .. c_L
-    gates = np.empty((L, n, 4 * H), dtype=X.dtype)  # [i | f | g | o] after their activations
-    tanh_c = np.empty((L, n, H), dtype=X.dtype)
+    Hs = np.zeros((L + 1, n, H), dtype=Z.dtype)  # h_0 .. h_L
+    Cs = np.zeros((L + 1, n, H), dtype=Z.dtype)  # c_0 .. c_L
+    tanh_c = np.empty((L, n, H), dtype=Z.dtype)
     for t in range(L):
-        z = X[t] + Hs[t] @ W_h  # (n, 4H)
-        z[:, :2 * H] = sigmoid(z[:, :2 * H])  # i, f
-        z[:, 2 * H:3 * H] = np.tanh(z[:, 2 * H:3 * H])  # g
-        z[:, 3 * H:] = sigmoid(z[:, 3 * H:])  # o
-        i, f, g, o = z[:, :H], z[:, H:2 * H], z[:, 2 * H:3 * H], z[:, 3 * H:]
-        Cs[t + 1] = f * Cs[t] + i * g  # (n, H)
-        tanh_c[t] = np.tanh(Cs[t + 1])  # (n, H)
-        Hs[t + 1] = o * tanh_c[t]  # (n, H)
-        gates[t] = z
-    return Hs, (Hs, Cs, gates, tanh_c)
+        z = Z[t]  # (n, 4H)
+        z += Hs[t] @ W_h  # pre-activations x_t W_x + h_{t-1} W_h + b
+        g = np.tanh(z[:, 2 * H:3 * H])  # (n, H)
+        sigmoid_(z)  # i, f, o
+        z[:, 2 * H:3 * H] = g
+        i, f, o = z[:, :H], z[:, H:2 * H], z[:, 3 * H:]  # (n, H) each
+        np.multiply(f, Cs[t], out=Cs[t + 1])
+        Cs[t + 1] += i * g  # c_t = f c_{t-1} + i g
+        np.tanh(Cs[t + 1], out=tanh_c[t])
+        np.multiply(o, tanh_c[t], out=Hs[t + 1])  # h_t = o tanh(c_t)
+    return Hs, (Hs, Cs, Z, tanh_c)
 
 
 def lstm_backward(dHs, W_h, cache):
@@ -92,25 +103,37 @@ def lstm_backward(dHs, W_h, cache):
 
     ``dHs`` (L, n, H) is dLoss/dh_t from the pooling for t = 1..L. Returns dZ
     (L, n, 4H), dLoss/d(pre-activation gates); the weight gradients are
-    products with it, taken by the caller outside the time loop.
+    products with it, taken by the caller outside the time loop. With
+    dc = dLoss/dc_t (through h_t and c_{t+1}):
+
+        dc = dc_{t+1} f_{t+1} + dh o (1 - tanh^2 c_t)
+        dz_i = dc g i (1 - i)        dz_f = dc c_{t-1} f (1 - f)
+        dz_g = dc i (1 - g^2)        dz_o = dh tanh(c_t) o (1 - o)
+        dh_{t-1} (through step t) = dz W_h^T
+
+    Everything but dc and dh is known before the loop: the factors multiplying
+    them are computed for all steps at once.
     """
     Hs, Cs, gates, tanh_c = cache
     L, n, H = dHs.shape
-    dZ = np.empty((L, n, 4 * H), dtype=dHs.dtype)
-    dh_next = np.zeros((n, H), dtype=dHs.dtype)  # dLoss/dh_t through h_{t+1}
+    i, f, g, o = (gates[:, :, k * H:(k + 1) * H] for k in range(4))  # (L, n, H) each
+    dc_dh = o * (1 - tanh_c ** 2)  # (L, n, H): dc_t / dh_t
+    dZ = np.empty((L, n, 4, H), dtype=dHs.dtype)  # first the gates' local derivatives
+    np.multiply(g, i * (1 - i), out=dZ[:, :, 0])  # dz_i / dc
+    np.multiply(Cs[:-1], f * (1 - f), out=dZ[:, :, 1])  # dz_f / dc
+    np.multiply(i, 1 - g ** 2, out=dZ[:, :, 2])  # dz_g / dc
+    np.multiply(tanh_c, o * (1 - o), out=dZ[:, :, 3])  # dz_o / dh
+    dh_next = np.zeros((n, H), dtype=dHs.dtype)  # dLoss/dh_t through step t + 1
     dc_next = np.zeros((n, H), dtype=dHs.dtype)  # dLoss/dc_t through c_{t+1}
     for t in range(L - 1, -1, -1):
-        i, f, g, o = (gates[t, :, k * H:(k + 1) * H] for k in range(4))  # (n, H) each
         dh = dHs[t] + dh_next  # (n, H)
-        dc = dc_next + dh * o * (1 - tanh_c[t] ** 2)  # (n, H)
-        dz = dZ[t]
-        dz[:, :H] = dc * g * i * (1 - i)  # d i-gate pre-activation
-        dz[:, H:2 * H] = dc * Cs[t] * f * (1 - f)  # d f-gate
-        dz[:, 2 * H:3 * H] = dc * i * (1 - g ** 2)  # d g (cell candidate)
-        dz[:, 3 * H:] = dh * tanh_c[t] * o * (1 - o)  # d o-gate
-        dh_next = dz @ W_h.T  # (n, H)
-        dc_next = dc * f  # (n, H)
-    return dZ
+        dc = dh * dc_dh[t]
+        dc += dc_next  # (n, H)
+        dZ[t, :, :3] *= dc[:, None, :]  # dz_i, dz_f, dz_g
+        dZ[t, :, 3] *= dh  # dz_o
+        dh_next = dZ[t].reshape(n, 4 * H) @ W_h.T  # (n, H)
+        dc_next = dc * f[t]  # (n, H)
+    return dZ.reshape(L, n, 4 * H)
 
 
 # -- pooling over valid steps ------------------------------------------------------------------
@@ -244,7 +267,9 @@ class LSTMNetwork:
         pooled, caches = [], []
         for run_ids, (W_x, W_h, b) in zip(runs, self._directions()):
             X = E[run_ids]  # (L, n, D)
-            Hs, cache = lstm_forward(X @ W_x + b, W_h)  # Hs (L + 1, n, H)
+            Z = (X.reshape(-1, self.embedding_dim) @ W_x).reshape(*run_ids.shape, -1)
+            Z += b  # (L, n, 4H)
+            Hs, cache = lstm_forward(Z, W_h)  # Hs (L + 1, n, H)
             p, where = pool(Hs[1:], lengths, valid, self.pooling)  # (n, H)
             pooled.append(p)
             caches.append((run_ids, X, cache, where))
@@ -278,8 +303,11 @@ class LSTMNetwork:
             dW_h = Hs[:-1].reshape(-1, H).T @ dZ_flat  # (H, 4H): h_{t-1} against step t
             direction_grads += [dW_x, dW_h, dZ_flat.sum(axis=0)]
             token_ids.append(run_ids[valid])  # (n_tokens,)
-            token_grads.append(dZ[valid] @ W_x.T)  # (n_tokens, D)
-        rows, which = np.unique(np.concatenate(token_ids), return_inverse=True)
-        dE = np.zeros((rows.shape[0], D), dtype=W_out.dtype)  # (m, D)
-        np.add.at(dE, which.ravel(), np.concatenate(token_grads))
+            token_grads.append((dZ_flat @ W_x.T).reshape(*run_ids.shape, D)[valid])  # (n_tokens, D)
+        # dE: the token gradients summed per row, rows ascending (a stable sort, so a
+        # fixed order of the additions)
+        token_ids = np.concatenate(token_ids)
+        order = np.argsort(token_ids, kind="stable")
+        rows, starts = np.unique(token_ids[order], return_index=True)
+        dE = np.add.reduceat(np.concatenate(token_grads)[order], starts, axis=0)  # (m, D)
         return [RowSparse(rows, dE), *direction_grads, dW_out, db_out]

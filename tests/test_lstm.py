@@ -7,6 +7,8 @@
   at a time, each text at its own length (no padding, no masks), gates unfused.
 - Padding changes nothing; empty texts pool to zero; same seed, same network.
 - An order-dependent task the LSTM learns and a bag of tokens cannot.
+- Where PyTorch is installed (never a pnet dependency): logits and every gradient
+  against ``torch.nn.LSTM`` over packed sequences with the same parameters.
 """
 import numpy as np
 import pytest
@@ -302,3 +304,64 @@ def test_learns_order_that_a_bag_of_tokens_cannot():
         opt.update(net.params, grads)
     accuracy = np.mean(net.forward(ids_test, lengths_test)[0].argmax(axis=1) == y_test)
     assert accuracy > 0.95
+
+
+# -- against an independent implementation (only where PyTorch is installed) ----------------------
+def torch_logits(net, ids, lengths):
+    """The same network in PyTorch (nn.LSTM over packed sequences), float64, with
+    pnet's parameters; returns the logits and the torch parameters in pnet's order."""
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+    E, W_out, b_out = (torch.tensor(p, requires_grad=True)
+                       for p in (net.params[0], net.params[-2], net.params[-1]))
+    lstm = nn.LSTM(net.embedding_dim, net.hidden_size, batch_first=True,
+                   bidirectional=net.bidirectional).double()
+    suffixes = ["", "_reverse"][:net.n_directions]
+    with torch.no_grad():  # torch: x W_ih^T + b_ih + h W_hh^T + b_hh, gates [i | f | g | o]
+        for k, suffix in enumerate(suffixes):
+            W_x, W_h, b = net.params[1 + 3 * k:4 + 3 * k]
+            getattr(lstm, "weight_ih_l0" + suffix).copy_(torch.tensor(W_x.T))
+            getattr(lstm, "weight_hh_l0" + suffix).copy_(torch.tensor(W_h.T))
+            getattr(lstm, "bias_ih_l0" + suffix).copy_(torch.tensor(b))
+            getattr(lstm, "bias_hh_l0" + suffix).zero_()
+    packed = nn.utils.rnn.pack_padded_sequence(E[torch.tensor(ids)], torch.tensor(lengths),
+                                               batch_first=True, enforce_sorted=False)
+    out, _ = lstm(packed)
+    out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True,
+                                              total_length=ids.shape[1])  # (n, L, dirs * H)
+    H, n = net.hidden_size, len(lengths)
+    valid = torch.tensor(np.arange(ids.shape[1])[None, :] < lengths[:, None])[:, :, None]
+    if net.pooling == "last":
+        pooled = out[torch.arange(n), torch.tensor(lengths) - 1]
+        if net.bidirectional:  # the reverse direction ends at position 0
+            pooled = torch.cat([pooled[:, :H], out[:, 0, H:]], dim=1)
+    elif net.pooling == "mean":
+        pooled = (out * valid).sum(1) / torch.tensor(lengths, dtype=out.dtype)[:, None]
+    else:
+        pooled = out.masked_fill(~valid, -np.inf).max(1).values
+    logits = pooled @ W_out + b_out
+    params = [E]
+    for suffix in suffixes:
+        params += [getattr(lstm, "weight_ih_l0" + suffix), getattr(lstm, "weight_hh_l0" + suffix),
+                   getattr(lstm, "bias_ih_l0" + suffix)]
+    return logits, params + [W_out, b_out]
+
+
+@pytest.mark.parametrize("pooling", POOLINGS)
+@pytest.mark.parametrize("bidirectional", DIRECTIONS)
+def test_matches_pytorch(pooling, bidirectional):
+    torch = pytest.importorskip("torch")
+    net = small_net(pooling, bidirectional, hidden_size=5)
+    ids, lengths = small_batch(13, [7, 1, 4, 7, 2])  # no empty text: torch packs none
+    logits, params = torch_logits(net, ids, lengths)
+    ours, cache = net.forward(ids, lengths)
+    assert_allclose(ours, logits.detach().numpy(), rtol=0, atol=1e-12)
+    dlogits = np.random.default_rng(14).normal(size=ours.shape)
+    (logits * torch.tensor(dlogits)).sum().backward()
+    for g, p in zip(net.backward(cache, dlogits), params):
+        expected = p.grad.numpy()
+        if isinstance(g, RowSparse):
+            g = g.toarray(net.params[0].shape)
+        if expected.shape != g.shape:  # torch stores W_x, W_h transposed
+            expected = expected.T
+        assert_allclose(g, expected, rtol=0, atol=1e-12)
