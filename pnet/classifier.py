@@ -47,6 +47,8 @@ from ._hyperplanes import PROJECTIONS, Hyperplanes, gather_add, resolve_density,
 from ._quantize import (WEIGHT_BITS, dequantize, fake_quantize, first_layer_int8,
                         quantize_columns, stored_bytes)
 from .layers import ACTIVATIONS, RowSparse, backward, forward, init_layers, predict_hidden
+from .lstm import clip_gradients
+from .networks import MLPNetwork, inputs_of
 from .losses import joint_loss, log_softmax, softmax
 from .optimizers import OPTIMIZERS
 from .projection import SEED_MAX
@@ -55,7 +57,6 @@ TERMS = ("trainer", "distillation", "projection")
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 #: largest gradient entry a step accepts: its square (Adam's second moment) must be finite
 GRAD_LIMIT = 1e19
-FLOAT_BYTES = 4  # stored weights are float32
 SEED_BYTES = 8
 
 
@@ -368,7 +369,7 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
         sample_weight = sample_weight / peak
         if first:
             self._initialize()
-        if self._trains_trainer and not self.trainer_coefs_:  # warm start from "alone"
+        if self._trains_trainer and self.trainer_ is None:  # warm start from "alone"
             self._initialize_trainer()
         # the bits stay packed (8 bytes per 64 bits): once per fit, unpacked per minibatch
         packed, X = self._fit_inputs(X)  # (n, n_words) uint64; the trainer's input or None
@@ -465,7 +466,7 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
         self.coefs_, self.intercepts_ = init_layers(
             projection_sizes, self.activation, np.random.RandomState(projection_seed),
             np.float32)
-        self.trainer_coefs_, self.trainer_intercepts_ = [], []
+        self.trainer_ = None
         if self._trains_trainer:
             self._initialize_trainer()
         self.n_iter_ = 0
@@ -484,10 +485,33 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
         return [self._n_input_features(), *self.trainer_hidden_layer_sizes,
                 self.classes_.shape[0]]
 
+    def _make_trainer(self):
+        """The trainer network, not yet initialised (``pnet.networks`` interface)."""
+        return MLPNetwork(self._trainer_sizes(), self.activation)
+
     def _initialize_trainer(self):
-        self.trainer_coefs_, self.trainer_intercepts_ = init_layers(
-            self._trainer_sizes(), self.activation, np.random.RandomState(self._trainer_seed),
-            np.float32)
+        self.trainer_ = self._make_trainer().initialize(
+            np.random.RandomState(self._trainer_seed))
+
+    @property
+    def trainer_coefs_(self):
+        """The MLP trainer's weight matrices ([] when no MLP trainer was built)."""
+        return getattr(getattr(self, "trainer_", None), "coefs", [])
+
+    @trainer_coefs_.setter
+    def trainer_coefs_(self, value):
+        if self.trainer_ is not None or list(value):
+            self.trainer_.coefs = list(value)
+
+    @property
+    def trainer_intercepts_(self):
+        """The MLP trainer's bias vectors ([] when no MLP trainer was built)."""
+        return getattr(getattr(self, "trainer_", None), "intercepts", [])
+
+    @trainer_intercepts_.setter
+    def trainer_intercepts_(self, value):
+        if self.trainer_ is not None or list(value):
+            self.trainer_.intercepts = list(value)
 
     @property
     def _updates_trainer(self):
@@ -499,12 +523,12 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
         The trainer is left out when ``trainer_weight == 0``: with no label term it
         gets no gradient (the distillation term never sends it any).
         """
-        trainer = [*self.trainer_coefs_, *self.trainer_intercepts_] if self._updates_trainer \
-            else []
+        trainer = self.trainer_.params if self._updates_trainer else []
         return [*trainer, *self.coefs_, *self.intercepts_]
 
     def _all_params(self):
-        return [*self.trainer_coefs_, *self.trainer_intercepts_, *self.coefs_, *self.intercepts_]
+        trainer = [] if self.trainer_ is None else self.trainer_.params
+        return [*trainer, *self.coefs_, *self.intercepts_]
 
     def _make_optimizer(self):
         if self.solver == "adam":
@@ -599,8 +623,7 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
         """
         n = bits.shape[0]
         if train_trainer:
-            t_acts = forward(self.trainer_coefs_, self.trainer_intercepts_, X, self.activation)
-            trainer_logits = t_acts[-1]
+            trainer_logits, t_cache = self.trainer_.forward(*inputs_of(X))
         else:
             trainer_logits = None
         coefs = self.coefs_ if self.quantize is None else \
@@ -613,23 +636,21 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
         p_coef_grads, p_intercept_grads = backward(coefs, p_acts, projection_grad,
                                                    self.activation)
         update_trainer = train_trainer and self._updates_trainer
-        if update_trainer:
-            t_coef_grads, t_intercept_grads = backward(self.trainer_coefs_, t_acts,
-                                                       trainer_grad, self.activation,
-                                                       row_sparse=sp.issparse(X))
-        else:
-            t_coef_grads, t_intercept_grads = [], []
+        t_grads = self.trainer_.backward(t_cache, trainer_grad) if update_trainer else []
         # L2 penalty alpha / (2 n) * ||W||^2 on the weights (not biases) being trained;
         # for a row-sparse gradient (CSR input) on the rows the minibatch touches only
         penalised = list(zip(self.coefs_, p_coef_grads))
         if update_trainer:
-            penalised += list(zip(self.trainer_coefs_, t_coef_grads))
+            penalised += [(W, G) for W, G, p in zip(self.trainer_.params, t_grads,
+                                                     self.trainer_.penalised) if p]
         for W, G in penalised:
             if isinstance(G, RowSparse):
                 W, G = W[G.rows], G.values
             loss += 0.5 * self.alpha * float(np.dot(W.ravel(), W.ravel())) / n
             G += (self.alpha / n) * W
-        grads = [*t_coef_grads, *t_intercept_grads, *p_coef_grads, *p_intercept_grads]
+        if update_trainer and getattr(self.trainer_, "clip", None):  # recurrent trainers
+            clip_gradients(t_grads, self.trainer_.clip)
+        grads = [*t_grads, *p_coef_grads, *p_intercept_grads]
         return loss, terms, grads
 
     def _end_of_epoch(self, validation):
@@ -677,18 +698,17 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
         activations, no copy of the rows."""
         correct = 0
         for start in range(0, rows.shape[0], chunk):
-            logits = forward(self.trainer_coefs_, self.trainer_intercepts_,
-                             _as_float32(X[rows[start:start + chunk]]), self.activation)[-1]
+            logits = self.trainer_.forward(*inputs_of(
+                _as_float32(X[rows[start:start + chunk]])))[0]
             correct += int(np.sum(np.argmax(logits, axis=1) == y_rows[start:start + chunk]))
         return correct / rows.shape[0]
 
     def _record_sizes(self):
         projection_sizes = [self.coefs_[0].shape[0], *(W.shape[1] for W in self.coefs_)]
-        sizes = self._trainer_sizes()  # counted as configured, built or not
-        n_trainer = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
         self.projection_size_bytes_ = stored_bytes(projection_sizes, self.quantize) \
             + SEED_BYTES
-        self.trainer_size_bytes_ = FLOAT_BYTES * n_trainer
+        trainer = self.trainer_ or self._make_trainer()  # counted as configured, built or not
+        self.trainer_size_bytes_ = trainer.stored_bytes()
         self.compression_ratio_ = self.trainer_size_bytes_ / self.projection_size_bytes_
 
     # --------------------------------------------------------------- prediction --
@@ -733,12 +753,11 @@ class ProjectionNetClassifier(ClassifierMixin, BaseEstimator):
     def trainer_predict_proba(self, X):
         """Class probabilities of the trainer network."""
         X = self._predict_trainer_input(X)
-        if not self.trainer_coefs_:
+        if self.trainer_ is None:
             raise ValueError("The trainer was not trained: trainer_weight and "
                              "distillation_weight are both 0 (the projection net was trained "
                              "alone).")
-        logits = forward(self.trainer_coefs_, self.trainer_intercepts_, _as_float32(X),
-                         self.activation)[-1]
+        logits = self.trainer_.forward(*inputs_of(_as_float32(X)))[0]
         return softmax(logits.astype(np.float64))
 
     def trainer_predict(self, X):

@@ -237,3 +237,35 @@ def test_estimator_objective_gradient(rng, kwargs):
             assert not grad.any() and not numeric.any()
             continue
         assert rel_error(grad, numeric) < RTOL
+
+
+def test_mlp_trainer_behind_the_network_interface_is_the_plain_formula(rng):
+    # pins the refactor: the estimator's objective through ``MLPNetwork`` equals the
+    # same objective written out with pnet.layers' list functions, bit for bit
+    from pnet.layers import backward as plain_backward, forward as plain_forward
+
+    X = rng.normal(size=(60, 6)).astype(np.float32)
+    y = np.arange(60) % 3
+    clf = ProjectionNetClassifier(n_projections=3, n_bits=5, trainer_hidden_layer_sizes=(7, 4),
+                                  max_iter=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    bits = np.unpackbits(clf.hyperplanes_.project(X).view(np.uint8), axis=1,
+                         bitorder="little")[:, :15].astype(np.float32)
+    Y = np.eye(3, dtype=np.float32)[y]
+    w = np.ones(60)
+    loss, _, grads = clf._loss_and_grads(X, bits, Y, w, True)
+
+    Wt, bt = clf.trainer_coefs_, clf.trainer_intercepts_
+    t_acts = plain_forward(Wt, bt, X, "relu")
+    p_acts = plain_forward(clf.coefs_, clf.intercepts_, bits, "relu")
+    ref_loss, _, t_grad, p_grad = joint_loss(t_acts[-1], p_acts[-1], Y, w, 1.0, 0.1, 1.0, 1.0)
+    tc, ti = plain_backward(Wt, t_acts, t_grad, "relu")
+    pc, pi = plain_backward(clf.coefs_, p_acts, p_grad, "relu")
+    for W, G in [*zip(clf.coefs_, pc), *zip(Wt, tc)]:
+        ref_loss += 0.5 * clf.alpha * float(np.dot(W.ravel(), W.ravel())) / 60
+        G += (clf.alpha / 60) * W
+    assert loss == ref_loss
+    for g, h in zip(grads, [*tc, *ti, *pc, *pi], strict=True):
+        np.testing.assert_array_equal(g, h)
