@@ -13,6 +13,8 @@ token_kernel            token (start, end) positions, CSR by row
 occurrence_count_kernel feature occurrences per row, before de-duplication
 features_kernel         hash every n-gram, sort the row by id, sum repeats, weight
                         and normalise; the row's unique ids go first in its slice
+token_ids_kernel        the tokens' word-unigram ids in order (a recurrent trainer's
+                        input; ``TextFront.token_ids``)
 
 The one n-gram hash (FNV-1a over the UTF-8 bytes, splitmix64 finaliser)::
 
@@ -244,3 +246,16 @@ def features_kernel(cps, tok_ptr, tok_start, tok_end, occ_ptr, ranges, keys, wei
             for q in range(a, a + u):
                 values[q] = values[q] / norm
         n_unique[r] = u
+
+
+@parallel_jit
+def token_ids_kernel(cps, tok_ptr, tok_start, tok_end, key, max_length, out, lengths):
+    """out[r, t] = the word-unigram id of token t of row r (the first ``max_length``
+    tokens, in order): ``mix64(feed_token(key, token))``, the id the word family
+    gives the token as a 1-gram. Unused slots are left as they are."""
+    for r in prange(tok_ptr.shape[0] - 1):
+        n = min(tok_ptr[r + 1] - tok_ptr[r], max_length)
+        for t in range(n):
+            i = tok_ptr[r] + t
+            out[r, t] = mix64(feed_token(key, cps, tok_start[i], tok_end[i]))
+        lengths[r] = n

@@ -239,8 +239,11 @@ class LSTMNetwork:
         return self
 
     def stored_bytes(self):
-        """float32 bytes of all parameters."""
-        return 4 * sum(p.size for p in self.params)
+        """float32 bytes of all parameters (from the sizes: built or not)."""
+        D, H, C = self.embedding_dim, self.hidden_size, self.n_classes
+        per_direction = D * 4 * H + H * 4 * H + 4 * H
+        return 4 * (self.n_embeddings * D + self.n_directions * per_direction
+                    + self.n_directions * H * C + C)
 
     def _directions(self):
         """[(W_x, W_h, b), ...] for the forward and (if any) the reverse direction."""

@@ -30,6 +30,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
 
 from .classifier import ProjectionNetClassifier
+from .lstm import LSTMNetwork
+from .networks import TokenSequences
 from .textfront import COUNTS, TextFront, as_text_list
 
 #: Ternary density of 'auto' for text: measured in ``python -m bench.textfront density``
@@ -55,9 +57,20 @@ class TextProjectionNetClassifier(ProjectionNetClassifier):
     char_weight, skip_weight, counts, norm
         The text front (``pnet.textfront.TextFront``, where each is defined and
         its default justified).
+    trainer : {'mlp', 'lstm'}, default='mlp'
+        'mlp': an MLP (``trainer_hidden_layer_sizes``) on the front's rows, folded
+        into ``trainer_n_features`` columns. 'lstm': ``pnet.lstm.LSTMNetwork`` on
+        the tokens in order (each token's word-unigram id folded into
+        ``trainer_n_features`` embedding rows: a hashing-trick table, no
+        vocabulary), for tasks where word order carries information.
     trainer_n_features : int, default=2**16
-        Columns of the trainer's input: feature ids are folded as
-        ``id % trainer_n_features``. Only the trainer sees this folding.
+        Columns of the MLP trainer's input (``id % trainer_n_features``), or rows
+        of the LSTM's embedding table. Only the trainer sees this folding.
+    embedding_dim, lstm_hidden_size, bidirectional, pooling, max_length, clip
+        The LSTM trainer (``pnet.lstm.LSTMNetwork``): embedding width (64), hidden
+        units per direction (128), a second, reversed direction (False), pooling
+        over time 'last', 'mean' or 'max' ('mean'), tokens read per text (64),
+        gradient clipping by global norm (5.0; None for none).
     density : 'auto' or float in (0, 1], default='auto'
         Non-zero fraction of ternary hyperplanes. 'auto' is 1/3 for text
         (``TEXT_DENSITY``): a short text has tens of features, and each bit must
@@ -96,11 +109,20 @@ class TextProjectionNetClassifier(ProjectionNetClassifier):
         "counts": [StrOptions(set(COUNTS))],
         "norm": [StrOptions({"l2"}), None],
         "trainer_n_features": [Interval(Integral, 1, 2**31 - 1, closed="both")],
+        "trainer": [StrOptions({"mlp", "lstm"})],
+        "embedding_dim": [Interval(Integral, 1, None, closed="left")],
+        "lstm_hidden_size": [Interval(Integral, 1, None, closed="left")],
+        "bidirectional": ["boolean"],
+        "pooling": [StrOptions({"last", "mean", "max"})],
+        "max_length": [Interval(Integral, 1, None, closed="left")],
+        "clip": [Interval(Real, 0, None, closed="left"), None],
     }
 
     def __init__(self, lowercase=True, word_ngram_range=(1, 2), char_ngram_range=(1, 4),
                  skip_range=(1, 1), word_weight=1.0, char_weight=1.0, skip_weight=1.0,
-                 counts="raw", norm="l2", trainer_n_features=2**16, n_projections=60,
+                 counts="raw", norm="l2", trainer="mlp", trainer_n_features=2**16,
+                 embedding_dim=64, lstm_hidden_size=128, bidirectional=False, pooling="mean",
+                 max_length=64, clip=5.0, n_projections=60,
                  n_bits=12, projection="ternary", density="auto",
                  projection_hidden_layer_sizes=(), trainer_hidden_layer_sizes=(256,),
                  activation="relu", trainer_weight=1.0, distillation_weight=0.1,
@@ -131,7 +153,14 @@ class TextProjectionNetClassifier(ProjectionNetClassifier):
         self.skip_weight = skip_weight
         self.counts = counts
         self.norm = norm
+        self.trainer = trainer
         self.trainer_n_features = trainer_n_features
+        self.embedding_dim = embedding_dim
+        self.lstm_hidden_size = lstm_hidden_size
+        self.bidirectional = bidirectional
+        self.pooling = pooling
+        self.max_length = max_length
+        self.clip = clip
 
     # -- the inputs: strings through the text front ---------------------------------------
     def _validate_fit_input(self, X, y, reset):
@@ -162,7 +191,25 @@ class TextProjectionNetClassifier(ProjectionNetClassifier):
     def _fit_inputs(self, texts):
         rows = self._rows(texts)
         packed = self.hyperplanes_.project_csr(*rows, sorted_features=True)
-        return packed, self._trainer_matrix(rows) if self._trains_trainer else None
+        if not self._trains_trainer:
+            return packed, None
+        return packed, self._trainer_input(texts, rows)
+
+    def _trainer_input(self, texts, rows=None):
+        """The trainer's input: folded CSR rows (MLP) or token sequences (LSTM)."""
+        if self.trainer == "lstm":
+            ids, lengths = self.text_front_.token_ids(texts, self.max_length)
+            folded = (ids % np.uint64(self.trainer_n_features)).astype(np.int64)
+            return TokenSequences(folded, lengths)
+        return self._trainer_matrix(self._rows(texts) if rows is None else rows)
+
+    def _make_trainer(self):
+        if self.trainer == "lstm":
+            return LSTMNetwork(self.trainer_n_features, self.embedding_dim,
+                               self.lstm_hidden_size, self.classes_.shape[0],
+                               bidirectional=self.bidirectional, pooling=self.pooling,
+                               clip=self.clip)
+        return super()._make_trainer()
 
     def _trainer_matrix(self, rows):
         """The trainer's input: ids folded into ``trainer_n_features`` columns."""
@@ -179,7 +226,7 @@ class TextProjectionNetClassifier(ProjectionNetClassifier):
 
     def _predict_trainer_input(self, X):
         check_is_fitted(self)
-        return self._trainer_matrix(self._rows(_texts(X)))
+        return self._trainer_input(_texts(X))
 
     @staticmethod
     def _compact_class():  # to_compact(): a model that takes strings, with its front

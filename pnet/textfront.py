@@ -199,13 +199,7 @@ class TextFront:
         dtype = np.dtype(dtype)
         if dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float32 or float64, got {dtype}")
-        cps, offsets = code_points(texts)
-        n_rows = offsets.shape[0] - 1
-        _text.normalise_kernel(cps, lower_table(), self.lowercase)
-        tok_ptr = _cumsum_of(_text.token_count_kernel, cps, offsets, n_rows)
-        tok_start = np.empty(tok_ptr[-1], dtype=np.int64)
-        tok_end = np.empty(tok_ptr[-1], dtype=np.int64)
-        _text.token_kernel(cps, offsets, tok_ptr, tok_start, tok_end)
+        cps, n_rows, tok_ptr, tok_start, tok_end = self._tokens(texts)
         ranges, keys, weights = self._kernel_arguments()
         occ_ptr = _cumsum_of(_text.occurrence_count_kernel, tok_ptr, tok_start, tok_end,
                              ranges, weights, n_rows)
@@ -219,6 +213,30 @@ class TextFront:
         np.cumsum(n_unique, out=indptr[1:])
         keep = np.arange(indptr[-1]) + np.repeat(occ_ptr[:-1] - indptr[:-1], n_unique)
         return values[keep].astype(dtype), ids[keep], indptr
+
+    def token_ids(self, texts, max_length):
+        """(ids (n, L) uint64, lengths (n,) int64): each text's first ``max_length``
+        tokens in order, as their word-unigram ids (the ids ``transform`` gives the
+        tokens as word 1-grams), padded with 0 to the longest row; for a trainer
+        that reads tokens in order (``pnet.lstm``)."""
+        cps, n_rows, tok_ptr, tok_start, tok_end = self._tokens(texts)
+        longest = int(min(np.diff(tok_ptr).max(initial=0), max_length))
+        ids = np.zeros((n_rows, longest), dtype=np.uint64)
+        lengths = np.empty(n_rows, dtype=np.int64)
+        key = np.uint64(_hashing.seed_key(np.uint64(self.word_seed)))
+        _text.token_ids_kernel(cps, tok_ptr, tok_start, tok_end, key, longest, ids, lengths)
+        return ids, lengths
+
+    def _tokens(self, texts):
+        """(normalised code points, n_rows, tok_ptr, tok_start, tok_end) of the texts."""
+        cps, offsets = code_points(texts)
+        n_rows = offsets.shape[0] - 1
+        _text.normalise_kernel(cps, lower_table(), self.lowercase)
+        tok_ptr = _cumsum_of(_text.token_count_kernel, cps, offsets, n_rows)
+        tok_start = np.empty(tok_ptr[-1], dtype=np.int64)
+        tok_end = np.empty(tok_ptr[-1], dtype=np.int64)
+        _text.token_kernel(cps, offsets, tok_ptr, tok_start, tok_end)
+        return cps, n_rows, tok_ptr, tok_start, tok_end
 
     def _kernel_arguments(self):
         ranges = np.array([self.word_ngram_range, self.char_ngram_range, self.skip_range],

@@ -269,3 +269,50 @@ def test_mlp_trainer_behind_the_network_interface_is_the_plain_formula(rng):
     assert loss == ref_loss
     for g, h in zip(grads, [*tc, *ti, *pc, *pi], strict=True):
         np.testing.assert_array_equal(g, h)
+
+
+@pytest.mark.parametrize("pooling, bidirectional", [("mean", False), ("last", True),
+                                                    ("max", False)])
+def test_joint_objective_gradient_with_the_lstm_trainer(pooling, bidirectional):
+    # the whole objective (both nets, three terms, L2, unlabelled rows) with the LSTM as
+    # the trainer, in float64, against central differences; padded steps included
+    from pnet import TextProjectionNetClassifier
+
+    texts = ["ab cd ab", "ef", "", "cd ef ab gh ij", "gh gh", "ab", "ij cd", "ef ab"] * 3
+    y = np.array([0, 1, 2, 0, 1, 2, 0, 1] * 3)
+    clf = TextProjectionNetClassifier(
+        trainer="lstm", trainer_n_features=23, embedding_dim=3, lstm_hidden_size=2,
+        pooling=pooling, bidirectional=bidirectional, clip=None, n_projections=3, n_bits=4,
+        distillation_weight=0.7, max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(texts, y)
+    clf.trainer_.params = [p.astype(np.float64) + 0.01 for p in clf.trainer_.params]
+    clf.coefs_ = [W.astype(np.float64) for W in clf.coefs_]
+    clf.intercepts_ = [b.astype(np.float64) + 0.05 for b in clf.intercepts_]
+    batch = texts[:8]
+    packed, seqs = clf._fit_inputs(np.array(batch, dtype=object))
+    bits = np.unpackbits(packed.view(np.uint8), axis=1, bitorder="little")[:, :12].astype(
+        np.float64)
+    Y = np.eye(3)[y[:8]]
+    w = np.linspace(0.5, 1.5, 8)
+    labelled = np.arange(8) % 4 != 1  # two unlabelled rows
+
+    def objective(without_distillation=False):
+        weight = clf.distillation_weight
+        if without_distillation:  # the trainer's side is a constant in that term
+            clf.distillation_weight = 0.0
+        try:
+            return clf._loss_and_grads(seqs, bits, Y, w, True, labelled)[0]
+        finally:
+            clf.distillation_weight = weight
+
+    _, _, grads = clf._loss_and_grads(seqs, bits, Y, w, True, labelled)
+    params = clf._params()
+    n_trainer = len(clf.trainer_.params)
+    assert len(grads) == len(params)
+    for i, (param, grad) in enumerate(zip(params, grads)):
+        if isinstance(grad, RowSparse):
+            grad = grad.toarray(param.shape)
+        numeric = numeric_grad(lambda: objective(i < n_trainer), param)
+        assert rel_error(grad, numeric) < RTOL, i

@@ -176,3 +176,30 @@ def test_unlabelled_texts_and_partial_fit():
     test_texts, test_labels = corpus(90, seed=2)
     assert np.mean(clf.predict(test_texts) == np.searchsorted(np.unique(labels),
                                                               test_labels)) > 0.8
+
+
+def word_corpus(n, seed=0):
+    """Texts of whole syllables as words: an LSTM on word tokens sees known tokens."""
+    rng = np.random.default_rng(seed)
+    langs = [list(SYLLABLES)[i % 3] for i in range(n)]
+    texts = [" ".join(rng.choice(SYLLABLES[lang], size=rng.integers(1, 6))) for lang in langs]
+    return texts, np.array(langs)
+
+
+def test_lstm_trainer_learns_determinism_and_sizes():
+    texts, labels = word_corpus(240)
+    params = dict(SMALL, trainer="lstm", embedding_dim=8, lstm_hidden_size=8, max_iter=15)
+    a = fit_quiet(TextProjectionNetClassifier(**params), texts, labels)
+    b = fit_quiet(TextProjectionNetClassifier(**params), texts, labels)
+    for p, q in zip(a.trainer_.params + a.coefs_, b.trainer_.params + b.coefs_, strict=True):
+        assert_array_equal(p, q)  # same random_state, same model
+    test_texts, test_labels = word_corpus(120, seed=3)
+    assert np.mean(a.trainer_predict(test_texts) == test_labels) > 0.8
+    assert np.mean(a.predict(test_texts) == test_labels) > 0.8
+    assert a.trainer_coefs_ == []  # no MLP: the LSTM's parameters are trainer_.params
+    assert a.trainer_size_bytes_ == a.trainer_.stored_bytes() == 4 * sum(
+        p.size for p in a.trainer_.params)
+    alone = fit_quiet(TextProjectionNetClassifier(**params, trainer_weight=0,
+                                                  distillation_weight=0), texts, labels)
+    assert alone.trainer_ is None and alone.trainer_size_bytes_ == a.trainer_size_bytes_
+    assert_array_equal(a.to_compact().predict(test_texts), a.predict(test_texts))
