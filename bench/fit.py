@@ -14,7 +14,7 @@ Load
     ``fit`` is timed with the machine as it is ("idle") and with one extra
     process spinning on a core ("loaded"), interleaved round by round, medians
     reported. pnet runs its minibatch loop with one BLAS thread
-    (``pnet.classifier._training_threads``); the row "pnet, BLAS at caller's
+    (``pnet.training._training_threads``); the row "pnet, BLAS at caller's
     threads" removes that limit, to show what it is for. The slowdown column is
     loaded / idle for the same configuration.
 
@@ -87,22 +87,22 @@ def load_rows(n_rows, epochs, rounds):
     import numpy as np
     from sklearn.neural_network import MLPClassifier
 
-    import pnet.classifier as classifier
+    import pnet.training as training
     from pnet import ProjectionNetClassifier
 
     warnings.simplefilter("ignore")
     rng = np.random.default_rng(0)
     X = rng.random((n_rows, 784), dtype=np.float32)
     y = (X[:, :10].sum(axis=1) * 2).astype(int) % 10
-    limited = classifier._training_threads
+    limited = training._training_threads
 
     def pnet_fit(blas_limit):
         def run():
-            classifier._training_threads = limited if blas_limit else contextlib.nullcontext
+            training._training_threads = limited if blas_limit else contextlib.nullcontext
             try:
                 ProjectionNetClassifier(max_iter=epochs, tol=0, random_state=0).fit(X, y)
             finally:
-                classifier._training_threads = limited
+                training._training_threads = limited
         return run
 
     candidates = {
