@@ -53,7 +53,8 @@ class CompactTextProjectionNet(CompactProjectionNet):
         return {**super()._settings(), "text_front": self.text_front.to_dict()}
 
     def __repr__(self):
-        return super().__repr__().replace("CompactProjectionNet(", "CompactTextProjectionNet(")
+        return super().__repr__().replace("CompactProjectionNet(", "CompactTextProjectionNet(") \
+            .replace("on None features", "on text")
 
     # -- prediction from strings -------------------------------------------------------------
     def decision_function(self, X):
