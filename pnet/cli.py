@@ -43,7 +43,9 @@ def _info(args):
         ("projection", f"{model.projection}, T = {model.n_projections} x d = {model.n_bits} "
                        f"= {model.layer_sizes[0]} bits, density {model.density:.6g}, "
                        f"seed {model.seed}"),
-        ("input", f"{model.n_features_in_} features"),
+        ("input", "text (front version "
+                  f"{model.text_front.to_dict()['version']})" if model._text
+                  else f"{model.n_features_in_} features"),
         ("network", f"{model.layer_sizes[0]} bits{hidden} -> {len(classes)} classes"
                     + (f" (hidden activation {model.activation})" if hidden else "")),
         ("weights", weights),
@@ -60,7 +62,10 @@ def _info(args):
 # -- predict -----------------------------------------------------------------------------
 def _predict(args):
     model = _load_model(args.model)
-    X = read_csv(args.data, args.delimiter, model.n_features_in_, args.header)
+    if model._text:  # a text model: one text per line, every line a row
+        X = read_lines(args.data)
+    else:
+        X = read_csv(args.data, args.delimiter, model.n_features_in_, args.header)
     try:
         if args.proba:
             P = model.predict_proba(X)
@@ -85,6 +90,27 @@ def _load_model(path):
         raise InputError(str(exc)) from exc
     except OSError as exc:
         raise InputError(f"{path}: {exc.strerror or exc}.") from exc
+
+
+def read_lines(path):
+    """The lines of a UTF-8 text file ('-' is stdin), one text per line (a text model's
+    input): every line is a row, an empty one too; only the final newline ends the file."""
+    try:
+        if path == "-":
+            text = sys.stdin.read()
+        else:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+    except FileNotFoundError as exc:
+        raise InputError(f"{path}: no such file.") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read it as UTF-8 text ({exc}).") from exc
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # the newline that ends the last line
+    if not lines:
+        raise InputError(f"{path}: no lines to predict.")
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
 
 
 def read_csv(path, delimiter, n_columns, header=None):

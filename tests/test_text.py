@@ -203,3 +203,16 @@ def test_lstm_trainer_learns_determinism_and_sizes():
                                                   distillation_weight=0), texts, labels)
     assert alone.trainer_ is None and alone.trainer_size_bytes_ == a.trainer_size_bytes_
     assert_array_equal(a.to_compact().predict(test_texts), a.predict(test_texts))
+
+
+def test_cli_predicts_one_line_per_text(fitted, tmp_path, capsys):
+    from pnet import cli
+
+    compact = fitted[2].to_compact("int4")
+    compact.save(tmp_path / "m.pnet")
+    lines = ["Kaka ko", "", "Luvel ele", "Zozo szo"]  # the empty line is a row too
+    (tmp_path / "t.txt").write_text("\n".join(lines) + "\r\n", encoding="utf-8")
+    assert cli.main(["predict", str(tmp_path / "m.pnet"), str(tmp_path / "t.txt")]) == 0
+    assert capsys.readouterr().out.split() == [str(c) for c in compact.predict(lines)]
+    assert cli.main(["info", str(tmp_path / "m.pnet")]) == 0
+    assert "text (front version 1)" in capsys.readouterr().out
