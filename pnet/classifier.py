@@ -42,10 +42,10 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from ._hyperplanes import PROJECTIONS, Hyperplanes, gather_add, resolve_density
 from ._quantize import (WEIGHT_BITS, dequantize, first_layer_int8,
-                        quantize_columns, stored_bytes)
-from .layers import ACTIVATIONS, init_layers, predict_hidden
+                        quantize_columns)
+from .layers import ACTIVATIONS, predict_hidden
 from .losses import log_softmax, softmax
-from .networks import MLPNetwork, inputs_of
+from .networks import MLPNetwork, ProjectionNetwork, inputs_of
 from .optimizers import OPTIMIZERS
 from .training import TERMS, JointTraining, _as_float32, _Diverged
 from .projection import SEED_MAX
@@ -279,7 +279,7 @@ class ProjectionNetClassifier(ClassifierMixin, JointTraining, BaseEstimator):
         if classes is not None:  # -1 marks unlabelled rows, never a class
             classes = unique_labels(classes)
             classes = classes[_labelled_rows(classes)]
-        if not hasattr(self, "coefs_"):
+        if not hasattr(self, "projection_"):
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit.")
             self.classes_ = classes
@@ -319,7 +319,7 @@ class ProjectionNetClassifier(ClassifierMixin, JointTraining, BaseEstimator):
 
     def _fit_checked(self, X, y, sample_weight, incremental):
         start = time.perf_counter()
-        first = not hasattr(self, "coefs_") or not (incremental or self.warm_start)
+        first = not hasattr(self, "projection_") or not (incremental or self.warm_start)
         X, y = self._validate_fit_input(X, y, reset=first)
         check_classification_targets(y)
         self._check_parameters()
@@ -363,6 +363,7 @@ class ProjectionNetClassifier(ClassifierMixin, JointTraining, BaseEstimator):
         sample_weight = sample_weight / peak
         if first:
             self._initialize()
+        self.projection_.quantize = self.quantize  # the format it trains for (warm starts too)
         if self._trains_trainer and self.trainer_ is None:  # warm start from "alone"
             self._initialize_trainer()
         # the bits stay packed (8 bytes per 64 bits): once per fit, unpacked per minibatch
@@ -457,9 +458,8 @@ class ProjectionNetClassifier(ClassifierMixin, JointTraining, BaseEstimator):
                                         self.projection, self.density_)
         projection_sizes = [n_total, *self.projection_hidden_layer_sizes,
                             self.classes_.shape[0]]
-        self.coefs_, self.intercepts_ = init_layers(
-            projection_sizes, self.activation, np.random.RandomState(projection_seed),
-            np.float32)
+        self.projection_ = ProjectionNetwork(projection_sizes, self.activation).initialize(
+            np.random.RandomState(projection_seed))
         self.trainer_ = None
         if self._trains_trainer:
             self._initialize_trainer()
@@ -486,6 +486,24 @@ class ProjectionNetClassifier(ClassifierMixin, JointTraining, BaseEstimator):
     def _initialize_trainer(self):
         self.trainer_ = self._make_trainer().initialize(
             np.random.RandomState(self._trainer_seed))
+
+    @property
+    def coefs_(self):
+        """The projection net's weight matrices (float32; ``coefs_[0]`` is (T * d, ...))."""
+        return self.projection_.coefs
+
+    @coefs_.setter
+    def coefs_(self, value):
+        self.projection_.coefs = list(value)
+
+    @property
+    def intercepts_(self):
+        """The projection net's bias vectors."""
+        return self.projection_.intercepts
+
+    @intercepts_.setter
+    def intercepts_(self, value):
+        self.projection_.intercepts = list(value)
 
     @property
     def trainer_coefs_(self):
@@ -518,16 +536,14 @@ class ProjectionNetClassifier(ClassifierMixin, JointTraining, BaseEstimator):
         gets no gradient (the distillation term never sends it any).
         """
         trainer = self.trainer_.params if self._updates_trainer else []
-        return [*trainer, *self.coefs_, *self.intercepts_]
+        return [*trainer, *self.projection_.params]
 
     def _all_params(self):
         trainer = [] if self.trainer_ is None else self.trainer_.params
-        return [*trainer, *self.coefs_, *self.intercepts_]
+        return [*trainer, *self.projection_.params]
 
     def _record_sizes(self):
-        projection_sizes = [self.coefs_[0].shape[0], *(W.shape[1] for W in self.coefs_)]
-        self.projection_size_bytes_ = stored_bytes(projection_sizes, self.quantize) \
-            + SEED_BYTES
+        self.projection_size_bytes_ = self.projection_.stored_bytes() + SEED_BYTES
         trainer = self.trainer_ or self._make_trainer()  # counted as configured, built or not
         self.trainer_size_bytes_ = trainer.stored_bytes()
         self.compression_ratio_ = self.trainer_size_bytes_ / self.projection_size_bytes_

@@ -188,7 +188,7 @@ class CompactProjectionNet:
             was trained in float32); the others quantise per output unit
             (identical predictions when ``clf`` was trained for that format).
         """
-        check_is_fitted(clf, "coefs_")
+        check_is_fitted(clf, "projection_")
         if quantize not in FORMATS:
             raise ValueError(f"quantize must be one of {FORMATS}, got {quantize!r}.")
         h = clf.hyperplanes_

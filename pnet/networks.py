@@ -13,7 +13,9 @@ its stored bytes::
     net.stored_bytes() -> int
 
 Implementations: ``MLPNetwork`` (here: the feed-forward trainer on features, dense
-or CSR) and ``pnet.lstm.LSTMNetwork`` (the recurrent trainer on token sequences).
+or CSR), ``ProjectionNetwork`` (the projection net's layers on 0/1 bits, optionally
+trained for a quantised weight format) and ``pnet.lstm.LSTMNetwork`` (the recurrent
+trainer on token sequences).
 ``TokenSequences`` are the LSTM's inputs, indexable by rows like a matrix so
 that the training loop takes minibatches of any input the same way.
 
@@ -22,6 +24,7 @@ This module owns the interface and the MLP; the layer arithmetic is ``pnet.layer
 import numpy as np
 import scipy.sparse as sp
 
+from ._quantize import fake_quantize, stored_bytes
 from .layers import backward, forward, init_layers
 
 FLOAT_BYTES = 4
@@ -68,6 +71,40 @@ class MLPNetwork:
         """float32 bytes of every weight and bias (from the sizes: built or not)."""
         sizes = self.layer_sizes
         return FLOAT_BYTES * sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+class ProjectionNetwork(MLPNetwork):
+    """The projection net after the bit layer: ``layer_sizes`` [T * d, hidden...,
+    n_classes] on 0/1 bits (float, or packed uint64 for the gather-add).
+
+    With ``quantize`` ('int8', 'int4', 'ternary'), forward and backward use the
+    weights as that format represents them (``pnet._quantize.fake_quantize``) and
+    the gradient passes straight through to the float32 ``coefs``, which the
+    optimiser updates (the straight-through estimator). ``stored_bytes`` counts
+    the weights in that format (``pnet._quantize.stored_bytes``), without the seed.
+    """
+
+    def __init__(self, layer_sizes, activation, quantize=None, dtype=np.float32):
+        super().__init__(layer_sizes, activation, dtype)
+        self.quantize = quantize
+
+    def _effective_coefs(self):
+        if self.quantize is None:
+            return self.coefs
+        return [fake_quantize(W, self.quantize) for W in self.coefs]
+
+    def forward(self, bits):
+        coefs = self._effective_coefs()
+        activations = forward(coefs, self.intercepts, bits, self.activation)
+        return activations[-1], (coefs, activations)
+
+    def backward(self, cache, dlogits):
+        coefs, activations = cache
+        coef_grads, intercept_grads = backward(coefs, activations, dlogits, self.activation)
+        return [*coef_grads, *intercept_grads]
+
+    def stored_bytes(self):
+        return stored_bytes(self.layer_sizes, self.quantize)
 
 
 class TokenSequences:

@@ -2,19 +2,18 @@
 
 ``JointTraining`` is mixed into the estimators (``ProjectionNetClassifier`` and,
 through it, ``TextProjectionNetClassifier``). It drives two networks it knows
-only through their interface: the trainer (``self.trainer_``, any
-``pnet.networks`` network: the MLP, the LSTM) and the projection net (its
-``coefs_`` / ``intercepts_`` on 0/1 bits, possibly trained for a quantised
-format). It owns the minibatch loop, the joint loss with the L2 penalty and
+only through their interface (``pnet.networks``): the trainer (``self.trainer_``:
+the MLP, the LSTM) and the projection net (``self.projection_``: layers on 0/1
+bits, possibly trained for a quantised format). It owns the minibatch loop, the joint loss with the L2 penalty and
 gradient clipping, the optimiser, the divergence checks and the stopping rule;
 the estimators own validation, inputs and the fitted state.
 
 One minibatch step::
 
     trainer logits, cache   = trainer_.forward(inputs)            (when it takes part)
-    projection activations  = forward(coefs_ [quantised], bits)
+    projection logits, cache = projection_.forward(bits)
     loss, dlogits           = joint_loss(...)                      (pnet.losses)
-    grads                   = trainer_.backward(...), backward(projection ...)
+    grads                   = trainer_.backward(...), projection_.backward(...)
     + L2 on penalised weights, clip (recurrent trainers), optimiser.update
 """
 import warnings
@@ -24,8 +23,7 @@ from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
 from ._hyperplanes import unpack_rows
-from ._quantize import fake_quantize
-from .layers import RowSparse, backward, forward
+from .layers import RowSparse
 from .losses import joint_loss
 from .lstm import clip_gradients
 from .networks import inputs_of
@@ -135,31 +133,29 @@ class JointTraining:
             trainer_logits, t_cache = self.trainer_.forward(*inputs_of(X))
         else:
             trainer_logits = None
-        coefs = self.coefs_ if self.quantize is None else \
-            [fake_quantize(W, self.quantize) for W in self.coefs_]  # straight-through
-        p_acts = forward(coefs, self.intercepts_, bits, self.activation)
-        loss, terms, trainer_grad, projection_grad = joint_loss(
-            trainer_logits, p_acts[-1], Y, weights, self.trainer_weight,
+        projection_logits, p_cache = self.projection_.forward(bits)  # (straight-through
+        loss, terms, trainer_grad, projection_grad = joint_loss(     # when quantised)
+            trainer_logits, projection_logits, Y, weights, self.trainer_weight,
             self.distillation_weight, self.projection_weight, self.temperature, labelled)
-
-        p_coef_grads, p_intercept_grads = backward(coefs, p_acts, projection_grad,
-                                                   self.activation)
+        p_grads = self.projection_.backward(p_cache, projection_grad)
         update_trainer = train_trainer and self._updates_trainer
         t_grads = self.trainer_.backward(t_cache, trainer_grad) if update_trainer else []
         # L2 penalty alpha / (2 n) * ||W||^2 on the weights (not biases) being trained;
         # for a row-sparse gradient (CSR input) on the rows the minibatch touches only
-        penalised = list(zip(self.coefs_, p_coef_grads))
+        trained = [(self.projection_, p_grads)]
         if update_trainer:
-            penalised += [(W, G) for W, G, p in zip(self.trainer_.params, t_grads,
-                                                     self.trainer_.penalised) if p]
-        for W, G in penalised:
-            if isinstance(G, RowSparse):
-                W, G = W[G.rows], G.values
-            loss += 0.5 * self.alpha * float(np.dot(W.ravel(), W.ravel())) / n
-            G += (self.alpha / n) * W
+            trained.append((self.trainer_, t_grads))
+        for net, net_grads in trained:
+            for W, G, penalised in zip(net.params, net_grads, net.penalised):
+                if not penalised:
+                    continue
+                if isinstance(G, RowSparse):
+                    W, G = W[G.rows], G.values
+                loss += 0.5 * self.alpha * float(np.dot(W.ravel(), W.ravel())) / n
+                G += (self.alpha / n) * W
         if update_trainer and getattr(self.trainer_, "clip", None):  # recurrent trainers
             clip_gradients(t_grads, self.trainer_.clip)
-        grads = [*t_grads, *p_coef_grads, *p_intercept_grads]
+        grads = [*t_grads, *p_grads]
         return loss, terms, grads
 
     def _end_of_epoch(self, validation):
