@@ -96,17 +96,18 @@ def study_density(names, n_bits, densities, counts):
             B_train = unpack(planes.project_csr(*train, sorted_features=True), n_bits)
             B_test = unpack(planes.project_csr(*test, sorted_features=True), n_bits)
             ones = B_train.mean(axis=0)  # (n_bits,) fraction of rows with the bit set
-            report = density_report(train[2], value)
+            report = density_report(train[2], value, n_bits)
             start = time.perf_counter()
             model = RidgeClassifier(alpha=1.0, solver="cholesky").fit(B_train, y_train)
             cells = [name, f"{density}" + (" (1/1024)" if density == "auto" else ""),
-                     f"{report['entries_per_bit']:.2f}", f"{report['empty_bit_fraction']:.3f}",
+                     f"{report['entries_per_feature']:.1f}", f"{report['entries_per_bit']:.2f}", f"{report['empty_bit_fraction']:.3f}",
                      f"{np.mean((ones == 0) | (ones == 1)):.3f}",
                      f"{np.mean(ones):.3f}", f"{model.score(B_test, y_test):.4f}",
                      f"{time.perf_counter() - start:.0f}"]
             rows.append(cells)
             print(" | ".join(cells), flush=True)
-    header = ["dataset", "density", "nonzero entries per bit (median row)",
+    header = ["dataset", "density", "entries per feature",
+              "nonzero entries per bit (median row)",
               "P(bit sees no feature) (median row)", "constant bits (train)",
               "mean bit", f"ridge on {n_bits} bits: test acc", "fit s"]
     print(markdown_table(header, rows))
