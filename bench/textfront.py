@@ -2,7 +2,7 @@
 
 Three studies, each printing a markdown table (pasted into bench/RESULTS.md)::
 
-    python -m bench.textfront throughput   # strings/s, batch and one string at a time
+    python -m bench.textfront throughput   # strings/s, batch and one string, vs sklearn
     python -m bench.textfront values       # which counts/norm/families help a linear model
     python -m bench.textfront density      # ternary density for sparse text rows
 
@@ -27,7 +27,7 @@ from pnet._hyperplanes import unpack
 from pnet.textfront import TextFront, density_report
 
 from . import datasets
-from ._common import best_of, format_machine_info, markdown_table, set_threads
+from ._common import best_of_each, format_machine_info, markdown_table, set_threads
 
 N_COLUMNS = 2**18
 ALPHAS = (1e-5, 1e-6)
@@ -114,22 +114,29 @@ def study_density(names, n_bits, densities, counts):
 
 
 def study_throughput(names, threads):
-    rows = []
+    """Strings/s of TextFront().transform against scikit-learn's HashingVectorizer
+    (character 1..4-grams within word boundaries, its nearest equivalent), same run."""
+    from sklearn.feature_extraction.text import HashingVectorizer
     front = TextFront()
+    peer = HashingVectorizer(analyzer="char_wb", ngram_range=(1, 4), n_features=N_COLUMNS,
+                             alternate_sign=False)
+    rows = []
     for name in names:
-        X_train, X_test, _, _ = datasets.load(name)
-        texts = list(X_test)
-        lengths = np.array([len(t) for t in texts])
+        texts = list(datasets.load(name)[1])
+        median_chars = np.median([len(t) for t in texts])
         for n in threads:
             with set_threads(n):
-                batch = best_of(lambda: front.transform(texts), repeat=3)
-                one = best_of(lambda: front.transform(texts[:1]), repeat=5)
-            rows.append([name, f"{len(texts)}", f"{np.median(lengths):.0f}", f"{n}",
-                         f"{len(texts) / batch:,.0f}", f"{1 / one:,.0f}",
-                         f"{one * 1e6:.1f}"])
+                batch = best_of_each({"pnet": lambda: front.transform(texts),
+                                      "peer": lambda: peer.transform(texts)}, repeat=3)
+                one = best_of_each({"pnet": lambda: front.transform(texts[:1]),
+                                    "peer": lambda: peer.transform(texts[:1])}, repeat=5)
+            rows.append([name, f"{len(texts)}", f"{median_chars:.0f}", f"{n}",
+                         f"{len(texts) / batch['pnet']:,.0f}",
+                         f"{batch['peer'] / batch['pnet']:.1f}x",
+                         f"{one['pnet'] * 1e6:.1f}", f"{one['peer'] / one['pnet']:.1f}x"])
             print(" | ".join(rows[-1]), flush=True)
     header = ["dataset", "texts", "median chars", "threads", "batch strings/s",
-              "one string: calls/s", "one string: us/call"]
+              "vs HashingVectorizer", "one string: us/call", "vs HashingVectorizer"]
     print(markdown_table(header, rows))
 
 
