@@ -62,7 +62,8 @@ Specification, TEXT_FRONT_VERSION = 1
    Each value is finally rounded to the output type (float32 by default). Every
    operation is a correctly rounded IEEE one; a C runtime must not contract
    ``s += v*v`` into an FMA unless v*v is exact, which it is for 'raw' or 'binary'
-   with weights of at most 8 significant bits and counts below 2**18.
+   with weights of at most 8 significant bits and counts below 2**18 (barring an id
+   shared by two families, a 64-bit hash collision).
 7. **Rows**: the ids of a text ascending, each once, with its value: a canonical CSR
    row for ``Hyperplanes.project_csr(..., sorted_features=True)``. An empty text, or
    one of White_Space only, is a row with no features.
