@@ -5,6 +5,7 @@ Three studies, each printing a markdown table (pasted into bench/RESULTS.md)::
     python -m bench.textfront throughput   # strings/s, batch and one string, vs sklearn
     python -m bench.textfront values       # which counts/norm/families help a linear model
     python -m bench.textfront density      # ternary density for sparse text rows
+    python -m bench.textfront net          # the projection net alone at a few densities
 
 ``values`` folds the 64-bit ids to 2**18 columns (``ids % 2**18``) and fits an
 ``SGDClassifier`` (hinge, best of a small alpha grid, scored on the test split): a
@@ -140,9 +141,36 @@ def study_throughput(names, threads):
     print(markdown_table(header, rows))
 
 
+def study_net(names, n_bits, densities, epochs=10):
+    """The projection net alone (no trainer) on ``ids % 2**20``, as the issue asks:
+    ``ProjectionNetClassifier(trainer_weight=0, distillation_weight=0, density=...)``
+    with T = n_bits // 13, d = 13 and no hidden layer."""
+    from pnet import ProjectionNetClassifier
+    rows = []
+    for name in names:
+        X_train, X_test, y_train, y_test = datasets.load(name)
+        front = TextFront()
+        A = folded(front.transform(X_train), 2**20)
+        B = folded(front.transform(X_test), 2**20)
+        for density in densities:
+            value = density if density == "auto" else float(density)
+            model = ProjectionNetClassifier(n_projections=n_bits // 13, n_bits=13,
+                                            density=value, trainer_weight=0.0,
+                                            distillation_weight=0.0, max_iter=epochs,
+                                            random_state=0)
+            start = time.perf_counter()
+            model.fit(A, y_train)
+            rows.append([name, f"{density}", f"{13 * (n_bits // 13)}",
+                         f"{model.score(B, y_test):.4f}",
+                         f"{time.perf_counter() - start:.0f}"])
+            print(" | ".join(rows[-1]), flush=True)
+    print(markdown_table(["dataset", "density", "bits", f"test acc ({epochs} epochs)",
+                          "fit s"], rows))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("study", choices=("throughput", "values", "density"))
+    parser.add_argument("study", choices=("throughput", "values", "density", "net"))
     parser.add_argument("--datasets", nargs="+", default=list(datasets.TEXT_NAMES))
     parser.add_argument("--n-bits", type=int, default=1024)
     parser.add_argument("--densities", nargs="+",
@@ -156,6 +184,8 @@ def main(argv=None):
         study_throughput(args.datasets, args.threads)
     elif args.study == "values":
         study_values(args.datasets)
+    elif args.study == "net":
+        study_net(args.datasets, args.n_bits, args.densities)
     else:
         study_density(args.datasets, args.n_bits, args.densities, args.counts)
 
