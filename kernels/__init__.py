@@ -13,4 +13,6 @@ projection  inputs (dense or CSR) to packed bits
 bits        pack / unpack, the packed-bit gather-add and its scatter-add gradient
 quantized   int8 gather-add into int32 accumulators (the int8 compact model)
 compact     fused projection + first layer (+ argmax) for the compact model's predict
+text        the text front's loops: n-gram hashing, per-row sort and merge (spec in
+            pnet/textfront.py)
 """

@@ -62,7 +62,8 @@ Specification, TEXT_FRONT_VERSION = 1
    Each value is finally rounded to the output type (float32 by default). Every
    operation is a correctly rounded IEEE one; a C runtime must not contract
    ``s += v*v`` into an FMA unless v*v is exact, which it is for 'raw' or 'binary'
-   with weights of at most 8 significant bits and counts below 2**18.
+   with weights of at most 8 significant bits and counts below 2**18 (barring an id
+   shared by two families, a 64-bit hash collision).
 7. **Rows**: the ids of a text ascending, each once, with its value: a canonical CSR
    row for ``Hyperplanes.project_csr(..., sorted_features=True)``. An empty text, or
    one of White_Space only, is a row with no features.
@@ -115,6 +116,7 @@ missing value included) or any other item raises TypeError naming its index.
 """
 import dataclasses
 import functools
+import itertools
 import math
 
 import numpy as np
@@ -131,8 +133,10 @@ MAX_SEED = 2**63 - 1
 FAMILIES = ("word", "char", "skip")
 COUNTS = ("raw", "sqrt", "binary")
 NORMS = ("l2", None)
-#: Non-zero hyperplane entries per bit that choose_density aims at for the median row.
-ENTRIES_PER_BIT = 8.0
+#: Below this many texts the kernels run without threads (a speed knob only).
+PARALLEL_ROWS = 64
+#: Non-zero ternary entries per feature (over all bits) that choose_density aims at.
+ENTRIES_PER_FEATURE = 4.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -199,46 +203,48 @@ class TextFront:
         dtype = np.dtype(dtype)
         if dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float32 or float64, got {dtype}")
-        cps, n_rows, tok_ptr, tok_start, tok_end = self._tokens(texts)
-        ranges, keys, weights = self._kernel_arguments()
-        occ_ptr = _cumsum_of(_text.occurrence_count_kernel, tok_ptr, tok_start, tok_end,
-                             ranges, weights, n_rows)
-        ids = np.empty(occ_ptr[-1], dtype=np.uint64)
+        cps, offsets = code_points(texts)
+        n_rows = offsets.shape[0] - 1
+        ranges, keys, weights = self._kernel_arguments
+        mode, l2 = COUNTS.index(self.counts), self.norm == "l2"
+        if n_rows < PARALLEL_ROWS:
+            ids, values, indptr = _text.transform_serial(cps, offsets, lower_table(),
+                                                         self.lowercase, ranges, keys,
+                                                         weights, mode, l2)
+            return values.astype(dtype), ids, indptr
+        n_tok = np.empty(n_rows, dtype=np.int64)
+        n_occ = np.empty(n_rows, dtype=np.int64)
+        _text.prepare_kernel(cps, offsets, lower_table(), self.lowercase, ranges, weights,
+                             n_tok, n_occ)
+        occ_ptr = _indptr(n_occ)
+        ids = np.empty(occ_ptr[-1], dtype=np.uint64)  # (occurrences,) one slice per row
         values = np.empty(occ_ptr[-1], dtype=np.float64)
         n_unique = np.empty(n_rows, dtype=np.int64)
-        _text.features_kernel(cps, tok_ptr, tok_start, tok_end, occ_ptr, ranges, keys,
-                              weights, COUNTS.index(self.counts), self.norm == "l2",
+        _text.features_kernel(cps, offsets, n_tok, occ_ptr, ranges, keys, weights, mode, l2,
                               ids, values, n_unique)
-        indptr = np.zeros(n_rows + 1, dtype=np.int64)
-        np.cumsum(n_unique, out=indptr[1:])
-        keep = np.arange(indptr[-1]) + np.repeat(occ_ptr[:-1] - indptr[:-1], n_unique)
-        return values[keep].astype(dtype), ids[keep], indptr
+        indptr = _indptr(n_unique)
+        out_ids = np.empty(indptr[-1], dtype=np.uint64)  # (nnz,)
+        out_values = np.empty(indptr[-1], dtype=dtype)
+        _text.compact_kernel(ids, values, occ_ptr, indptr, out_ids, out_values)
+        return out_values, out_ids, indptr
 
     def token_ids(self, texts, max_length):
         """(ids (n, L) uint64, lengths (n,) int64): each text's first ``max_length``
         tokens in order, as their word-unigram ids (the ids ``transform`` gives the
         tokens as word 1-grams), padded with 0 to the longest row; for a trainer
         that reads tokens in order (``pnet.lstm``)."""
-        cps, n_rows, tok_ptr, tok_start, tok_end = self._tokens(texts)
-        longest = int(min(np.diff(tok_ptr).max(initial=0), max_length))
-        ids = np.zeros((n_rows, longest), dtype=np.uint64)
-        lengths = np.empty(n_rows, dtype=np.int64)
-        key = np.uint64(_hashing.seed_key(np.uint64(self.word_seed)))
-        _text.token_ids_kernel(cps, tok_ptr, tok_start, tok_end, key, longest, ids, lengths)
-        return ids, lengths
-
-    def _tokens(self, texts):
-        """(normalised code points, n_rows, tok_ptr, tok_start, tok_end) of the texts."""
         cps, offsets = code_points(texts)
         n_rows = offsets.shape[0] - 1
-        _text.normalise_kernel(cps, lower_table(), self.lowercase)
-        tok_ptr = _cumsum_of(_text.token_count_kernel, cps, offsets, n_rows)
-        tok_start = np.empty(tok_ptr[-1], dtype=np.int64)
-        tok_end = np.empty(tok_ptr[-1], dtype=np.int64)
-        _text.token_kernel(cps, offsets, tok_ptr, tok_start, tok_end)
-        return cps, n_rows, tok_ptr, tok_start, tok_end
+        ids = np.zeros((n_rows, max_length), dtype=np.uint64)
+        lengths = np.empty(n_rows, dtype=np.int64)
+        key = np.uint64(_hashing.seed_key(np.uint64(self.word_seed)))
+        _text.token_ids_kernel(cps, offsets, lower_table(), self.lowercase, key, max_length,
+                               ids, lengths)
+        return ids[:, :int(lengths.max(initial=0))], lengths
 
+    @functools.cached_property
     def _kernel_arguments(self):
+        """(ranges, keys, weights) as the kernels take them; computed once."""
         ranges = np.array([self.word_ngram_range, self.char_ngram_range, self.skip_range],
                           dtype=np.int64)  # (3 families, lo..hi)
         keys = np.array([_hashing.seed_key(np.uint64(s))
@@ -249,13 +255,8 @@ class TextFront:
         return ranges, keys, weights
 
 
-def _cumsum_of(count_kernel, *args):
-    """indptr (n_rows + 1,) from a kernel that writes a count per row into its last
-    argument (given here as the number of rows)."""
-    *args, n_rows = args
-    counts = np.empty(n_rows, dtype=np.int64)
-    count_kernel(*args, counts)
-    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+def _indptr(counts):
+    indptr = np.zeros(counts.shape[0] + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
     return indptr
 
@@ -319,9 +320,8 @@ def code_points(texts):
     kernel replaces them by U+FFFD.
     """
     items = as_text_list(texts)
-    offsets = np.zeros(len(items) + 1, dtype=np.int64)
-    np.cumsum(np.fromiter(map(len, items), dtype=np.int64, count=len(items)),
-              out=offsets[1:])
+    offsets = np.fromiter(itertools.accumulate(map(len, items), initial=0), dtype=np.int64,
+                          count=len(items) + 1)
     raw = "".join(items).encode("utf-32-le", "surrogatepass")
     return np.frombuffer(raw, dtype="<u4").astype(np.uint32), offsets
 
@@ -339,15 +339,16 @@ def lower_table():
 
 
 # -- ternary density for sparse text rows ---------------------------------------------------
-def density_report(indptr, density):
+def density_report(indptr, density, n_bits):
     """What a ternary ``density`` means for CSR rows with ``m = diff(indptr)`` features.
 
     Bit k of a row sums ``x_j r_k[j]`` over the row's m features; each entry is
     non-zero with probability ``density``, so a bit sees about ``m * density``
     non-zero terms, and none at all (the bit is 0 whatever the text) with
-    probability ``(1 - density) ** m``. Returns a dict: ``median_nnz`` (m of the
-    median row), ``entries_per_bit`` and ``empty_bit_fraction`` for that row, and
-    ``mean_empty_bit_fraction`` averaged over the rows.
+    probability ``(1 - density) ** m``; a feature has about ``density * n_bits``
+    non-zero entries over the bits. Returns a dict: ``median_nnz`` (m of the median
+    row), ``entries_per_bit`` and ``empty_bit_fraction`` for that row,
+    ``mean_empty_bit_fraction`` averaged over the rows, and ``entries_per_feature``.
     """
     m = np.diff(np.asarray(indptr, dtype=np.int64))
     if m.size == 0:
@@ -355,11 +356,20 @@ def density_report(indptr, density):
     median = float(np.median(m))
     return {"median_nnz": median, "entries_per_bit": median * density,
             "empty_bit_fraction": (1.0 - density) ** median,
-            "mean_empty_bit_fraction": float(np.mean((1.0 - density) ** m))}
+            "mean_empty_bit_fraction": float(np.mean((1.0 - density) ** m)),
+            "entries_per_feature": density * n_bits}
 
 
-def choose_density(indptr, entries_per_bit=ENTRIES_PER_BIT):
-    """The ternary density that gives the median row ``entries_per_bit`` non-zero
-    hyperplane entries per bit, at most 1/3 (Achlioptas); see ``density_report``."""
-    m = np.median(np.diff(np.asarray(indptr, dtype=np.int64)))
-    return float(min(1.0 / 3.0, entries_per_bit / max(m, 1.0)))
+def choose_density(n_bits, entries_per_feature=ENTRIES_PER_FEATURE):
+    """Ternary density for sparse text rows: each feature gets about
+    ``entries_per_feature`` non-zero entries over the ``n_bits`` bits, at most 1/3.
+
+    Measured (``python -m bench.textfront density``, a linear read-out of the bits
+    on kaomoji and langid): accuracy is best at about 3 to 5 entries per feature
+    at 256 and 1,024 bits, and flat from 4 to 10 at 2,048 bits; it falls off on
+    both sides: denser bits are random-hyperplane signs of ~20 features each and
+    lose what a linear read-out needs, sparser ones (``density='auto'``, 1/1024 at
+    2**20 features, is 1 entry per feature at 1,024 bits) leave most features in
+    too few bits. 4 is the cheap end (the projection's cost grows with entries).
+    """
+    return float(min(1.0 / 3.0, entries_per_feature / n_bits))

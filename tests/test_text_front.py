@@ -1,6 +1,7 @@
 """The text front (pnet.textfront): kernels against the pure-Python twin, the pinned
 tables, input handling, and the specification as data."""
 import json
+import re
 import unicodedata
 
 import numpy as np
@@ -10,6 +11,7 @@ from numpy.testing import assert_array_equal
 import naive
 from pnet import Hyperplanes
 from pnet._lowercase import LOWERCASE_RUNS, UNICODE_VERSION, generate_runs, lower_code_point
+from pnet import textfront
 from pnet.kernels import text as text_kernels
 from pnet.textfront import TextFront, choose_density, density_report, lower_table
 
@@ -22,6 +24,10 @@ SPECS = {
                                    counts="binary"),
     "one_char_weight": TextFront(char_ngram_range=(3, 3), skip_range=(0, 3)),
 }
+
+
+#: the front's separators, Unicode White_Space (``kernels.text.is_space``)
+SPLIT = "[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 
 
 def random_text(rng, alphabet, n_words, max_len=8):
@@ -103,7 +109,7 @@ def test_utf8_decoder_twin_is_pythons_replace(rng):
         assert naive.utf8_decode(data) == data.decode("utf-8", "replace"), data
 
 
-def test_batch_independence_and_threads(rng, with_threads):
+def test_batch_independence_and_threads(rng, with_threads, monkeypatch):
     front = SPECS["wide"]
     texts = generated_texts(rng)
     data, ids, indptr = front.transform(texts, dtype=np.float64)
@@ -111,6 +117,13 @@ def test_batch_independence_and_threads(rng, with_threads):
         other = with_threads(n, front.transform, texts, np.float64)
         for got, expected in zip(other, (data, ids, indptr)):
             assert_array_equal(got, expected)
+    parallel32 = front.transform(texts)
+    monkeypatch.setattr(textfront, "PARALLEL_ROWS", len(texts) + 1)  # transform_serial
+    for got, expected in zip(front.transform(texts, np.float64), (data, ids, indptr)):
+        assert_array_equal(got, expected)
+    for got, expected in zip(front.transform(texts), parallel32):
+        assert got.dtype == expected.dtype
+        assert_array_equal(got, expected)
     r = 7
     alone = front.transform(texts[r:r + 1], dtype=np.float64)
     assert_array_equal(alone[1], ids[indptr[r]:indptr[r + 1]])
@@ -287,15 +300,15 @@ def test_from_dict_needs_every_key_and_a_dict():
 # -- density for sparse text rows --------------------------------------------------------------
 def test_density_report_and_choice():
     indptr = np.array([0, 10, 30, 60])  # rows of 10, 20 and 30 features
-    report = density_report(indptr, 0.05)
+    report = density_report(indptr, 0.05, n_bits=80)
     assert report["median_nnz"] == 20 and report["entries_per_bit"] == 1.0
-    assert report["empty_bit_fraction"] == 0.95**20
+    assert report["empty_bit_fraction"] == 0.95**20 and report["entries_per_feature"] == 4.0
     assert np.isclose(report["mean_empty_bit_fraction"], (0.95**10 + 0.95**20 + 0.95**30) / 3)
-    assert choose_density(indptr, entries_per_bit=1.0) == 0.05
-    assert choose_density(indptr, entries_per_bit=100.0) == 1 / 3
-    assert choose_density(np.array([0, 0, 0]), entries_per_bit=0.1) == 0.1
+    assert choose_density(1024) == 4 / 1024
+    assert choose_density(256, entries_per_feature=2.0) == 2 / 256
+    assert choose_density(6) == 1 / 3
     with pytest.raises(ValueError, match="at least one row"):
-        density_report(np.array([0]), 0.1)
+        density_report(np.array([0]), 0.1, 64)
 
 
 def test_density_report_predicts_the_empty_bits():
@@ -309,7 +322,23 @@ def test_density_report_predicts_the_empty_bits():
     for r in range(len(texts)):  # non-zero entries per bit, from the twin's matrix
         R = naive.hyperplane_matrix(3, ids[indptr[r]:indptr[r + 1]], 512, "ternary", density)
         counts[r] = (R != 0).sum(axis=0)
-    expected = density_report(indptr, density)["mean_empty_bit_fraction"]
+    expected = density_report(indptr, density, 512)["mean_empty_bit_fraction"]
     assert abs(np.mean(counts == 0) - expected) < 0.02
     bits = naive.unpack(planes.project_csr(data, ids, indptr, True), 512)
     assert np.all(bits[counts == 0] == 0)
+
+
+def test_token_ids_are_the_word_unigram_ids_in_order(rng):
+    # the LSTM trainer's input: each text's tokens in order (at most max_length), each
+    # as the id the front gives it as a word 1-gram, here computed one token at a time
+    unigrams = TextFront(word_ngram_range=(1, 1), char_weight=0.0, skip_weight=0.0)
+    texts = []
+    for alphabet in ALPHABETS.values():
+        texts += [random_text(rng, alphabet, int(rng.integers(0, 9))) for _ in range(6)]
+    ids, lengths = TextFront().token_ids(texts, max_length=6)
+    assert ids.shape == (len(texts), lengths.max())
+    for i, text in enumerate(texts):
+        tokens = [t for t in re.split(SPLIT, text) if t]
+        expected = [int(unigrams.transform([t])[1][0]) for t in tokens[:6]]
+        assert ids[i, :lengths[i]].tolist() == expected, text
+        assert not ids[i, lengths[i]:].any()
