@@ -92,20 +92,23 @@ def _load_model(path):
         raise InputError(f"{path}: {exc.strerror or exc}.") from exc
 
 
-def read_lines(path):
-    """The lines of a UTF-8 text file ('-' is stdin), one text per line (a text model's
-    input): every line is a row, an empty one too; only the final newline ends the file."""
+def _read_text(path, encoding):
+    """A text file's contents ('-' is stdin); InputError for a missing or unreadable one."""
     try:
         if path == "-":
-            text = sys.stdin.read()
-        else:
-            with open(path, encoding="utf-8") as f:
-                text = f.read()
+            return sys.stdin.read()
+        with open(path, encoding=encoding) as f:
+            return f.read()
     except FileNotFoundError as exc:
         raise InputError(f"{path}: no such file.") from exc
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read it as UTF-8 text ({exc}).") from exc
-    lines = text.split("\n")
+        raise InputError(f"{path}: cannot read it as text ({exc}).") from exc
+
+
+def read_lines(path):
+    """The lines of a UTF-8 text file ('-' is stdin), one text per line (a text model's
+    input): every line is a row, an empty one too; only the final newline ends the file."""
+    lines = _read_text(path, "utf-8").split("\n")
     if lines and lines[-1] == "":
         lines.pop()  # the newline that ends the last line
     if not lines:
@@ -123,16 +126,7 @@ def read_csv(path, delimiter, n_columns, header=None):
     are ignored; every other line must hold n_columns numbers. Raises
     InputError naming the line and column of the first problem.
     """
-    try:
-        if path == "-":
-            text = sys.stdin.read()
-        else:
-            with open(path, encoding="utf-8-sig") as f:
-                text = f.read()
-    except FileNotFoundError as exc:
-        raise InputError(f"{path}: no such file.") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read it as text ({exc}).") from exc
+    text = _read_text(path, "utf-8-sig")
     numbered = [(i, line) for i, line in enumerate(text.split("\n"), 1) if line.strip()]
     if numbered and (header or header is None and _is_header(path, *numbered[0], delimiter)):
         numbered = numbered[1:]
