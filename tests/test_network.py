@@ -122,3 +122,22 @@ def test_predict_one_from_many_threads_on_one_model(hidden_models, quantize):
     for chunk, (got_labels, got_proba) in zip(chunks, results):
         assert_array_equal(got_labels, labels[chunk])
         assert_array_equal(np.array(got_proba), expected[chunk])
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_small_batches_skip_check_array_with_the_same_checks(hidden_models):
+    from pnet.compact import SMALL_BATCH
+
+    X, models = hidden_models
+    model = models["relu"].to_compact("int8")
+    rows = X[:SMALL_BATCH]
+    expected = model.predict_proba(rows.tolist())  # a list: the validated path
+    assert_array_equal(model.predict_proba(rows), expected)
+    assert_array_equal(model.predict_proba(rows.astype(np.float32)),
+                       model.predict_proba(rows.astype(np.float32).tolist()))
+    for bad, match in [(np.full((2, 64), np.nan), "NaN"), (np.ones((2, 63)), "63 features"),
+                       (np.ones((0, 64)), "0 sample")]:
+        with pytest.raises(ValueError, match=match):
+            model.predict(bad)
+    assert_array_equal(model.predict(rows.astype(np.int64)),  # converted by check_array
+                       model.predict(rows.astype(np.int64).astype(np.float64)))
