@@ -5,7 +5,9 @@
 The paper's study (Ravi 2017, ALGORITHM.md section 1): sweep the number of
 projection functions T (``n_projections``) and the bits per function d
 (``n_bits``), train the projection net, and plot its held-out accuracy against
-the bits ``T * d`` and against the model's bytes. Every point is trained four
+the bits ``T * d`` and against the model's bytes. (pnet draws one hyperplane per
+bit, from (seed, feature, bit index): T and d enter only through T * d, so two
+grid points with the same product give the same model.) Every point is trained four
 ways: with no hidden layer (bits -> softmax, the plain ProjectionNet) or with
 "+FC[128]" (bits -> 128 ReLU -> softmax), each "alone" (``trainer_weight =
 distillation_weight = 0``) or "joint" (the estimator's defaults: the (256, 256)
