@@ -133,6 +133,8 @@ def configs(study, mode):
     if few:
         c[f"alone, {steps:g}x epochs"] = alone(epochs=steps)
     c[f"alone, {shift_steps:g}x epochs"] = alone(epochs=shift_steps)
+    if mode.full and few:
+        c[f"alone, {3 * shift_steps:g}x epochs"] = alone(epochs=3 * shift_steps)
     if mode.full and not few:
         c["alone, 6x epochs"] = alone(epochs=6.0)
     longer = steps if few else shift_steps  # the epochs of the regularised controls
@@ -156,6 +158,9 @@ def configs(study, mode):
     c["joint, lambda2 = 3 + 2 shifted copies (-1)"] = joint(3.0, shifts=2)
     c["joint, lambda2 = 3 + 2 shifted copies (labelled rows' copies labelled)"] = joint(
         3.0, shifts=2, shift_labels=True)
+    if mode.full and few:
+        c["joint, lambda2 = 3, 3x epochs + 2 shifted copies (labelled rows' copies labelled)"] \
+            = joint(3.0, shifts=2, shift_labels=True, epochs=3.0)
     if few:
         c["ceiling: alone on all 3,750 labels, 3x epochs"] = alone(all_labels=True,
                                                                    epochs=3.0)
