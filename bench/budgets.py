@@ -15,7 +15,10 @@ accuracy goal), the most accurate int8 model of each family whose bytes fit:
   d = 12 (``bench._points.int8_size``; the fitted model's ``size_bytes`` is
   checked against it). d is not swept: pnet draws one hyperplane per bit from
   (seed, feature, bit index), so (T, d) enter only through T * d, and e.g. (272,
-  12), (204, 16) and (408, 8) give bit-identical models (measured).
+  12), (204, 16) and (408, 8) give bit-identical models (measured). The
+  projection net's input is the pixels or one of the baselines' fixed-geometry
+  feature maps (``bench.baselines.FEATURE_MAPS``, ``Mode.inputs``): like the
+  baselines', its choice costs no stored bytes.
 - LogisticRegression and a one-hidden-layer MLP on pixels, average-pooled or
   cropped pixels, or high-variance pixels, int8-quantised and counted the same way
   (``bench.baselines``, which documents the inputs and widths).
@@ -56,6 +59,7 @@ MLP = "MLP, one hidden layer"
 @dataclass
 class Mode:
     budgets_kb: tuple     # budgets at which pnet points are placed and families compared
+    inputs: tuple         # feature maps (bench.baselines.FEATURE_MAPS) fed to pnet
     hidden: tuple         # projection_hidden_layer_sizes tried
     d: tuple              # n_bits tried (only T * d matters: see the docstring)
     seeds: int            # model seeds of pnet and of the MLP baselines
@@ -63,13 +67,15 @@ class Mode:
 
 
 MODES = {
-    "quick": Mode(budgets_kb=(2, 8, 32), hidden=((), (32,)), d=(12,), seeds=1, epochs=15),
-    "default": Mode(budgets_kb=(2, 4, 8, 10, 16, 32, 64), hidden=((), (32,), (64,)),
-                    d=(12,), seeds=2, epochs=30),
+    "quick": Mode(budgets_kb=(2, 8, 32), inputs=("pixels", "pool2"), hidden=((), (32,)),
+                  d=(12,), seeds=1, epochs=15),
+    "default": Mode(budgets_kb=(2, 4, 8, 10, 16, 32, 64), inputs=("pixels", "pool2"),
+                    hidden=((), (32,)), d=(12,), seeds=2, epochs=30),
     # 90 epochs: at 30, "alone" is 1.2 points short of its accuracy at 3x the steps
     # (bench.apprenticeship, all labels); both families get the same epochs
-    "full": Mode(budgets_kb=(2, 4, 8, 10, 16, 32, 64), hidden=((), (32,), (64,), (128,)),
-                 d=(12,), seeds=3, epochs=90),
+    "full": Mode(budgets_kb=(2, 4, 8, 10, 16, 32, 64),
+                 inputs=("pixels", "crop20", "pool2", "pool2-crop20"),
+                 hidden=((), (32,), (64,), (128,)), d=(12,), seeds=3, epochs=90),
 }
 
 
@@ -95,21 +101,31 @@ def pnet_points(budgets, hidden_choices, ds, n_classes):
 
 def pnet_rows(data, mode):
     n_classes = len(np.unique(data.y_train))
+    points = pnet_points([KB * b for b in mode.budgets_kb], mode.hidden, mode.d, n_classes)
     rows = []
-    for T, d, hidden in pnet_points([KB * b for b in mode.budgets_kb], mode.hidden, mode.d,
-                                    n_classes):
-        r = run_point(data, T, d, hidden, "alone", mode.seeds, mode.epochs)
-        progress(r)
-        expected = int8_size(T * d, hidden, n_classes)
-        if r["bytes_int8"] != expected:
-            raise RuntimeError(f"size_bytes {r['bytes_int8']} != {expected} expected for "
-                               f"T={T}, d={d}, hidden {hidden}: update _points.int8_size")
-        rows.append(dict(family=PNET, config=f"T={T} d={d} ({T * d} bits) -> {r['hidden']}",
-                         features="LSH bits", inputs=T * d, hidden=r["hidden"], T=T, d=d,
-                         acc=r["acc"], acc_sd=r["acc_sd"], acc_int8=r["acc_int8"],
-                         acc_int8_sd=r["acc_int8_sd"], bytes_int8=r["bytes_int8"],
-                         seeds=mode.seeds, fit_s=r["fit_s"]))
+    for name in mode.inputs:
+        transform = baselines.FEATURE_MAPS[name]
+        mapped = datasets.Data(data.name, name, transform(data.X_train),
+                               transform(data.X_test), data.y_train, data.y_test)
+        rows += [_pnet_row(mapped, T, d, hidden, mode, n_classes) for T, d, hidden in points]
     return rows
+
+
+def _pnet_row(data, T, d, hidden, mode, n_classes):
+    """One pnet point on ``data`` (whose ``features`` names its input map), measured."""
+    r = run_point(data, T, d, hidden, "alone", mode.seeds, mode.epochs)
+    progress(r)
+    expected = int8_size(T * d, hidden, n_classes)
+    if r["bytes_int8"] != expected:
+        raise RuntimeError(f"size_bytes {r['bytes_int8']} != {expected} expected for "
+                           f"T={T}, d={d}, hidden {hidden}: update _points.int8_size")
+    layers = "" if not hidden else f"{r['hidden']} -> "
+    return dict(family=PNET, config=f"{data.features} -> {T * d} bits (T={T}, d={d}) -> "
+                                    f"{layers}softmax",
+                features=data.features, inputs=T * d, hidden=r["hidden"], T=T, d=d,
+                acc=r["acc"], acc_sd=r["acc_sd"], acc_int8=r["acc_int8"],
+                acc_int8_sd=r["acc_int8_sd"], bytes_int8=r["bytes_int8"],
+                seeds=mode.seeds, fit_s=r["fit_s"])
 
 
 # -- comparisons -----------------------------------------------------------------------------------
