@@ -11,6 +11,10 @@ algorithms. Benchmarks import it as ``from ._common import ...``.
 - ``set_threads(n)``: numba threads and BLAS/OpenMP threads set to the same n,
   restored on exit.
 - ``markdown_table(header, rows)``: the tables pasted into bench/RESULTS.md.
+- Modes, goals and verdicts, for every benchmark: ``add_mode_arguments`` /
+  ``mode_name`` (``--quick`` for development, the default run of a few minutes,
+  ``--full`` for the study), ``GOALS`` (every goal the issues set, with its
+  target) and ``Goal.verdict`` ("MET" / "NOT MET"), so a goal is stated once.
 """
 import contextlib
 import os
@@ -18,6 +22,7 @@ import platform
 import statistics
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numba
@@ -86,7 +91,8 @@ def machine_info():
     info = {
         "cpu": cpu_model(),
         "cores": f"{os.cpu_count()} logical, {affinity} usable",
-        "numba threads": f"{numba.config.NUMBA_NUM_THREADS} (layer: {layer})",
+        "numba threads": f"{numba.get_num_threads()} in use of {numba.config.NUMBA_NUM_THREADS} "
+                         f"(layer: {layer})",
         "blas": "; ".join(blas) or "none found",
         "python": platform.python_version(),
         "numpy": np.__version__,
@@ -244,3 +250,73 @@ def print_section(title, body):
     """A markdown heading and its body, flushed immediately (long runs show progress)."""
     print(f"\n### {title}\n\n{body}", flush=True)
 
+
+
+# -- modes, goals and verdicts -------------------------------------------------------------
+MODE_NAMES = ("quick", "default", "full")
+
+
+def add_mode_arguments(parser, quick, full=None):
+    """``--quick`` (and ``--full`` when ``full`` describes it), mutually exclusive."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--quick", action="store_true", help=quick)
+    if full is not None:
+        group.add_argument("--full", action="store_true", help=full)
+    return group
+
+
+def mode_name(args):
+    """'quick', 'full' or 'default' from the parsed ``add_mode_arguments`` flags."""
+    if args.quick:
+        return "quick"
+    return "full" if getattr(args, "full", False) else "default"
+
+
+@dataclass(frozen=True)
+class Goal:
+    """A measurable goal: ``measured >= target`` (``at_least``) or ``<= target``."""
+    what: str
+    target: float
+    at_least: bool = True
+    unit: str = ""
+    issue: int = 0
+
+    def met(self, measured):
+        return measured >= self.target if self.at_least else measured <= self.target
+
+    def verdict(self, measured):
+        return "MET" if self.met(measured) else "NOT MET"
+
+    @property
+    def text(self):
+        return f"{self.what} {'>=' if self.at_least else '<='} {self.target:g}{self.unit}"
+
+    def line(self, measured, detail=""):
+        """One line for the report: the goal, MET / NOT MET, the measurement."""
+        return f"goal: {self.text}: {self.verdict(measured)} ({detail or measured})"
+
+
+#: issue 9's size limit for the accuracy goal (``size_bytes`` of the compact model)
+GOAL_10KB_BYTES = 10_240
+
+#: Every goal the issues set, stated once; benchmarks print ``GOALS[key].line(...)``.
+GOALS = {
+    # issue 1-2: speed of the estimator and the compact model against MLPClassifier
+    "fit": Goal("joint fit time / MLPClassifier(256, 256) fit time", 0.5, False, "×"),
+    "batch": Goal("compact 10,000-row predict time / MLPClassifier's", 0.2, False, "×"),
+    "row": Goal("compact single-row predict time / MLPClassifier's", 0.06, False, "×"),
+    "compression": Goal("trainer bytes / compact int8 bytes", 25.0, True, "×"),
+    "gaussian": Goal("gaussian projection time / numpy GEMM floor", 1.2, False, "×"),
+    "ternary": Goal("ternary projection time / numpy GEMM floor", 0.2, False, "×"),
+    # issue 9: accuracy per byte (MNIST subset, compact int8 bytes)
+    "acc_10kb": Goal("best test accuracy of a compact model of <= 10,240 bytes", 92.0,
+                     True, " %", 9),
+    "acc_10kb_stretch": Goal("(stretch) best test accuracy at <= 10,240 bytes", 94.0,
+                             True, " %", 9),
+    "budget_margin": Goal("pnet's best - best equal-size baseline, every budget 4-64 KB",
+                          1.0, True, " points", 9),
+    "few_labels_gain": Goal("joint - alone, 750 labels + 3,000 unlabelled rows, mean of "
+                            "seeds", 3.0, True, " points", 9),
+    "all_labels_gain": Goal("joint - alone, all labels, paired over 5 seeds", 1.0, True,
+                            " points", 9),
+}

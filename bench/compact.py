@@ -22,7 +22,7 @@ images, pixels in [0, 1] as float32), with numba and BLAS at 2 threads:
 - model bytes: the MLP's weights and biases as sklearn stores them and in float32,
   the trainer's (float32), the compact model's (float32, int8), compression ratios;
 - accuracy of every model, next to the sizes;
-- PASS/FAIL of the goals: 10k predict <= 0.2x MLPClassifier's; single row <= 0.06x
+- MET / NOT MET for the goals (``bench._common.GOALS``): 10k predict <= 0.2x MLPClassifier's; single row <= 0.06x
   MLPClassifier's; int8 model >= 25x smaller than the trainer.
 """
 import argparse
@@ -41,17 +41,13 @@ from pnet.layers import first_layer
 from pnet.losses import softmax
 from pnet._quantize import first_layer_int8
 
-from ._common import (median_latency, best_of_each, fmt_ratio, fmt_time, format_machine_info,
-                      load_average, machine_info, markdown_table, print_section,
-                      set_threads)
+from ._common import (GOALS, add_mode_arguments, best_of_each, fmt_ratio, fmt_time,
+                      format_machine_info, load_average, machine_info, markdown_table,
+                      median_latency, mode_name, print_section, set_threads)
 from .datasets import load
 
 THREADS = 2
 N_ROWS = 10_000
-#: goals, as fractions of MLPClassifier's time, and the compression goal
-GOAL_BATCH = 0.2
-GOAL_ROW = 0.06
-GOAL_COMPRESSION = 25.0
 
 
 @dataclass
@@ -123,10 +119,9 @@ def profile_batch(model, X, repeat):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench.compact", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true",
-                        help="10 epochs instead of 30, fewer timing rounds")
+    add_mode_arguments(parser, quick="10 epochs instead of 30, fewer timing rounds")
     args = parser.parse_args(argv)
-    name = "quick" if args.quick else "default"
+    name = mode_name(args)
     mode = MODES[name]
     print(f"## Compact projection net against MLPClassifier (mode: {name}, MNIST subset)",
           flush=True)
@@ -262,22 +257,22 @@ def print_goals(results, sizes, accuracy):
     rows = []
     for fmt in ("float32", "int8"):
         r = batch[f"compact {fmt} predict"] / mlp_batch
-        rows.append([f"{N_ROWS:,}-row predict, compact {fmt}", f"<= {GOAL_BATCH}×",
-                     fmt_ratio(r), _verdict(r <= GOAL_BATCH)])
+        rows.append([f"{N_ROWS:,}-row predict, compact {fmt}", _target(GOALS["batch"]),
+                     fmt_ratio(r), GOALS["batch"].verdict(r)])
     for fmt in ("float32", "int8"):
         r = single[f"compact {fmt} predict_one(x)"] / mlp_row
-        rows.append([f"single row, compact {fmt} predict_one", f"<= {GOAL_ROW}×",
-                     fmt_ratio(r), _verdict(r <= GOAL_ROW)])
+        rows.append([f"single row, compact {fmt} predict_one", _target(GOALS["row"]),
+                     fmt_ratio(r), GOALS["row"].verdict(r)])
     ratio = sizes["trainer net (float32)"] / sizes["compact int8"]
     rows.append([f"int8 model vs trainer (accuracy {100 * accuracy['compact int8']:.2f}% vs "
                  f"{100 * accuracy['ProjectionNetClassifier (trainer net)']:.2f}%)",
-                 f">= {GOAL_COMPRESSION:.0f}× smaller", f"{ratio:.1f}×",
-                 _verdict(ratio >= GOAL_COMPRESSION)])
+                 f">= {GOALS['compression'].target:.0f}× smaller", f"{ratio:.1f}×",
+                 GOALS["compression"].verdict(ratio)])
     print_section("Goals", markdown_table(["goal", "target", "measured", ""], rows))
 
 
-def _verdict(ok):
-    return "PASS" if ok else "FAIL"
+def _target(goal):
+    return f"{'>=' if goal.at_least else '<='} {goal.target:g}×"
 
 
 if __name__ == "__main__":

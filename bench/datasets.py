@@ -47,8 +47,15 @@ the sample is cached per process.
 
 Reading kaomoji takes ~4 s and ~250 MB (the package parses all its JSON);
 mnist ~2 s. Both are cached per process.
+
+Feature views, with a name for the tables (``Data``): ``images(name)`` gives the
+pixels as loaded; ``hashed_text(n_train, n_features)`` hashes kaomoji's texts to
+``n_features`` CSR columns (``HashingVectorizer(analyzer='char_wb', ngram_range=(1,
+3), alternate_sign=False, norm='l2')``: no vocabulary), optionally on a stratified
+subsample of ``n_train`` training texts (the test split is always complete).
 """
 import functools
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn.model_selection import train_test_split
@@ -191,3 +198,42 @@ def _langid_sample():
             texts.append(" ".join(rest[i] for i in rng.choice(len(rest), size=n_words)))
         labels += [lang] * (LANGID_WORDS + LANGID_PHRASES)
     return tuple(texts), np.asarray(labels)
+
+
+# -- feature views ---------------------------------------------------------------------
+@dataclass
+class Data:
+    """One split of one dataset in one feature space."""
+    name: str
+    features: str         # how X was made, for the tables
+    X_train: object
+    X_test: object
+    y_train: np.ndarray
+    y_test: np.ndarray
+
+
+def images(name, seed=0):
+    """digits or mnist, the pixels as ``load`` gives them."""
+    X_train, X_test, y_train, y_test = load(name, seed)
+    return Data(name, f"pixels ({X_train.shape[1]})", X_train, X_test, y_train, y_test)
+
+
+def hash_text(texts_train, texts_test, n_features):
+    """Character 1-3-grams (within words) hashed to ``n_features`` columns, CSR."""
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    vectorizer = HashingVectorizer(analyzer="char_wb", ngram_range=(1, 3),
+                                   n_features=n_features, alternate_sign=False, norm="l2")
+    return vectorizer.transform(texts_train), vectorizer.transform(texts_test)
+
+
+def hashed_text(n_train, n_features):
+    """kaomoji hashed to ``n_features`` columns; a stratified ``n_train`` subsample of
+    the training texts (None: all of them)."""
+    texts_train, texts_test, y_train, y_test = load("kaomoji")
+    if n_train is not None and n_train < len(texts_train):
+        texts_train, _, y_train, _ = train_test_split(
+            texts_train, y_train, train_size=n_train, stratify=y_train, random_state=0)
+    X_train, X_test = hash_text(texts_train, texts_test, n_features)
+    features = f"char_wb 1-3-grams hashed to 2^{int(np.log2(n_features))}"
+    return Data("kaomoji", features, X_train, X_test, y_train, y_test)

@@ -29,7 +29,8 @@ import subprocess
 import sys
 import time
 
-from ._common import format_machine_info, load_average, markdown_table, print_section
+from ._common import (add_mode_arguments, format_machine_info, load_average, markdown_table,
+                      mode_name, print_section)
 
 #: Child process for the memory rows: prints peak RSS before and after ``fit``.
 _MEMORY_CHILD = """
@@ -139,13 +140,12 @@ def load_rows(n_rows, epochs, rounds):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--quick", action="store_true", help="small sizes (~1 min)")
-    mode.add_argument("--full", action="store_true", help="more rounds")
+    add_mode_arguments(parser, quick="small sizes (~1 min)", full="more rounds")
     args = parser.parse_args(argv)
-    n_memory = 20_000 if args.quick else 100_000
-    n_load, epochs = (5_000, 3) if args.quick else (10_000, 5)
-    rounds = 5 if args.full else 3
+    mode = mode_name(args)
+    n_memory = 20_000 if mode == "quick" else 100_000
+    n_load, epochs = (5_000, 3) if mode == "quick" else (10_000, 5)
+    rounds = 5 if mode == "full" else 3
     print_section("Machine", f"```text\n{format_machine_info()}\n```")
     print_section(
         f"Peak memory of fit, {n_memory:,} x 784 float32 rows, max_iter=2 (MiB)",

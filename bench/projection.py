@@ -31,9 +31,9 @@ import numpy as np
 
 from pnet._hyperplanes import Hyperplanes, gather_add, scatter_add, unpack
 
-from ._common import (best_of, best_of_each, fmt_ratio, fmt_time, format_machine_info,
-                      load_average, machine_info, markdown_table, print_section,
-                      set_threads, thread_counts)
+from ._common import (GOALS, add_mode_arguments, best_of, best_of_each, fmt_ratio, fmt_time,
+                      format_machine_info, load_average, machine_info, markdown_table,
+                      mode_name, print_section, set_threads, thread_counts)
 from .datasets import mnist_raw
 
 SEED = 20170802
@@ -41,8 +41,6 @@ N_FEATURES = 784
 N_BITS = 720  # T = 60 projection functions of d = 12 bits
 DENSITY = 1 / np.sqrt(N_FEATURES)  # Li et al. "very sparse": ~28 non-zeros per bit
 PROJECTIONS = ("gaussian", "ternary")
-#: goals on (pnet time) / (numpy GEMM floor time), from the design card
-GOALS = {"gaussian": 1.2, "ternary": 0.2}
 
 
 @dataclass
@@ -160,8 +158,9 @@ def _print_goals(times):
             for dt in ("float64", "float32"):
                 r64 = times[n, p, dt] / times[n, "GEMM", "float64"]
                 r32 = times[n, p, dt] / times[n, "GEMM", "float32"]
-                rows.append([p, f"<= {GOALS[p]}×", n, dt, fmt_ratio(r64),
-                             _verdict(r64, GOALS[p]), fmt_ratio(r32), _verdict(r32, GOALS[p])])
+                goal = GOALS[p]
+                rows.append([p, f"<= {goal.target:g}×", n, dt, fmt_ratio(r64),
+                             goal.verdict(r64), fmt_ratio(r32), goal.verdict(r32)])
     print_section(
         "Goals: pnet time / numpy GEMM floor",
         "Each pnet input dtype against the float64 GEMM and against the float32 GEMM "
@@ -183,10 +182,6 @@ def _cache_row(n, p, h, X, steady, mode):
     t_first = best_of(first_call, mode.repeat)
     return [n, p, fmt_time(t_build), fmt_time(t_first), fmt_time(steady),
             fmt_ratio(t_first / steady)]
-
-
-def _verdict(ratio, goal):
-    return "PASS" if ratio <= goal else "FAIL"
 
 
 # -- 3. sparse ---------------------------------------------------------------------------
@@ -274,12 +269,10 @@ def _check(got, expected):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench.projection", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--quick", action="store_true", help="smaller inputs, 2 rounds")
-    group.add_argument("--full", action="store_true",
-                       help="9 rounds, gaussian CSR on all 20,000 rows (several minutes)")
+    add_mode_arguments(parser, quick="smaller inputs, 2 rounds",
+                       full="9 rounds, gaussian CSR on all 20,000 rows (several minutes)")
     args = parser.parse_args(argv)
-    name = "quick" if args.quick else "full" if args.full else "default"
+    name = mode_name(args)
     mode = MODES[name]
 
     print(f"## Projection layer (mode: {name}, best of {mode.repeat})", flush=True)

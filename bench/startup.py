@@ -29,8 +29,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.datasets import load_digits
 
-from ._common import format_machine_info, load_average, machine_info, markdown_table, \
-    print_section
+from ._common import (add_mode_arguments, format_machine_info, load_average, machine_info,
+                      markdown_table, mode_name, print_section)
 
 #: The child process: times ``import pnet`` and the first fit + transform.
 _FIRST_CALL = """
@@ -137,9 +137,10 @@ def _min_median(values):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench.startup", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="one cold and one cached run")
+    add_mode_arguments(parser, quick="one cold and one cached run")
     args = parser.parse_args(argv)
-    repeat_imports, repeat_cold, repeat_cached = (1, 1, 1) if args.quick else (5, 3, 2)
+    quick = mode_name(args) == "quick"
+    repeat_imports, repeat_cold, repeat_cached = (1, 1, 1) if quick else (5, 3, 2)
 
     print("## Start-up (numba compile and cache)", flush=True)
     load_before = load_average()

@@ -1,0 +1,93 @@
+"""One projection-net configuration, fitted with fixed epochs and measured.
+
+Shared by the neural-bits study (``bench.neural_bits``) and the accuracy-per-byte
+study (``bench.budgets``). A "point" is (T, d, hidden layers, alone or joint,
+extra estimator parameters); ``run_point`` fits it for model seeds 0..seeds-1 and
+returns one row (a dict) of means and standard deviations over the seeds:
+
+- ``acc``, ``f1``: the fitted estimator's test accuracy and macro-F1 (%);
+- ``acc_int8``: the test accuracy of ``clf.to_compact('int8')`` (%);
+- ``bytes_float32``: ``clf.projection_size_bytes_``; ``bytes_int8``:
+  ``clf.to_compact('int8').size_bytes`` (1 byte per weight, 4 per bias and per
+  output-unit scale, 8 for the seed), measured on the fitted model;
+- ``fit_s``: wall-clock seconds of ``fit`` (noisy on a shared machine);
+- ``trainer_acc``: the trainer's test accuracy for joint points.
+
+Epochs are fixed (``tol = 0``, no early stop). "alone" is ``trainer_weight =
+distillation_weight = 0`` (no trainer is built). This module owns fitting and
+measuring one point; sweeps, tables and plots live in the studies.
+"""
+import warnings
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import f1_score
+
+from pnet import ProjectionNetClassifier
+
+ALONE = dict(trainer_weight=0.0, distillation_weight=0.0)
+MODES_TRAINED = ("alone", "joint")
+#: bytes of the compact model: 8 for the seed; int8 weights 1, biases and scales 4
+SEED_BYTES = 8
+FLOAT_BYTES = 4
+
+
+def hidden_name(sizes):
+    """'none' for (), 'FC[128]' for (128,), 'FC[64-32]' for (64, 32)."""
+    return "none" if not sizes else "FC[" + "-".join(str(n) for n in sizes) + "]"
+
+
+def int8_size(n_bits_total, hidden, n_classes):
+    """``size_bytes`` of the int8 compact model with these layer sizes (no fitting)."""
+    sizes = [n_bits_total, *hidden, n_classes]
+    return SEED_BYTES + sum(a * b + 2 * FLOAT_BYTES * b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+def fixed_epochs(epochs, seed):
+    return dict(max_iter=epochs, tol=0.0, n_iter_no_change=10**6, random_state=seed)
+
+
+def fit_one(data, T, d, hidden, mode, seed, epochs, extra=None):
+    """A fitted estimator; fixed epochs, no early stop."""
+    params = dict(n_projections=T, n_bits=d, projection_hidden_layer_sizes=tuple(hidden),
+                  **fixed_epochs(epochs, seed), **(ALONE if mode == "alone" else {}),
+                  **(extra or {}))
+    clf = ProjectionNetClassifier(**params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(data.X_train, data.y_train)
+    return clf
+
+
+def run_point(data, T, d, hidden, mode, seeds, epochs, extra=None):
+    """One row: mean/sd over model seeds of the projection net's test scores, and sizes."""
+    extra = extra or {}
+    acc, f1, acc8, seconds, trainer_acc = [], [], [], [], []
+    for seed in range(seeds):
+        clf = fit_one(data, T, d, hidden, mode, seed, epochs, extra)
+        pred = clf.predict(data.X_test)
+        acc.append(100 * np.mean(pred == data.y_test))
+        f1.append(100 * f1_score(data.y_test, pred, average="macro"))
+        compact = clf.to_compact(quantize="int8")
+        acc8.append(100 * np.mean(compact.predict(data.X_test) == data.y_test))
+        seconds.append(clf.fit_time_)
+        if mode == "joint":
+            trainer_acc.append(100 * np.mean(clf.trainer_predict(data.X_test) == data.y_test))
+    density = extra.get("density", "auto")
+    return dict(dataset=data.name, features=data.features, n_train=data.X_train.shape[0],
+                T=T, d=d, bits=T * d, hidden=hidden_name(hidden), mode=mode,
+                density=density if isinstance(density, str) else f"{density:.4g}",
+                epochs=epochs, seeds=seeds,
+                acc=np.mean(acc), acc_sd=np.std(acc), f1=np.mean(f1), f1_sd=np.std(f1),
+                acc_int8=np.mean(acc8), acc_int8_sd=np.std(acc8),
+                bytes_float32=clf.projection_size_bytes_, bytes_int8=compact.size_bytes,
+                fit_s=np.mean(seconds),
+                trainer_acc=np.mean(trainer_acc) if trainer_acc else float("nan"))
+
+
+def progress(row):
+    """One line per fitted point, flushed (long runs show where they are)."""
+    print(f"  {row['dataset']} T={row['T']} d={row['d']} {row['hidden']} {row['mode']} "
+          f"[{row['features']}, density {row['density']}]: {row['acc']:.2f} ± "
+          f"{row['acc_sd']:.2f} % (int8 {row['acc_int8']:.2f} %, {row['bytes_int8']:,} B), "
+          f"{row['fit_s']:.1f} s/fit", flush=True)
