@@ -33,9 +33,17 @@ langid     language identification of single words and short phrases from Debian
            is bokmål). Balanced: 36,000 texts, 3,000 per language. Deterministic for
            given lists: sampled in file order with
            ``np.random.default_rng(LANGID_SEED)``.
+langid-    a synthetic task where word order carries the label (issue 11's LSTM trainer):
+order      two words from a closed vocabulary (the first ``ORDER_VOCABULARY`` single
+           words of each language in ``langid``'s sample), from two different
+           languages; the label is the language of the *first* word. A bag of words
+           or of character n-grams sees both languages but not which came first
+           (at most ~50 %), a word bigram only if that pair occurred in training;
+           a reader of the tokens in order can reach 100 %. ``ORDER_TEXTS`` texts,
+           languages uniform, words uniform within a language. Not in ``NAMES``.
 =========  ==========================================================================
 
-Setup for ``langid`` (Debian/Ubuntu; the test suite never needs it)::
+Setup for ``langid`` and ``langid-order`` (Debian/Ubuntu; the test suite never needs it)::
 
     apt-get update
     apt-get install -y wamerican wngerman wfrench witalian wspanish wdutch \
@@ -87,6 +95,8 @@ LANGID_LISTS = {
 LANGID_WORDS = 2000
 LANGID_PHRASES = 1000
 LANGID_SEED = 2017
+ORDER_VOCABULARY = 40
+ORDER_TEXTS = 12000
 
 
 def load(name, seed=0):
@@ -100,8 +110,12 @@ def load(name, seed=0):
     elif name == "langid":
         texts, labels = _langid_sample()
         X, y = list(texts), labels.copy()
+    elif name == "langid-order":
+        texts, labels = _langid_order()
+        X, y = list(texts), labels.copy()
     else:
-        raise ValueError(f"unknown dataset {name!r}; expected one of {NAMES}")
+        raise ValueError(f"unknown dataset {name!r}; expected one of {NAMES} or "
+                         "'langid-order'")
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=TEST_SIZE, stratify=y, random_state=seed)
     return X_train, X_test, y_train, y_test
@@ -198,6 +212,22 @@ def _langid_sample():
             texts.append(" ".join(rest[i] for i in rng.choice(len(rest), size=n_words)))
         labels += [lang] * (LANGID_WORDS + LANGID_PHRASES)
     return tuple(texts), np.asarray(labels)
+
+
+@functools.cache
+def _langid_order():
+    """Two words of two different languages; the label is the first word's language."""
+    texts, labels = _langid_sample()
+    languages = list(LANGID_LISTS)
+    vocabulary = {lang: [t for t, l in zip(texts, labels) if l == lang and " " not in t]
+                  [:ORDER_VOCABULARY] for lang in languages}
+    rng = np.random.default_rng(LANGID_SEED + 1)
+    first = rng.integers(len(languages), size=ORDER_TEXTS)
+    second = (first + rng.integers(1, len(languages), size=ORDER_TEXTS)) % len(languages)
+    words = rng.integers(ORDER_VOCABULARY, size=(ORDER_TEXTS, 2))
+    out = tuple(f"{vocabulary[languages[a]][i]} {vocabulary[languages[b]][j]}"
+                for a, b, (i, j) in zip(first, second, words))
+    return out, np.asarray(languages)[first]
 
 
 # -- feature views ---------------------------------------------------------------------
