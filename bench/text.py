@@ -3,29 +3,23 @@
 ``python -m bench.text [--quick | --full] [--datasets kaomoji langid] [--no-lstm]``
 (default ~8 min on 2 shared cores; ``--quick`` ~2 min on subsamples; ``--full``: every
 training row, 20 epochs, LogisticRegression, more rounds). Per dataset, on
-``bench.datasets``' fixed splits (default: kaomoji trains on a stratified subsample,
-the same rows for every model):
+``bench.datasets``' fixed splits (default: kaomoji trains on a stratified subsample):
 
 1. Linear models on sklearn's ``HashingVectorizer(analyzer='char_wb', ngram_range=(1,
-   4))``: ``SGDClassifier`` (hinge; log_loss), ``LogisticRegression`` (``--full``), at
-   2**18 columns (float32) and at equal bytes (the most columns whose int8 weights, one
-   float32 scale per class as pnet's int8, + float32 biases fit; scored after int8).
-2. fastText (minn=1, maxn=4, 15 epochs, lr 0.5): dim 16 (bytes: the ``.bin`` file) and
-   per budget the best ``quantize(cutoff, qnorm=True, retrain=True)`` of a few dims
-   (bytes: the ``.ftz`` file, all it reads at inference).
-3. ``TextProjectionNetClassifier`` at <= 16,000 bytes (``to_compact().size_bytes``),
-   d = 13, int4 / ternary; alone vs joint, all labels and 20 % labels + unlabelled
-   rows (-1). "alone" drops unlabelled rows (5x fewer steps per epoch): a control trains
-   it 5x the epochs.
+   4))`` at 2**18 columns (float32) and at equal bytes (the most columns whose int8
+   weights, one float32 scale per class as pnet's int8, + float32 biases fit).
+2. fastText (minn=1, maxn=4, 15 epochs, lr 0.5): dim 16 and, per budget, the best
+   ``quantize(cutoff, qnorm=True, retrain=True)`` of a few dims (bytes: the ``.ftz``).
+3. ``TextProjectionNetClassifier`` at <= 16,000 bytes (``to_compact().size_bytes``):
+   alone vs joint, all labels and 20 % labels + unlabelled rows (-1); "alone" drops
+   those rows (5x fewer steps per epoch), so a control trains it 5x the epochs.
 4. Predict rows/s: all test rows in one call, and one string at a time (``predict_one``;
    the peers' ``predict([s])``) at 1 and 2 numba/BLAS threads.
 5. LSTM vs MLP trainer (issue 11) on ``langid-order`` (the label is the first of two
    words' language: order carries it); ``--full`` adds langid's phrases.
 
-Bytes: stored numbers at their width (``pnet._quantize.stored_bytes``), fastText by its
-file. Times: medians of interleaved rounds (fastText's training rounds run between
-pnet's fits); a pnet fit is timed once. Each family's best point is chosen on the
-test split alike.
+Times: medians of interleaved rounds (fastText's training rounds run between pnet's
+fits); a pnet fit is timed once. Each family's best point is chosen on the test split.
 """
 import argparse
 import contextlib
@@ -59,6 +53,7 @@ LABELLED = 0.2  # fraction of training rows that keep their label in the few-lab
 ALONE = dict(trainer_weight=0.0, distillation_weight=0.0)
 FASTTEXT = dict(minn=1, maxn=4, epoch=15, lr=0.5, wordNgrams=1, verbose=0)
 ONE_SECONDS = 0.5  # one-at-a-time rounds: as many strings (<= mode 'one') as take this
+ROW_FORMAT = (str, str, "{:.2f}".format, "{:.2f}".format, "{:,}".format, "{:.1f}".format)
 GOALS = dict(relative_acc=0.95, fit_ratio=3.0, one_speedup=10.0, lstm_gain=3.0,
              lstm_torch=2.0)  # issue 10 item 5, issue 11 item 4
 
@@ -168,8 +163,7 @@ def linear_peers(split, mode):
 # -- fastText ------------------------------------------------------------------------------
 @contextlib.contextmanager
 def quiet_stderr():
-    """File descriptor 2 to /dev/null: quantize's retraining prints progress from C++
-    even with verbose=0, and load_model prints a notice."""
+    """fd 2 to /dev/null: quantize's retraining prints progress even with verbose=0."""
     saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
     os.dup2(null, 2)
     try:
@@ -355,11 +349,10 @@ def dataset_report(name, mode, workdir):
             rows.append([f"fastText .ftz <= {budget:,} B", f"dim {dim}, cutoff {cutoff}",
                          rest[1], rest[2], rest[0], rest[3]])
     rows += [pnet_row(key, r) for key, r in pnet.items()]
-    fmt = [str, str, "{:.2f}".format, "{:.2f}".format, "{:,}".format, "{:.1f}".format]
     print_section(f"{name}: accuracy, bytes, fit ({len(split[0]):,} train / "
                   f"{len(split[1]):,} test, {mode['epochs']} pnet epochs)",
                   markdown_table(["model", "setting", "acc %", "macro-F1 %", "bytes",
-                                  "fit s"], [[f(c) for f, c in zip(fmt, r)] for r in rows]))
+                                  "fit s"], [[f(c) for f, c in zip(ROW_FORMAT, r)] for r in rows]))
     print_section(f"{name}: fastText quantised points", "```text\n" + "\n".join(
         f"dim {p[0]}, cutoff {p[1]}: {p[2]:,} B, {p[3]:.2f} %" for p in ft.points) + "\n```")
     best = max((k for k in pnet if k[2] == "all"), key=lambda k: pnet[k]["acc"])
@@ -406,14 +399,13 @@ def lstm_report(name, mode):
     res = {(k[1].split(" (")[-1].rstrip(")"), k[2]): r for k, r in runs.items()}
     for (training, labels), r in res.items():  # the trainer's own seconds per epoch
         r["extra"] = (r["fit"] - res["alone", labels]["fit"]) / mode["lstm_epochs"]
-    fmt = [str, str, "{:.2f}".format, "{:.2f}".format, "{:,}".format, "{:.1f}".format]
     print_section(f"{name}: trainers ({len(split[0]):,} train / {len(split[1]):,} test texts "
                   f"of 2-3 words, {mode['lstm_epochs']} epochs; {100 * unseen:.0f} % of test "
                   "words never occur in training; trainer s/epoch = (fit - alone fit) / "
                   "epochs)", markdown_table(
                       ["model", "setting", "acc %", "macro-F1 %", "bytes", "fit s",
                        "trainer s / epoch"],
-                      [[f(c) for f, c in zip(fmt, pnet_row(k, r))] +
+                      [[f(c) for f, c in zip(ROW_FORMAT, pnet_row(k, r))] +
                        [f"{r['extra']:.2f}" if r["trainer"] is not None else "–"]
                        for k, r in runs.items()]))
     lstm, mlp = res["lstm", "all"]["trainer"], res["mlp", "all"]["trainer"]
