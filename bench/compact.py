@@ -22,8 +22,9 @@ images, pixels in [0, 1] as float32), with numba and BLAS at 2 threads:
 - model bytes: the MLP's weights and biases as sklearn stores them and in float32,
   the trainer's (float32), the compact model's (float32, int8), compression ratios;
 - accuracy of every model, next to the sizes;
-- MET / NOT MET for the goals (``bench._common.GOALS``): 10k predict <= 0.2x MLPClassifier's; single row <= 0.06x
-  MLPClassifier's; int8 model >= 25x smaller than the trainer.
+- MET / NOT MET for the goals (``bench._common.GOALS``): 10k predict <= 0.2x
+  MLPClassifier's; single row <= 0.06x MLPClassifier's; int8 model >= 25x smaller
+  than the trainer.
 """
 import argparse
 import time
