@@ -10,8 +10,10 @@ Modules
 _jit        the one place that sets the jit policy (cache, parallel, no fastmath)
 hashing     hyperplane entries as a pure function of (seed, feature, bit)
 projection  inputs (dense or CSR) to packed bits
-bits        pack / unpack, the packed-bit gather-add and its scatter-add gradient
-quantized   int8 gather-add into int32 accumulators (the int8 compact model)
+bits        pack / unpack; the row formulas of the first layer (float32 and int8
+            gather-add) and the scatter-add gradient
+network     the layers after the first at prediction, in fixed order
+optim       Adam / SGD updates on the rows of a row-sparse gradient
 compact     fused projection + first layer (+ argmax) for the compact model's predict
 text        the text front's loops: n-gram hashing, per-row sort and merge (spec in
             pnet/textfront.py)

@@ -27,7 +27,6 @@ import scipy.sparse as sp
 from ._quantize import fake_quantize, stored_bytes
 from .layers import backward, forward, init_layers
 
-FLOAT_BYTES = 4
 
 
 class MLPNetwork:
@@ -69,8 +68,7 @@ class MLPNetwork:
 
     def stored_bytes(self):
         """float32 bytes of every weight and bias (from the sizes: built or not)."""
-        sizes = self.layer_sizes
-        return FLOAT_BYTES * sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
+        return stored_bytes(self.layer_sizes, None)
 
 
 class ProjectionNetwork(MLPNetwork):
