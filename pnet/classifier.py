@@ -43,6 +43,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from ._hyperplanes import PROJECTIONS, Hyperplanes, gather_add, resolve_density
 from ._quantize import (WEIGHT_BITS, dequantize, first_layer_int8,
                         quantize_columns)
+from .compact import plain_rows
 from .layers import ACTIVATIONS, predict_hidden
 from .losses import log_softmax, softmax
 from .networks import MLPNetwork, ProjectionNetwork, inputs_of
@@ -382,6 +383,7 @@ class ProjectionNetClassifier(ClassifierMixin, JointTraining, BaseEstimator):
                            sample_weight, validation,
                            max_iter=1 if incremental else self.max_iter)
         self._record_sizes()
+        self._predictor = self._make_predictor()
         self.fit_time_ = time.perf_counter() - start
         return self
 
@@ -426,18 +428,15 @@ class ProjectionNetClassifier(ClassifierMixin, JointTraining, BaseEstimator):
             _check_float32_range(X)
         return self.hyperplanes_.project(X), X if self._trains_trainer else None
 
-    def _predict_bits(self, X):
-        """Packed bits of rows to predict (validated here)."""
-        check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
-                          reset=False)
-        return self.hyperplanes_.project(X)
+    def _predict_input(self, X):
+        """Rows to predict, validated: what the compact model's ``_logits_of`` takes."""
+        return validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
+                             reset=False)
 
     def _predict_trainer_input(self, X):
         """The trainer's input for rows to predict (validated here)."""
         check_is_fitted(self)
-        return validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
-                             reset=False)
+        return self._predict_input(X)
 
     def _initialize(self):
         """Fitted state of a fresh model; every random draw in its documented order.
@@ -571,9 +570,32 @@ class ProjectionNetClassifier(ClassifierMixin, JointTraining, BaseEstimator):
         """[(Wq int8, scale float32), ...] of the projection net in ``quantize``'s format."""
         return [quantize_columns(W, self.quantize) for W in self.coefs_]
 
+    def _make_predictor(self):
+        """The compact model of the fitted weights, which computes every prediction.
+
+        Built at the end of each ``fit`` / ``partial_fit`` (so ``predict`` never
+        changes the estimator), in the format the estimator was trained for: the
+        estimator predicts exactly as ``to_compact()`` by construction, through the
+        same fused kernels, and shares its hyperplane cache. Weights edited in place
+        after fitting are not seen until the next fit.
+        """
+        predictor = self.to_compact()
+        predictor.hyperplanes = self.hyperplanes_  # one cache, not two
+        return predictor
+
     def _logits(self, X):
-        """Logits of the projection net, (n_samples, n_classes)."""
-        return self._projection_logits(self._predict_bits(X))
+        """Logits of the projection net, (n_samples, n_classes) float32.
+
+        A few plain rows (``pnet.compact.plain_rows``: a small finite float ndarray
+        of the right width, when fitted without feature names) skip sklearn's
+        validation, as in the compact model; anything else is validated first.
+        """
+        check_is_fitted(self)
+        if not (plain_rows(X, getattr(self, "n_features_in_", None))
+                and not hasattr(self, "feature_names_in_")):
+            X = self._predict_input(X)
+        predictor = getattr(self, "_predictor", None)  # absent in pickles of pnet 0.1
+        return (predictor or self._make_predictor())._logits_of(X)
 
     def predict_proba(self, X):
         """Class probabilities of the projection net, (n_samples, n_classes)."""

@@ -59,6 +59,10 @@ class CompactTextProjectionNet(CompactProjectionNet):
     # -- prediction from strings -------------------------------------------------------------
     def decision_function(self, X):
         """Logits of the projection net for a 1-D sequence of strings, (n, n_classes)."""
+        return self._logits_of(X)
+
+    def _logits_of(self, X):
+        """Logits of strings (the front checks them: ``pnet.textfront.as_text_list``)."""
         packed = self.hyperplanes.project_csr(*self.text_front.transform(X),
                                               sorted_features=True)
         return self._tail_logits(self._first_layer_of_bits(packed))

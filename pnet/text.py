@@ -221,9 +221,8 @@ class TextProjectionNetClassifier(ProjectionNetClassifier):
         X.sum_duplicates()
         return X
 
-    def _predict_bits(self, X):
-        check_is_fitted(self)
-        return self.hyperplanes_.project_csr(*self._rows(_texts(X)), sorted_features=True)
+    def _predict_input(self, X):
+        return _texts(X)
 
     def _predict_trainer_input(self, X):
         check_is_fitted(self)

@@ -484,3 +484,65 @@ def test_in_a_pipeline(digits):
     pipe = make_pipeline(MinMaxScaler(), ProjectionNetClassifier(**FAST))
     fit_quiet(pipe, X_train, y_train)
     assert pipe.score(X_test, y_test) > 0.8
+
+
+def test_small_plain_batches_skip_validation_but_not_its_checks(blobs, monkeypatch):
+    """A few plain rows take the fast path (pnet.compact.plain_rows); whatever it
+    skips must still be caught: the same errors as sklearn's validation."""
+    import pnet.classifier
+
+    X, y = blobs
+    clf = fit_quiet(ProjectionNetClassifier(**FAST), X, y)
+    with monkeypatch.context() as patch:  # the fast path really skips validate_data
+        patch.setattr(pnet.classifier, "validate_data", None)
+        clf.predict(X[:64])
+        with pytest.raises(TypeError):
+            clf.predict(X[:65])
+    full = clf.predict_proba(X)  # 120 rows: validated by sklearn
+    for rows in (X[:1], X[5:9], np.asfortranarray(X[:3]), X[:64].astype(np.float32)):
+        np.testing.assert_array_equal(clf.predict_proba(rows),
+                                      clf.predict_proba(np.vstack([rows, X]))[:len(rows)])
+    np.testing.assert_array_equal(clf.predict_proba(X[7:8]), full[7:8])
+    np.testing.assert_array_equal(clf.predict(X[:10].astype(int)), clf.predict(X[:10]))
+    for bad, match in ((np.nan, "NaN"), (np.inf, "infinity")):
+        row = X[:2].copy()
+        row[1, 4] = bad
+        with pytest.raises(ValueError, match=match):
+            clf.predict(row)
+    with pytest.raises(ValueError, match="X has 5 features"):
+        clf.predict(X[:1, :5])
+    with pytest.raises(ValueError, match="Expected 2D array"):
+        clf.predict(X[0])
+    with pytest.raises(ValueError, match="0 sample"):
+        clf.predict(X[:0])
+
+
+def test_rows_with_feature_names_are_checked_even_when_few(blobs):
+    pd = pytest.importorskip("pandas")
+    X, y = blobs
+    frame = pd.DataFrame(X, columns=[f"f{j}" for j in range(X.shape[1])])
+    clf = fit_quiet(ProjectionNetClassifier(**FAST), frame, y)
+    with pytest.warns(UserWarning, match="feature names"):
+        clf.predict(X[:2])
+    renamed = frame.rename(columns={"f0": "g0"})
+    with pytest.raises(ValueError, match="feature names"):
+        clf.predict(renamed.iloc[:2])
+
+
+def test_predictions_are_the_compact_models_and_survive_old_pickles(blobs):
+    """The estimator predicts through its compact twin (rebuilt by each fit), so
+    its predictions equal to_compact()'s; an estimator pickled before the twin
+    existed (no ``_predictor``) builds one per call and predicts the same."""
+    X, y = blobs
+    for quantize in (None, "int8", "ternary"):
+        clf = fit_quiet(ProjectionNetClassifier(**FAST, quantize=quantize,
+                                                projection_hidden_layer_sizes=(7,)), X, y)
+        compact = clf.to_compact()
+        np.testing.assert_array_equal(clf.predict_proba(X), compact.predict_proba(X))
+        state = pickle.loads(pickle.dumps(clf))
+        del state._predictor
+        np.testing.assert_array_equal(state.predict_proba(X), clf.predict_proba(X))
+        before = clf.predict_proba(X)
+        clf.partial_fit(X, y)  # one more epoch: the twin follows the weights
+        np.testing.assert_array_equal(clf.predict_proba(X), clf.to_compact().predict_proba(X))
+        assert not np.array_equal(clf.predict_proba(X), before)
