@@ -31,14 +31,42 @@ MAX_CACHE_ENTRIES = 1 << 22
 PROJECTIONS = ("ternary", "gaussian")
 
 
-def resolve_density(density, n_features):
-    """'auto' -> 1 / sqrt(n_features) (Li et al.), a float in (0, 1] otherwise.
+#: 'auto' density: about this many non-zero entries per hyperplane ...
+AUTO_ENTRIES = 8
+#: ... but at least this many non-zero inputs of an average row per bit (sparse rows)
+AUTO_MIN_ROW_ENTRIES = 1 / 16
+
+
+def resolve_density(density, n_features, mean_nonzeros=None):
+    """The ternary density: a float in (0, 1] as given, or for 'auto'
+
+        min(1 / sqrt(D), max(AUTO_ENTRIES / D, AUTO_MIN_ROW_ENTRIES / m))
+
+    with D = ``n_features`` and m = ``mean_nonzeros``, the mean number of non-zero
+    features of a training row (None or 0: the second term is ``AUTO_ENTRIES / D``).
+
+    Li et al.'s "very sparse" 1 / sqrt(D) is the ceiling. Below it, ~8 non-zero
+    entries per hyperplane were the best of 2 to 16 on both image sets measured
+    (3 seeds, 30 epochs, trained alone; ``bench/RESULTS.md``, "Density of dense
+    rows"): MNIST subset (D = 784, m = 151) at 720 bits int8 / 3,360 bits ternary:
+    8 per plane (1/98) 90.83 / 93.68 %, 16 (1/49) 90.56 / 92.77, 28 (1/sqrt(D))
+    89.95 / 92.64, 4 90.05 / 92.32, 2 88.29 / 91.15; digits (D = 64, m = 33):
+    8 (= 1/sqrt(64)) 96.15 / 97.70, 16 96.00 / 96.85, 4 95.26 / 97.04. Fewer
+    entries are also fewer additions: projecting a row costs ``density * m * T * d``.
+    For very sparse rows (text hashed to 2**20 columns, m ~ 60) 8 entries per
+    hyperplane would leave almost every bit untouched by every row; the floor keeps
+    a bit's sum at >= 1/16 of a non-zero input on average, so such input keeps
+    ~1 / sqrt(D) as before.
 
     Raises ValueError when a hyperplane would have fewer than one non-zero entry
     on average (``density * n_features < 1``): most bits would never change.
     """
     if isinstance(density, str):
-        return 1.0 / np.sqrt(max(n_features, 1))
+        n = max(n_features, 1)
+        floor = AUTO_ENTRIES / n
+        if mean_nonzeros:
+            floor = max(floor, AUTO_MIN_ROW_ENTRIES / mean_nonzeros)
+        return float(min(1.0 / np.sqrt(n), floor))
     density = float(density)
     if density * n_features < 1:
         raise ValueError(
@@ -47,6 +75,14 @@ def resolve_density(density, n_features):
             f"change. Use density >= 1 / n_features = {1 / n_features:.3g}, or 'auto' "
             f"(1 / sqrt(n_features) = {1 / np.sqrt(n_features):.3g}).")
     return density
+
+
+def mean_nonzeros(X):
+    """Mean number of non-zero features per row of dense or CSR X (0 rows: None)."""
+    if X.shape[0] == 0:
+        return None
+    count = X.count_nonzero() if sp.issparse(X) else np.count_nonzero(X)
+    return count / X.shape[0]
 
 
 def density_threshold(density):

@@ -16,7 +16,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._hyperplanes import PROJECTIONS, Hyperplanes, n_words, resolve_density, unpack
+from ._hyperplanes import (PROJECTIONS, Hyperplanes, mean_nonzeros, n_words, resolve_density,
+                           unpack)
 
 #: seeds are drawn in [0, SEED_MAX) from ``random_state``
 SEED_MAX = np.iinfo(np.int32).max
@@ -37,8 +38,10 @@ class LSHProjection(TransformerMixin, BaseEstimator):
         touches only the non-zero entries); 'gaussian' is the paper's
         spherically symmetric choice.
     density : 'auto' or float in (0, 1], default='auto'
-        Non-zero fraction of a ternary hyperplane. 'auto' is 1 / sqrt(n_features)
-        (Li et al. "very sparse"); 1/3 is Achlioptas.
+        Non-zero fraction of a ternary hyperplane. 'auto' is min(1 / sqrt(n_features)
+        (Li et al. "very sparse"), 8 / n_features), ~8 non-zero entries per
+        hyperplane, floored for very sparse rows of X
+        (``pnet._hyperplanes.resolve_density``); 1/3 is Achlioptas.
     output : {'packed', 'dense'}, default='packed'
         'packed': uint64 words (n_samples, ceil(T * d / 64)), bit k in word
         k // 64 at position k % 64, least significant first.
@@ -91,7 +94,7 @@ class LSHProjection(TransformerMixin, BaseEstimator):
         """Record the number of features and draw the hyperplane seed."""
         X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32])
         self.seed_ = int(check_random_state(self.random_state).randint(SEED_MAX))
-        self.density_ = resolve_density(self.density, self.n_features_in_)
+        self.density_ = resolve_density(self.density, self.n_features_in_, mean_nonzeros(X))
         self.n_output_bits_ = self.n_projections * self.n_bits
         self.hyperplanes_ = Hyperplanes(self.seed_, self.n_features_in_, self.n_output_bits_,
                                         self.projection, self.density_)

@@ -180,7 +180,7 @@ class TextProjectionNetClassifier(ProjectionNetClassifier):
     def _hyperplane_features(self):
         return None  # 64-bit feature ids enter the hash unchanged
 
-    def _resolve_density(self):
+    def _resolve_density(self, X):
         if self.density == "auto":
             return choose_density(self.n_projections * self.n_bits)
         return float(self.density)

@@ -146,7 +146,7 @@ def test_alone_builds_no_trainer_and_starts_from_the_same_net(blobs):
     for clf in fresh:
         clf.classes_ = np.unique(y)
         clf.n_features_in_ = X.shape[1]
-        clf._initialize()
+        clf._initialize(X)
     for p, q in zip(fresh[0].coefs_ + fresh[0].intercepts_,
                     fresh[1].coefs_ + fresh[1].intercepts_, strict=True):
         np.testing.assert_array_equal(p, q)

@@ -162,5 +162,11 @@ def test_density_threshold_and_auto_density():
     assert density_threshold(1 / 3) == np.uint64(round(2**53 / 3))
     assert density_threshold(1.0) == np.uint64(2**53)
     assert density_threshold(0.5) == np.uint64(2**52)
-    assert resolve_density("auto", 784) == pytest.approx(1 / 28, rel=1e-15)
+    assert resolve_density("auto", 784) == pytest.approx(8 / 784, rel=1e-15)
+    # ~8 entries per hyperplane below the 1/sqrt(D) ceiling; floored for very sparse rows
+    assert resolve_density("auto", 784, 150.0) == pytest.approx(8 / 784, rel=1e-15)
+    assert resolve_density("auto", 64, 30.0) == pytest.approx(1 / 8, rel=1e-15)
+    assert resolve_density("auto", 784, 0) == pytest.approx(8 / 784, rel=1e-15)  # all zeros
+    assert resolve_density("auto", 2**18, 60.0) == pytest.approx(1 / (16 * 60), rel=1e-15)
+    assert resolve_density("auto", 2**20, 30.0) == pytest.approx(2.0**-10, rel=1e-15)
     assert resolve_density(0.25, 784) == 0.25

@@ -20,7 +20,7 @@ from pnet._hyperplanes import resolve_density, unpack
 
 SEED = 1234
 N_FEATURES = 13
-#: (projection, density); 'auto' resolves to 1 / sqrt(n_features)
+#: (projection, density); 'auto' resolves from n_features and the rows (resolve_density)
 PROJECTIONS = [("ternary", 1 / 3), ("ternary", "auto"), ("gaussian", 1 / 3)]
 PROJECTION_IDS = ["ternary-1/3", "ternary-auto", "gaussian"]
 
@@ -462,7 +462,7 @@ def test_fit_transform_shapes_and_attributes(digits):
     assert est.fit(X) is est
     assert est.n_features_in_ == 64
     assert est.n_output_bits_ == 77
-    assert est.density_ == pytest.approx(1 / 8)
+    assert est.density_ == pytest.approx(1 / 8)  # 'auto': 8 / 64 = 1 / sqrt(64)
     assert 0 <= est.seed_ < 2**31
     packed = est.transform(X)
     assert packed.dtype == np.uint64 and packed.shape == (400, 2)
