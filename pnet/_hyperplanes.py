@@ -51,7 +51,7 @@ def resolve_density(density, n_features, mean_nonzeros=None):
     rows"): MNIST subset (D = 784, m = 151) at 720 bits int8 / 3,360 bits ternary:
     8 per plane (1/98) 90.83 / 93.68 %, 16 (1/49) 90.56 / 92.77, 28 (1/sqrt(D))
     89.95 / 92.64, 4 90.05 / 92.32, 2 88.29 / 91.15; digits (D = 64, m = 33):
-    8 (= 1/sqrt(64)) 96.15 / 97.70, 16 96.00 / 96.85, 4 95.26 / 97.04. Fewer
+    8 (= 1/sqrt(64)) 96.15 / 97.70, 16 96.00 / 97.70, 4 95.26 / 97.04. Fewer
     entries are also fewer additions: projecting a row costs ``density * m * T * d``.
     For very sparse rows (text hashed to 2**20 columns, m ~ 60) 8 entries per
     hyperplane would leave almost every bit untouched by every row; the floor keeps
