@@ -595,12 +595,14 @@ class ProjectionNetClassifier(ClassifierMixin, JointTraining, BaseEstimator):
         of the right width, when fitted without feature names) skip sklearn's
         validation, as in the compact model; anything else is validated first.
         """
-        check_is_fitted(self)
+        predictor = getattr(self, "_predictor", None)
+        if predictor is None:  # not fitted (NotFittedError), or a pickle of pnet 0.1
+            check_is_fitted(self)
+            predictor = self._make_predictor()
         if not (plain_rows(X, getattr(self, "n_features_in_", None))
                 and not hasattr(self, "feature_names_in_")):
             X = self._predict_input(X)
-        predictor = getattr(self, "_predictor", None)  # absent in pickles of pnet 0.1
-        return (predictor or self._make_predictor())._logits_of(X)
+        return predictor._logits_of(X)
 
     def predict_proba(self, X):
         """Class probabilities of the projection net, (n_samples, n_classes)."""
