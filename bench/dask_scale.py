@@ -30,6 +30,7 @@ Sizes: --quick 1e5 and 3e5 rows; default 1e5 and 1e6 rows (~10 min on a loaded
 """
 import argparse
 import hashlib
+import importlib.metadata
 import json
 import pickle
 import subprocess
@@ -40,8 +41,8 @@ import warnings
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from ._common import (Goal, add_mode_arguments, format_machine_info, markdown_table,
-                      mode_name, print_section)
+from ._common import (Goal, add_mode_arguments, format_machine_info, machine_info,
+                      markdown_table, mode_name, print_section)
 
 BLOCK = 100_000
 N_FEATURES = 32
@@ -223,7 +224,10 @@ def main():
     sizes = {"quick": [100_000, 300_000], "default": [100_000, 1_000_000],
              "full": [100_000, 1_000_000, 10_000_000]}[mode]
     cluster_sizes = sizes[:2]
-    print(f"# bench.dask_scale ({mode})\n\n```text\n{format_machine_info()}\n```")
+    info = machine_info()
+    for name in ("dask", "distributed", "dask_ml", "scipy"):
+        info[name] = importlib.metadata.version(name.replace("_", "-"))
+    print(f"# bench.dask_scale ({mode})\n\n```text\n{format_machine_info(info)}\n```")
     print(f"block {BLOCK:,} rows x {N_FEATURES} float32 features "
           f"({BLOCK * N_FEATURES * 4 / 2**20:.1f} MiB), {N_CLASSES} classes", flush=True)
 
