@@ -159,37 +159,40 @@ def test_serial_pool_threads_allow_numba_one_thread():
         assert plain.submit(numba.get_num_threads).result() == numba.config.NUMBA_NUM_THREADS
 
 
-@needs_dask
-@pytest.mark.parametrize("csr", [False, True], ids=["dense", "csr"])
-def test_incremental_equals_partial_fit_loop(client, data, csr):
-    """Two epochs through dask-ml's Incremental: the in-memory loop's model, bit for bit."""
+def fit_through(route, dX, dy):
+    """Two epochs over the blocks of (dX, dy) through dask-ml's Incremental or
+    pnet.dask.fit_blocks; the fitted estimator."""
     from dask_ml.wrappers import Incremental
 
-    X, y = data
-    X_in = sp.csr_matrix(X) if csr else X
-    reference = loop_fit(X_in, y, epochs=2)
+    from pnet.dask import fit_blocks
+
+    if route == "fit_blocks":
+        return fit_blocks(make_estimator(), dX, dy, classes=CLASSES, epochs=2)
     inc = Incremental(make_estimator(), shuffle_blocks=False)
-    dX, dy = dask_arrays(X, y, csr)
     for _ in range(2):
         inc.partial_fit(dX, dy, classes=CLASSES)
-    assert inc.estimator_.n_iter_ == 2 * N_BLOCKS
-    assert_same_model(inc.estimator_, reference)
-    np.testing.assert_array_equal(inc.predict(dX).compute(), reference.predict(X_in))
-    np.testing.assert_array_equal(inc.predict_proba(dX).compute(),
-                                  reference.predict_proba(X_in))
+    return inc.estimator_
 
 
 @needs_dask
+@pytest.mark.parametrize("route", ["incremental", "fit_blocks"])
 @pytest.mark.parametrize("csr", [False, True], ids=["dense", "csr"])
-def test_fit_blocks_equals_partial_fit_loop(client, data, csr):
-    from pnet.dask import fit_blocks
+def test_dask_fit_equals_partial_fit_loop(client, data, route, csr):
+    """Two epochs on the cluster: the in-memory loop's model, bit for bit, and its
+    predictions through ParallelPostFit."""
+    from dask_ml.wrappers import ParallelPostFit
 
     X, y = data
     X_in = sp.csr_matrix(X) if csr else X
     reference = loop_fit(X_in, y, epochs=2)
     dX, dy = dask_arrays(X, y, csr)
-    assert_same_model(fit_blocks(make_estimator(), dX, dy, classes=CLASSES, epochs=2),
-                      reference)
+    model = fit_through(route, dX, dy)
+    assert model.n_iter_ == reference.n_iter_ == 2 * N_BLOCKS
+    assert_same_model(model, reference)
+    wrapped = ParallelPostFit(model)
+    np.testing.assert_array_equal(wrapped.predict(dX).compute(), reference.predict(X_in))
+    np.testing.assert_array_equal(wrapped.predict_proba(dX).compute(),
+                                  reference.predict_proba(X_in))
 
 
 @needs_dask
