@@ -14,6 +14,7 @@ when the object is pickled and never counts as model size.
 This module owns validation-free casting and dispatch to the kernels; input
 validation belongs to the estimators.
 """
+import numba
 import numpy as np
 import scipy.sparse as sp
 
@@ -246,12 +247,14 @@ class Hyperplanes:
 
 def over_rows(rows, kernel, n, first, *args, out):
     """Run a row kernel on ``n`` rows: ``rows(first, 0, n, *args, out)`` serially
-    for at most one block (waking a thread pool costs more than the work), else
-    ``kernel(first, *args, BLOCK_ROWS, out)`` over blocks in parallel. Both run the
-    same row function, so the result does not depend on which one ran."""
+    for at most one block (waking a thread pool costs more than the work) or when
+    the calling thread allows numba one thread (``numba.set_num_threads(1)``: a dask
+    worker thread, see ``pnet.dask``; the thread pool is then not entered at all),
+    else ``kernel(first, *args, BLOCK_ROWS, out)`` over blocks in parallel. Both run
+    the same row function, so the result does not depend on which one ran."""
     if n == 0:
         return out
-    if n <= BLOCK_ROWS:
+    if n <= BLOCK_ROWS or numba.get_num_threads() == 1:
         rows(first, 0, n, *args, out)
     else:
         kernel(first, *args, BLOCK_ROWS, out)

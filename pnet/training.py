@@ -62,10 +62,14 @@ class JointTraining:
         batch_size = min(200, n_samples) if self.batch_size == "auto" else \
             min(self.batch_size, n_samples)
         params = self._params()
+        # the optimiser's state belongs to these very arrays; held by reference (not by
+        # id), a pickled or deep-copied estimator (dask moves it between workers)
+        # continues with its optimiser state, as the in-memory one does
         if (self._optimizer is None or not (self.warm_start or max_iter == 1)
-                or [id(p) for p in params] != self._optimizer_params):
+                or len(params) != len(self._optimizer_params)
+                or any(p is not q for p, q in zip(params, self._optimizer_params))):
             self._optimizer = self._make_optimizer()
-            self._optimizer_params = [id(p) for p in params]
+            self._optimizer_params = params
         eye = np.eye(n_classes, dtype=np.float32)
         train_trainer = self._trains_trainer
         rng = self._random_state
