@@ -71,8 +71,6 @@ class OneNumbaThread(WorkerPlugin):
         old.shutdown(wait=False)
 
 
-
-
 def fit_blocks(estimator, X, y, classes=None, epochs=1):
     """``estimator.partial_fit`` over the blocks of dask arrays, in order, ``epochs``
     times, holding at most two blocks at a time; returns the fitted estimator.
