@@ -430,6 +430,19 @@ class CompactProjectionNet:
         with open(path, "wb") as f:
             f.write(data)
 
+    def export_c(self, outdir, hyperplane_table=False):
+        """Write ``pnet_model.h`` and ``pnet_model.c`` (dependency-free C99 that predicts
+        bit for bit as this model) into ``outdir``; returns their paths.
+
+        hyperplane_table : bool
+            False (default): the C hashes the hyperplane entries on the fly (smallest
+            flash, slowest). True (ternary, dense input): per-feature lists of the
+            non-zero entries as const tables, for speed. See ``pnet.export_c``.
+        """
+        from .export_c import export_c
+
+        return export_c(self, outdir, hyperplane_table)
+
     @classmethod
     def from_bytes(cls, data, source="<bytes>"):
         """The model in a model file's bytes; ``ModelFileError`` if they are not one."""

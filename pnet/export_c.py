@@ -223,6 +223,7 @@ def render(model, hyperplane_table=False):
         "\n/* -- weights, scales, biases -------------------------------------------- */\n",
         weights, "\n", layer_table, "\n",
         _read_template("pnet_runtime.c"),
+        "\n" + _read_template("pnet_api_dense.c"),
     ]
     return header, "".join(parts)
 

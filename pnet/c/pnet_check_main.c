@@ -3,6 +3,7 @@
  *   cc -std=c99 -DPNET_PROBA pnet_model.c pnet_check_main.c -lm -o pnet_check
  *   pnet_check < rows.f32 > out.bin        binary in, binary out
  *   pnet_check --time N < rows.f32         seconds per pnet_predict call, N rounds
+ *   pnet_check --labels                    the class labels, one a line
  *
  * Input: rows of PNET_N_FEATURES little-endian float32. Output per row:
  * PNET_N_WORDS uint64 (pnet_bits), PNET_N_CLASSES float32 (pnet_logits),
@@ -82,8 +83,14 @@ static int run_timing(const float *x, size_t n, int rounds)
 int main(int argc, char **argv)
 {
     size_t n;
-    float *x = read_rows(&n);
+    float *x;
     int status;
+    if (argc == 2 && strcmp(argv[1], "--labels") == 0) {
+        for (status = 0; status < PNET_N_CLASSES; status++)
+            printf("%s\n", pnet_class_labels[status]);
+        return 0;
+    }
+    x = read_rows(&n);
     if (!x)
         return 2;
     if (argc == 3 && strcmp(argv[1], "--time") == 0)

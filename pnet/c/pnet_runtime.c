@@ -1,6 +1,7 @@
-/* ---- pnet runtime: the formulas of pnet's kernels, once, in C99 -------------------
+/* ---- pnet runtime, part 2: the formulas of pnet's kernels, once, in C99 ----------
  *
- * Pasted by pnet.export_c after the model's constants (pnet_model.c); every
+ * Pasted by pnet.export_c after the model's constants (pnet_model.c), before the
+ * API for the model's input (part 3: pnet_api_dense.c or pnet_api_text.c); every
  * formula names the Python function it mirrors. Reads the configuration macros
  * and the arrays the generator wrote above it:
  *
@@ -43,6 +44,7 @@ static float pnet_mulf(float a, float b)
 /* -- hyperplane entries (pnet.kernels.hashing) ------------------------------------ */
 #define PNET_GOLDEN UINT64_C(0x9E3779B97F4A7C15)
 
+#if !PNET_HYPERPLANE_TABLE || PNET_TEXT
 /* mix64: the splitmix64 finaliser */
 static uint64_t pnet_mix64(uint64_t z)
 {
@@ -51,7 +53,6 @@ static uint64_t pnet_mix64(uint64_t z)
     return z ^ (z >> 31);
 }
 
-#if !PNET_HYPERPLANE_TABLE || PNET_TEXT
 /* feature_key(key, j), then entry_hash(fkey, k) = mix64(fkey + (k + 1) * GOLDEN) */
 static uint64_t pnet_feature_key(uint64_t feature)
 {
@@ -103,51 +104,6 @@ static uint32_t pnet_word_count(uint32_t w)
     return PNET_N_BITS - 64u * w < 64u ? PNET_N_BITS - 64u * w : 64u;
 }
 
-#if !PNET_TEXT
-/* -- dense rows to packed bits (projection.signed_lists_sums / hashed_sums) ------- */
-#if PNET_HYPERPLANE_TABLE
-/* All T*d sums at once from the lists: feature j's +1 bits are
- * pnet_list_bits[pnet_list_start[j] .. pnet_list_split[j]), its -1 bits
- * [pnet_list_split[j] .. pnet_list_start[j + 1]). Features ascending, zeros skipped. */
-void pnet_bits(const float *x, uint64_t *words)
-{
-    double acc[PNET_N_BITS];
-    uint32_t j, p, k, w;
-    for (k = 0; k < PNET_N_BITS; k++)
-        acc[k] = 0.0;
-    for (j = 0; j < PNET_N_FEATURES; j++) {
-        double v = x[j];
-        if (v != 0.0) {
-            for (p = pnet_list_start[j]; p < pnet_list_split[j]; p++)
-                acc[pnet_list_bits[p]] += v;
-            for (p = pnet_list_split[j]; p < pnet_list_start[j + 1]; p++)
-                acc[pnet_list_bits[p]] -= v;
-        }
-    }
-    for (w = 0; w < PNET_N_WORDS; w++)
-        words[w] = pnet_pack(acc + 64u * w, pnet_word_count(w));
-}
-#else
-/* One word of sums at a time (64 doubles of stack): each sum <x, r_k> is still
- * accumulated over the features in ascending order, so the order of the words
- * changes nothing. Entries are hashed on the fly: no table in flash. */
-void pnet_bits(const float *x, uint64_t *words)
-{
-    double acc[64];
-    uint32_t j, b, w;
-    for (w = 0; w < PNET_N_WORDS; w++) {
-        uint32_t count = pnet_word_count(w);
-        for (b = 0; b < count; b++)
-            acc[b] = 0.0;
-        for (j = 0; j < PNET_N_FEATURES; j++)
-            if (x[j] != 0.0f)
-                pnet_add_feature(j, x[j], 64u * w, count, acc);
-        words[w] = pnet_pack(acc, count);
-    }
-}
-#endif
-#endif
-
 /* -- the first layer on the set bits (bits.gather_add / gather_add_int8) ----------- */
 static void pnet_first_layer(const uint64_t *words, float *z)
 {
@@ -178,6 +134,10 @@ static void pnet_first_layer(const uint64_t *words, float *z)
 /* activate: in place, PNET_ACTIVATION 0 identity, 1 relu, 2 tanh, 3 logistic */
 static void pnet_activate(float *a, uint32_t n)
 {
+#if PNET_ACTIVATION == 0
+    (void)a;
+    (void)n;
+#else
     uint32_t k;
     for (k = 0; k < n; k++) {
 #if PNET_ACTIVATION == 1
@@ -189,6 +149,7 @@ static void pnet_activate(float *a, uint32_t n)
         a[k] = 1.0f / (1.0f + expf(-a[k]));
 #endif
     }
+#endif
 }
 
 /* W[k, c] in float32: dequantised as pnet._quantize.dequantize, float32(q) * scale */
@@ -258,48 +219,4 @@ static void pnet_softmax(const float *z, double *out)
     for (c = 0; c < PNET_N_CLASSES; c++)
         out[c] /= total;
 }
-#endif
-
-#if PNET_TEXT
-/* -- text: pnet_text_row (the text front) then the sums of hashed_sums --------------- */
-#include "pnet_text_api.inc"
-#else
-/* -- dense rows: the public API --------------------------------------------------------- */
-/* compact.all_finite without math.h: x - x is 0 for a finite x, NaN otherwise */
-static int pnet_all_finite(const float *x)
-{
-    uint32_t j;
-    for (j = 0; j < PNET_N_FEATURES; j++)
-        if (!(x[j] - x[j] == 0.0f))
-            return 0;
-    return 1;
-}
-
-void pnet_logits(const float *x, float *out)
-{
-    uint64_t words[PNET_N_WORDS];
-    pnet_bits(x, words);
-    pnet_logits_of_bits(words, out);
-}
-
-int pnet_predict(const float *x)
-{
-    float z[PNET_N_CLASSES];
-    if (!pnet_all_finite(x))
-        return -1;
-    pnet_logits(x, z);
-    return pnet_first_max(z);
-}
-
-#ifdef PNET_PROBA
-int pnet_proba(const float *x, double *out)
-{
-    float z[PNET_N_CLASSES];
-    if (!pnet_all_finite(x))
-        return -1;
-    pnet_logits(x, z);
-    pnet_softmax(z, out);
-    return pnet_first_max(z);
-}
-#endif
 #endif
