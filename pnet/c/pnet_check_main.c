@@ -16,6 +16,10 @@
 
 #include "pnet_model.h"
 
+#ifndef PNET_PROBA
+#error "compile pnet_check_main.c and pnet_model.c with -DPNET_PROBA"
+#endif
+
 static float *read_rows(size_t *n_rows)
 {
     size_t cap = 1024, n = 0, row = PNET_N_FEATURES;
