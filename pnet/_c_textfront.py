@@ -1,4 +1,4 @@
-"""The configuration macros of the C text front (``pnet/c/textfront.c``) for a ``TextFront``.
+"""The configuration macros of the C text front, ``pnet/c/textfront.c``, for a TextFront.
 
 This module owns only the translation of ``TextFront.to_dict()`` into ``#define`` lines;
 the C it configures is ``pnet/c/textfront.c`` (the text front of ``pnet.textfront``,
@@ -23,7 +23,8 @@ def textfront_defines(front, max_text_bytes=None):
              f"#define PNET_TF_LOWERCASE {int(p['lowercase'])}"]
     ranges = {"word": "word_ngram_range", "char": "char_ngram_range", "skip": "skip_range"}
     for family in FAMILIES:
-        name, (lo, hi), weight = family.upper(), p[ranges[family]], float(p[f"{family}_weight"])
+        name, (lo, hi) = family.upper(), p[ranges[family]]
+        weight = float(p[f"{family}_weight"])
         lines += [f"#define PNET_TF_{name}_ON {int(weight > 0)}",
                   f"#define PNET_TF_{name}_LO {lo}",
                   f"#define PNET_TF_{name}_HI {hi}",

@@ -17,7 +17,8 @@ from pnet._c_textfront import textfront_defines
 from pnet.textfront import TextFront, lower_table
 
 CC = shutil.which(os.environ.get("CC", "gcc"))
-pytestmark = pytest.mark.skipif(CC is None, reason="no C compiler: gcc (or $CC) not on PATH")
+pytestmark = pytest.mark.skipif(CC is None,
+                                reason="no C compiler: gcc (or $CC) not on PATH")
 
 C_DIR = Path(__file__).resolve().parents[1] / "pnet" / "c"
 DRIVER = Path(__file__).resolve().parent / "c" / "textfront_driver.c"
@@ -55,10 +56,12 @@ ALPHABETS = [
     list("()（）ヽﾉ´∀｀ω◕‿゜ﾟ∇￣▽ノ；д・＿^_-;o/\\|<>*~=ﾟдﾟ☆★♪♥ᕕᕗ┻━┳︵ʕ•ᴥ•ʔ"),
     ["\x00", "\x01", "\x1c", "\x1f", "\x7f", "\u200b", "\ufeff", "\u180e", "\ufffd"],
 ]
-INVALID = [b"\x80", b"\xbf", b"\xc0\xaf", b"\xc1\xbf", b"\xf5\x80\x80\x80", b"\xff", b"\xfe",
+INVALID = [b"\x80", b"\xbf", b"\xc0\xaf", b"\xc1\xbf", b"\xf5\x80\x80\x80", b"\xff",
+           b"\xfe",
            b"\xc3", b"\xe2\x82", b"\xf0\x9f\x98",  # truncated sequences
            b"\xe0\x80\x80", b"\xe0\x9f\xbf",  # overlong 3-byte
-           b"\xed\xa0\x80", b"\xed\xbf\xbf", b"\xed\xa0\xbd\xed\xb8\x80",  # surrogates, CESU-8
+           b"\xed\xa0\x80", b"\xed\xbf\xbf",  # surrogates
+           b"\xed\xa0\xbd\xed\xb8\x80",  # a surrogate pair (CESU-8)
            b"\xf0\x80\x80\x80", b"\xf0\x8f\xbf\xbf",  # overlong 4-byte
            b"\xf4\x90\x80\x80", b"\xf4\x8f\xbf\xbf",  # above U+10FFFF; the last one
            b"\xf8\x88\x80\x80\x80", b"\xfc\x84\x80\x80\x80\x80"]  # old 5- and 6-byte forms
@@ -74,7 +77,8 @@ def awkward_texts(rng):
     """UTF-8 bytes (mostly) and ill-formed bytes of every kind the spec lists; the last
     rows are at PNET_MAX_TEXT_BYTES and one beyond it."""
     texts = ["", " ", "\t\n \r\x0b\x0c", "\u3000\u2028 \u00a0\u205f", "\x00", "a\x00b \x00",
-             "a\u200bb c\ufeffd \u180ex x\x1cy\x1dz\x1e\x1f", "ΣΑΣ σας ς ΌΣΟΣ", "İstanbul ıI",
+             "a\u200bb c\ufeffd \u180ex x\x1cy\x1dz\x1e\x1f", "ΣΑΣ σας ς ΌΣΟΣ",
+             "İstanbul ıI",
              "ǅǄǆ ǈ ǋ", "ＡＢＣ ａｂｃ Ｚ", "ẞ ß ﬁ ﬀ", "Ω Ω K Å", "Ⱥ Ⱦ ⱥ Ɐ", "𐐀𐐨 𞤀 𞤢 𞤡",
              "ΐ ΰ Ϋ", "Ⅻ ⅻ Ⓐ ⓐ", "Hello, World!", "(╯°□°）╯︵ ┻━┻", "ʕ•ᴥ•ʔ (◕‿◕) ¯\\_(ツ)_/¯",
              "😀 😀😀 👍🏽 🇫🇷🇩🇪", "\U0010FFFF \U00010000 \uffff \ue000", "dup dup dup dup",
@@ -88,8 +92,8 @@ def awkward_texts(rng):
     data = [t.encode() for t in texts]
     # ill-formed UTF-8: each kind alone, inside and around words, and at the ends
     data += INVALID + [b"a" + x + b"b " + x + b" " + x for x in INVALID]
-    data += [bytes([a, b]) + b" z" for a in range(0x80, 0x100) for b in (0x41, 0x80, 0x9F,
-                                                                         0xA0, 0xBF)]
+    data += [bytes([a, b]) + b" z" for a in range(0x80, 0x100)
+             for b in (0x41, 0x80, 0x9F, 0xA0, 0xBF)]
     chunks = INVALID + [b"caf\xc3\xa9", b" ", b"\t", b"\xe3\x80\x80", b"ab", b"\xc2\x85"]
     for _ in range(80):
         data.append(b"".join(chunks[i] for i in rng.integers(len(chunks),
@@ -126,7 +130,8 @@ def build(tmp_path_factory, front, opts, max_bytes=MAX_BYTES, extra=()):
 def run_rows(exe, texts):
     """The driver's lines for the texts (bytes)."""
     stdin = b"".join(struct.pack("<I", len(t)) + t for t in texts)
-    result = subprocess.run([str(exe), "rows"], input=stdin, capture_output=True, check=True)
+    result = subprocess.run([str(exe), "rows"], input=stdin, capture_output=True,
+                            check=True)
     return result.stdout.decode().splitlines()
 
 
@@ -140,8 +145,8 @@ def python_rows(front, texts, max_bytes=MAX_BYTES):
         if len(text) > max_bytes:
             lines.append("-1")
             continue
-        lines.append(f"{b - a}" + "".join(f" {i:016x}:{v:08x}" for i, v in
-                                          zip(ids[a:b].tolist(), data[a:b].view(np.uint32))))
+        pairs = zip(ids[a:b].tolist(), data[a:b].view(np.uint32).tolist())
+        lines.append(f"{b - a}" + "".join(f" {i:016x}:{v:08x}" for i, v in pairs))
     return lines
 
 
@@ -163,7 +168,7 @@ def driver(tmp_path_factory):
     return get
 
 
-# -- C against Python ------------------------------------------------------------------------
+# -- C against Python ----------------------------------------------------------------------
 @pytest.mark.parametrize("opt", sorted(OPTS))
 @pytest.mark.parametrize("name", sorted(FRONTS))
 def test_rows_equal_python_bit_for_bit(name, opt, driver, rng):
@@ -209,7 +214,7 @@ def test_lowercase_table_equals_pythons(driver):
     assert got == expected and len(got) == 1433
 
 
-# -- the capacity the caller gives -----------------------------------------------------------
+# -- the capacity the caller gives ---------------------------------------------------------
 def max_features(front, n):
     """PNET_TF_MAX_FEATURES: T <= (n + 1) // 2 tokens, L + 2T <= n + 1 + T."""
     n_tokens = (n + 1) // 2
@@ -234,7 +239,7 @@ def test_max_features_bounds_the_occurrences_of_every_short_text(name, driver):
         assert worst <= max_features(front, n), n
 
 
-# -- stack --------------------------------------------------------------------------------
+# -- stack ---------------------------------------------------------------------------------
 def worst_stack(callgraph, root):
     """Deepest stack from ``root`` in gcc's -fcallgraph-info=su output (bytes): the
     largest sum of frames along a call chain; calls to functions without a frame here
@@ -273,7 +278,7 @@ def test_stack_is_small_and_independent_of_the_text_length(opt, tmp_path):
     assert stacks[0] == stacks[1] and 0 < stacks[0] <= 512, stacks
 
 
-# -- no fused multiply-add ----------------------------------------------------------------
+# -- no fused multiply-add -----------------------------------------------------------------
 def test_no_fma_even_with_fp_contract_fast(tmp_path):
     """-O2 -march=native -ffp-contract=fast emits no FMA in the text front; without the
     volatile products it would (where the target has FMA), so the check means something."""
@@ -292,7 +297,7 @@ def test_no_fma_even_with_fp_contract_fast(tmp_path):
         pytest.skip("this target (-march=native) contracts nothing into an FMA anyway")
 
 
-# -- the defines -----------------------------------------------------------------------------
+# -- the defines ---------------------------------------------------------------------------
 def test_defines_write_every_parameter_exactly():
     front = TextFront(lowercase=False, word_ngram_range=(2, 3), char_ngram_range=(1, 5),
                       skip_range=(0, 2), word_weight=0.1, char_weight=0, skip_weight=3,

@@ -132,7 +132,7 @@ static uint64_t pnet_tf_feed_code_point(uint64_t h, uint32_t c)
     return pnet_tf_feed_byte(h, 0x80 | (c & 0x3F));
 }
 
-/* -- step 1: UTF-8 as Python's bytes.decode('utf-8', 'replace') -------------------------- */
+/* -- step 1: UTF-8 as Python's bytes.decode('utf-8', 'replace') ------------------------ */
 /* The code point that starts at byte *pos of s[0:n] (*pos < n), moving *pos past it.
  * A lead byte C2..DF, E0..EF, F0..F4 takes 1, 2, 3 continuation bytes in 80..BF,
  * except the first after E0 (A0..BF), ED (80..9F), F0 (90..BF), F4 (80..8F). A
@@ -181,12 +181,16 @@ static uint32_t pnet_tf_decode(const unsigned char *s, size_t n, size_t *pos)
     return c;
 }
 
-/* -- step 2: the pinned lowercase table (pnet._lowercase.LOWERCASE_RUNS) ----------------- */
+/* -- step 2: the pinned lowercase table (pnet._lowercase.LOWERCASE_RUNS) --------------- */
 #if PNET_TF_LOWERCASE
 #define PNET_TF_N_LOWER_RUNS 182
-/* {first, last, stride, delta}: c in first..last with (c - first) % stride == 0
- * becomes c + delta; sorted by first, not overlapping. 2,912 bytes of flash. */
-static const int32_t pnet_tf_lower_runs[PNET_TF_N_LOWER_RUNS][4] = {
+/* c in first..last with (c - first) % stride == 0 becomes c + delta; sorted by first,
+ * not overlapping. 182 x 16 = 2,912 bytes of flash. */
+struct pnet_tf_run {
+    uint32_t first, last, stride;
+    int32_t delta;
+};
+static const struct pnet_tf_run pnet_tf_lower_runs[PNET_TF_N_LOWER_RUNS] = {
     {0x00041, 0x0005A, 1, 32}, {0x000C0, 0x000D6, 1, 32}, {0x000D8, 0x000DE, 1, 32},
     {0x00100, 0x0012E, 2, 1}, {0x00130, 0x00130, 1, -199}, {0x00132, 0x00136, 2, 1},
     {0x00139, 0x00147, 2, 1}, {0x0014A, 0x00176, 2, 1}, {0x00178, 0x00178, 1, -121},
@@ -256,17 +260,17 @@ static const int32_t pnet_tf_lower_runs[PNET_TF_N_LOWER_RUNS][4] = {
 static uint32_t pnet_tf_lower(uint32_t c)
 {
     size_t lo = 0, hi = PNET_TF_N_LOWER_RUNS, mid;
-    const int32_t *run;
+    const struct pnet_tf_run *run;
     while (hi - lo > 1) {
         mid = (lo + hi) / 2;
-        if ((uint32_t)pnet_tf_lower_runs[mid][0] <= c)
+        if (pnet_tf_lower_runs[mid].first <= c)
             lo = mid;
         else
             hi = mid;
     }
-    run = pnet_tf_lower_runs[lo];
-    if (c >= (uint32_t)run[0] && c <= (uint32_t)run[1] && (c - (uint32_t)run[0]) % (uint32_t)run[2] == 0)
-        return (uint32_t)((int32_t)c + run[3]);
+    run = &pnet_tf_lower_runs[lo];
+    if (c >= run->first && c <= run->last && (c - run->first) % run->stride == 0)
+        return c + (uint32_t)run->delta; /* mod 2**32: a negative delta subtracts */
     return c;
 }
 #endif
@@ -282,7 +286,7 @@ static uint32_t pnet_tf_next(const unsigned char *s, size_t n, size_t *pos)
     return c;
 }
 
-/* -- step 3: tokens ---------------------------------------------------------------------- */
+/* -- step 3: tokens -------------------------------------------------------------------- */
 /* Unicode White_Space, the 25 code points that separate tokens */
 static int pnet_tf_is_space(uint32_t c)
 {
@@ -332,7 +336,7 @@ static uint64_t pnet_tf_feed_token(uint64_t h, const unsigned char *s, size_t n,
 }
 #endif
 
-/* -- step 4: the n-grams of each family, hashed (ids) with their family (values) --------- */
+/* -- step 4: the n-grams of each family, hashed (ids) with their family (values) ------- */
 /* one occurrence: its id at ids[m], its family code at values[m]; returns m + 1 */
 static size_t pnet_tf_put(uint64_t *ids, float *values, size_t m, uint64_t h, int family)
 {
@@ -427,7 +431,7 @@ static size_t pnet_tf_skips(const unsigned char *s, size_t n, uint64_t *ids, flo
 }
 #endif
 
-/* -- step 7: ids ascending (heapsort: in place, no recursion, deterministic) ------------- */
+/* -- step 7: ids ascending (heapsort: in place, no recursion, deterministic) ----------- */
 static void pnet_tf_swap(uint64_t *ids, float *values, size_t i, size_t j)
 {
     uint64_t t = ids[i];
@@ -464,7 +468,7 @@ static void pnet_tf_sort(uint64_t *ids, float *values, size_t n)
     }
 }
 
-/* -- step 6: values ---------------------------------------------------------------------- */
+/* -- step 6: values -------------------------------------------------------------------- */
 /* a * b rounded to double before anything is added to it (a volatile store: no FMA) */
 static double pnet_tf_mul(double a, double b)
 {
@@ -492,7 +496,8 @@ static double pnet_tf_value(const uint64_t *ids, const float *values, size_t p, 
                             size_t *end)
 {
     size_t count[3] = {0, 0, 0};
-    const double weight[3] = {PNET_TF_WORD_WEIGHT, PNET_TF_CHAR_WEIGHT, PNET_TF_SKIP_WEIGHT};
+    const double weight[3] = {PNET_TF_WORD_WEIGHT, PNET_TF_CHAR_WEIGHT,
+                              PNET_TF_SKIP_WEIGHT};
     double v = 0.0;
     size_t q;
     int f;
@@ -533,7 +538,7 @@ static size_t pnet_tf_merge(uint64_t *ids, float *values, size_t m)
     return u;
 }
 
-/* -- the row ----------------------------------------------------------------------------- */
+/* -- the row --------------------------------------------------------------------------- */
 /* The canonical CSR row of one UTF-8 text: writes ids (ascending, unique) and their
    values; returns the number of features (0 for an empty or all-White_Space text), or
    -1 when n_bytes > PNET_MAX_TEXT_BYTES. ids and values: PNET_TF_MAX_FEATURES each. */
