@@ -84,7 +84,8 @@ def _predict(args):
 def _export_c(args):
     model = _load_model(args.model)
     try:
-        paths = model.export_c(args.outdir, hyperplane_table=args.hyperplane_table)
+        paths = model.export_c(args.outdir, hyperplane_table=args.hyperplane_table,
+                               max_text_bytes=args.max_text_bytes)
     except ValueError as exc:  # hyperplane tables of a gaussian or text model
         raise InputError(f"{args.model}: {exc}") from exc
     except OSError as exc:
@@ -264,6 +265,9 @@ def build_parser():
     export.add_argument("--hyperplane-table", action="store_true",
                         help="store the ternary hyperplane lists as const tables: faster, "
                              "more flash (default: hash them on the fly)")
+    export.add_argument("--max-text-bytes", type=int, default=256,
+                        help="text models: the longest text in bytes the C takes "
+                             "(default 256)")
     export.set_defaults(func=_export_c)
     return parser
 

@@ -30,6 +30,7 @@ from importlib import resources
 
 import numpy as np
 
+from ._c_textfront import textfront_defines
 from ._hyperplanes import n_words
 from ._modelfile import NARROW
 from ._quantize import WEIGHT_BITS, pack_weights
@@ -57,6 +58,29 @@ void pnet_bits(const float *x, uint64_t *words);
 int pnet_proba(const float *x, double *out);
 #endif
 """
+
+
+_TEXT_API = """\
+/* utf8, n_bytes: one text as UTF-8 bytes (NUL is an ordinary character; ill-formed
+ * bytes are decoded as Python's bytes.decode('utf-8', 'replace')), at most
+ * PNET_MAX_TEXT_BYTES bytes: every function returns -1 for a longer text. */
+
+/* The class index of the text (its label is pnet_class_labels[index]): predict_one. */
+int pnet_predict_text(const char *utf8, size_t n_bytes);
+
+/* The PNET_N_CLASSES logits into out (decision_function); returns 0. */
+int pnet_logits_text(const char *utf8, size_t n_bytes, float *out);
+
+/* The packed projection bits into words[PNET_N_WORDS]; returns 0. */
+int pnet_bits_text(const char *utf8, size_t n_bytes, uint64_t *words);
+
+#ifdef PNET_PROBA
+/* The class probabilities into out[PNET_N_CLASSES]; returns the class index. */
+int pnet_proba_text(const char *utf8, size_t n_bytes, double *out);
+#endif
+"""
+#: PNET_MAX_TEXT_BYTES of a text model's export unless told: the longest text it takes
+MAX_TEXT_BYTES = 256
 
 
 def _read_template(name):
@@ -142,7 +166,9 @@ def _hyperplane_tables(model):
     ])
 
 
-def _check_exportable(model, hyperplane_table):
+def _check_exportable(model, hyperplane_table, max_text_bytes):
+    if type(max_text_bytes) is not int or max_text_bytes < 0:
+        raise ValueError(f"max_text_bytes must be an int >= 0, got {max_text_bytes!r}.")
     if model.activation not in ACTIVATIONS:
         raise ValueError(f"activation {model.activation!r} has no C version; "
                          f"expected one of {sorted(ACTIVATIONS)}.")
@@ -152,11 +178,26 @@ def _check_exportable(model, hyperplane_table):
                          f"{', text' if model._text else ''}); export without it.")
 
 
-def _stack(model, table):
+def text_features(front, max_text_bytes):
+    """PNET_TF_MAX_FEATURES of pnet/c/textfront.c (the most n-gram occurrences of a
+    text of ``max_text_bytes`` bytes), as its macro computes it."""
+    p = front.to_dict()
+    tokens = (max_text_bytes + 1) // 2
+
+    def n(family, key):
+        lo, hi = p[key]
+        return hi - lo + 1 if p[f"{family}_weight"] > 0 else 0
+    return (tokens * (n("word", "word_ngram_range") + n("skip", "skip_range"))
+            + (max_text_bytes + 1 + tokens) * n("char", "char_ngram_range"))
+
+
+def _stack(model, table, max_text_bytes):
     """(bytes, detail) of the largest arrays on the stack during one call."""
     width = max(model.layer_sizes[1:])
     parts = [("sums", 8 * (model.layer_sizes[0] if table else 64)),
              ("bits", 8 * n_words(model.layer_sizes[0]))]
+    if model._text:
+        parts.append(("text features", 12 * text_features(model.text_front, max_text_bytes)))
     if model.quantize is not None:
         parts.append(("int32 sums", 4 * model.layer_sizes[1]))
     if len(model.layer_sizes) > 2:
@@ -166,7 +207,7 @@ def _stack(model, table):
 
 
 def _config(model, table):
-    """The configuration macros the runtime reads."""
+    """The configuration macros the runtime (and a text model's front) reads."""
     fmt = model.quantize
     lines = {
         "PNET_TEXT": int(model._text),
@@ -181,7 +222,8 @@ def _config(model, table):
         "PNET_MAX_WIDTH": max(model.layer_sizes[1:]),
         "PNET_ACTIVATION": f"{ACTIVATIONS[model.activation]} /* {model.activation} */",
     }
-    return "".join(f"#define {name} {value}\n" for name, value in lines.items())
+    text = "".join(f"#define {name} {value}\n" for name, value in lines.items())
+    return text + (textfront_defines(model.text_front) if model._text else "")
 
 
 def _uses_math(model):
@@ -190,12 +232,18 @@ def _uses_math(model):
 
 
 # -- the two files ----------------------------------------------------------------------------
-def render(model, hyperplane_table=False):
+def render(model, hyperplane_table=False, max_text_bytes=MAX_TEXT_BYTES):
     """(header text, source text) of a compact model."""
     from . import __version__
 
-    _check_exportable(model, hyperplane_table)
-    stack_bytes, stack_detail = _stack(model, hyperplane_table)
+    _check_exportable(model, hyperplane_table, max_text_bytes)
+    stack_bytes, stack_detail = _stack(model, hyperplane_table, max_text_bytes)
+    if model._text:
+        inputs = f"#define PNET_MAX_TEXT_BYTES {max_text_bytes}\n"
+        api, runtime = _TEXT_API, ["textfront.c", "pnet_api_text.c"]
+    else:
+        inputs = f"#define PNET_N_FEATURES {model.n_features_in_}\n"
+        api, runtime = _DENSE_API, ["pnet_api_dense.c"]
     math = _uses_math(model)
     planes = ("const tables of per-feature ternary lists (hyperplane_table=True)"
               if hyperplane_table else "regenerated by hashing, not stored")
@@ -204,9 +252,8 @@ def render(model, hyperplane_table=False):
         weight_format=f"{WEIGHT_BITS[model.quantize]} bits" if model.quantize else "float32",
         hyperplanes=planes, stack_bytes=f"{stack_bytes:,}", stack_detail=stack_detail,
         math_note=" and math.h (libm)" if math else " only",
-        input_macros="" if model._text else f"#define PNET_N_FEATURES {model.n_features_in_}\n",
-        n_classes=len(model.classes_), n_bits=model.layer_sizes[0],
-        n_words=n_words(model.layer_sizes[0]), api=_DENSE_API)
+        input_macros=inputs, n_classes=len(model.classes_), n_bits=model.layer_sizes[0],
+        n_words=n_words(model.layer_sizes[0]), api=api)
     weights, layer_table = _layer_arrays(model)
     labels = ",\n".join(f"    {c_string(str(c))}" for c in model.classes_)
     parts = [
@@ -223,15 +270,20 @@ def render(model, hyperplane_table=False):
         "\n/* -- weights, scales, biases -------------------------------------------- */\n",
         weights, "\n", layer_table, "\n",
         _read_template("pnet_runtime.c"),
-        "\n" + _read_template("pnet_api_dense.c"),
+        *("\n" + _read_template(name) for name in runtime),
     ]
     return header, "".join(parts)
 
 
-def export_c(model, outdir, hyperplane_table=False):
+def export_c(model, outdir, hyperplane_table=False, max_text_bytes=MAX_TEXT_BYTES):
     """Write ``pnet_model.h`` and ``pnet_model.c`` for ``model`` into ``outdir``
-    (created if needed); returns their two paths. See the module docstring."""
-    header, source = render(model, hyperplane_table)
+    (created if needed); returns their two paths. See the module docstring.
+
+    max_text_bytes : int
+        Text models only: the longest text (in UTF-8 bytes) the C takes; its
+        feature buffers (on the stack) grow with it.
+    """
+    header, source = render(model, hyperplane_table, max_text_bytes)
     os.makedirs(outdir, exist_ok=True)
     paths = os.path.join(outdir, "pnet_model.h"), os.path.join(outdir, "pnet_model.c")
     for path, text in zip(paths, (header, source)):

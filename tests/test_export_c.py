@@ -17,9 +17,11 @@ import numpy as np
 import pytest
 
 import pnet
-from pnet import CompactProjectionNet, cli
+from pnet import CompactProjectionNet, CompactTextProjectionNet, cli
 from pnet._quantize import quantize_columns
 from pnet.export_c import c_float, c_string, export_c
+from pnet.textfront import TextFront
+from test_c_textfront import MAX_BYTES, awkward_texts
 
 CC = os.environ.get("CC") or shutil.which("gcc") or shutil.which("cc")
 pytestmark = pytest.mark.skipif(CC is None, reason="no C compiler (gcc or cc, or $CC) found")
@@ -32,8 +34,9 @@ HARNESS = str(resources.files("pnet").joinpath("c", "pnet_check_main.c"))
 
 def random_model(projection="ternary", quantize=None, hidden=(), activation="relu",
                  n_features=23, n_projections=5, n_bits=20, n_classes=4, density=1 / 3,
-                 classes=None, seed=0):
-    """A CompactProjectionNet with random weights (no training: fast)."""
+                 classes=None, seed=0, text_front=None):
+    """A CompactProjectionNet with random weights (no training: fast); a
+    CompactTextProjectionNet when ``text_front`` is given."""
     rng = np.random.default_rng(seed)
     sizes = [n_projections * n_bits, *hidden, n_classes]
     coefs = [rng.standard_normal((a, b)).astype(np.float32) for a, b in zip(sizes, sizes[1:])]
@@ -42,11 +45,15 @@ def random_model(projection="ternary", quantize=None, hidden=(), activation="rel
     if quantize is not None:
         pairs = [quantize_columns(W, quantize) for W in coefs]
         coefs, scales = [p[0] for p in pairs], [p[1] for p in pairs]
-    return CompactProjectionNet(
+    settings = dict(
         seed=seed * 7919 + 3, n_features=n_features, n_projections=n_projections,
         n_bits=n_bits, projection=projection, density=density, activation=activation,
         classes=np.arange(n_classes) * 2 + 1 if classes is None else classes,
         coefs=coefs, intercepts=intercepts, scales=scales, quantize=quantize)
+    if text_front is None:
+        return CompactProjectionNet(**settings)
+    return CompactTextProjectionNet(**{**settings, "n_features": None},
+                                    text_front=text_front)
 
 
 #: name -> (model factory, whether to also export it with hyperplane tables)
@@ -72,6 +79,14 @@ MODELS = {
                                                          n_features=40), False),
     "file-float32-flat": (lambda: pnet.load(os.path.join(DATA, "float32-flat.pnet")), True),
     "file-int8-hidden": (lambda: pnet.load(os.path.join(DATA, "int8-hidden.pnet")), False),
+    "text-ternary-float32": (lambda: random_model(text_front=TextFront(), density=0.05,
+                                                  seed=9), False),
+    "text-ternary-int8-tanh": (lambda: random_model(
+        text_front=TextFront(char_ngram_range=(2, 3), counts="sqrt", lowercase=False),
+        quantize="int8", hidden=(8,), activation="tanh", density=0.1, seed=10), False),
+    "text-gaussian-int4-relu": (lambda: random_model(
+        "gaussian", text_front=TextFront(norm=None, skip_weight=0.0), quantize="int4",
+        hidden=(6,), seed=11), False),
 }
 CASES = [(name, flags, table) for name, (_, tables) in MODELS.items() for flags in FLAGS
          for table in ((False, True) if tables else (False,))]
@@ -96,7 +111,7 @@ def awkward_rows(n_features, n=300, seed=0):
 
 
 def compile_harness(model, outdir, flags, table):
-    export_c(model, outdir, hyperplane_table=table)
+    export_c(model, outdir, hyperplane_table=table, max_text_bytes=MAX_BYTES)
     exe = os.path.join(outdir, "pnet_check")
     cmd = [CC, *STRICT, *FLAGS[flags], f"-I{outdir}", os.path.join(outdir, "pnet_model.c"),
            HARNESS, "-lm", "-o", exe]
@@ -105,15 +120,22 @@ def compile_harness(model, outdir, flags, table):
     return exe
 
 
+def encode_rows(model, X):
+    """The harness's input: float32 rows, or texts as a uint32 length and the bytes."""
+    if model._text:
+        return b"".join(np.uint32(len(t)).tobytes() + t for t in X)
+    return np.ascontiguousarray(X, np.float32).tobytes()
+
+
 def run_harness(exe, model, X):
     """(bits, logits, proba, index) of every row, from the compiled C."""
-    out = subprocess.run([exe], input=np.ascontiguousarray(X, np.float32).tobytes(),
-                         capture_output=True, check=True).stdout
+    out = subprocess.run([exe], input=encode_rows(model, X), capture_output=True,
+                         check=True).stdout
     n_words, n_classes = (model.layer_sizes[0] + 63) // 64, len(model.classes_)
     row = np.dtype([("bits", "<u8", n_words), ("logits", "<f4", n_classes),
                     ("proba", "<f8", n_classes), ("index", "<i4")])
     rows = np.frombuffer(out, row)
-    assert rows.shape == (X.shape[0],)
+    assert rows.shape == (len(X),)
     return rows["bits"], rows["logits"], rows["proba"], rows["index"]
 
 
@@ -136,9 +158,18 @@ def built(tmp_path_factory):
 @pytest.mark.parametrize("name, flags, table", CASES)
 def test_c_matches_python(built, name, flags, table):
     model, exe = built(name, flags, table)
-    X = awkward_rows(model.n_features_in_)
-    bits, logits, proba, index = run_harness(exe, model, X)
-    np.testing.assert_array_equal(bits, model.hyperplanes.project(X))
+    if model._text:
+        X = awkward_texts(np.random.default_rng(3))
+        bits, logits, proba, index = run_harness(exe, model, X)
+        assert list(index[-2:]) == [-1, -1]  # beyond PNET_MAX_TEXT_BYTES
+        X, bits, logits, proba, index = X[:-2], bits[:-2], logits[:-2], proba[:-2], index[:-2]
+        expected_bits = model.hyperplanes.project_csr(*model.text_front.transform(X),
+                                                      sorted_features=True)
+    else:
+        X = awkward_rows(model.n_features_in_)
+        bits, logits, proba, index = run_harness(exe, model, X)
+        expected_bits = model.hyperplanes.project(X)
+    np.testing.assert_array_equal(bits, expected_bits)
     expected = model.decision_function(X)
     np.testing.assert_array_equal(logits.view(np.uint32), expected.view(np.uint32))
     np.testing.assert_array_equal(index, np.argmax(expected, axis=1))

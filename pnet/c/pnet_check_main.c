@@ -1,13 +1,15 @@
 /* pnet_check_main.c: a host harness for an exported model (tests, bench/mcu.py).
  *
  *   cc -std=c99 -DPNET_PROBA pnet_model.c pnet_check_main.c -lm -o pnet_check
- *   pnet_check < rows.f32 > out.bin        binary in, binary out
- *   pnet_check --time N < rows.f32         seconds per pnet_predict call, N rounds
+ *   pnet_check < rows.bin > out.bin        binary in, binary out
+ *   pnet_check --time N < rows.bin         seconds per predict call, median of N passes
  *   pnet_check --labels                    the class labels, one a line
  *
- * Input: rows of PNET_N_FEATURES little-endian float32. Output per row:
- * PNET_N_WORDS uint64 (pnet_bits), PNET_N_CLASSES float32 (pnet_logits),
- * PNET_N_CLASSES float64 (pnet_proba), one int32 (pnet_predict), native order.
+ * Input, a dense model: rows of PNET_N_FEATURES float32; a text model: texts, each a
+ * uint32 byte count and its bytes (native byte order). Output per row:
+ * PNET_N_WORDS uint64 (bits), PNET_N_CLASSES float32 (logits), PNET_N_CLASSES
+ * float64 (probabilities), one int32 (the predicted index, -1 for a rejected row);
+ * bits, logits and probabilities are zeros for a rejected row.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,87 +22,148 @@
 #error "compile pnet_check_main.c and pnet_model.c with -DPNET_PROBA"
 #endif
 
-static float *read_rows(size_t *n_rows)
+typedef struct {
+    const char *data; /* float32 values or UTF-8 bytes */
+    size_t size;      /* bytes */
+} row_t;
+
+/* the whole of stdin */
+static char *read_all(size_t *size)
 {
-    size_t cap = 1024, n = 0, row = PNET_N_FEATURES;
-    float *x = malloc(cap * row * sizeof *x);
-    while (x && fread(x + n * row, sizeof *x, row, stdin) == row) {
-        if (++n == cap) {
-            float *grown = realloc(x, 2 * cap * row * sizeof *x);
+    size_t cap = 1 << 16, n = 0, got;
+    char *buf = malloc(cap);
+    while (buf && (got = fread(buf + n, 1, cap - n, stdin)) > 0) {
+        n += got;
+        if (n == cap) {
+            char *grown = realloc(buf, 2 * cap);
             if (!grown)
-                free(x);
-            x = grown;
+                free(buf);
+            buf = grown;
             cap *= 2;
         }
     }
-    *n_rows = n;
-    return x;
+    *size = n;
+    return buf;
 }
 
-static int run_all(const float *x, size_t n)
+/* split the input into rows; returns how many (rows allocated here) */
+static size_t split_rows(const char *buf, size_t size, row_t **rows)
+{
+    size_t n = 0, pos = 0;
+    *rows = malloc((size / 4 + 1) * sizeof **rows);
+    if (!*rows)
+        return 0;
+#ifdef PNET_MAX_TEXT_BYTES
+    while (pos + 4 <= size) {
+        uint32_t len;
+        memcpy(&len, buf + pos, 4);
+        if (pos + 4 + len > size)
+            break;
+        (*rows)[n].data = buf + pos + 4;
+        (*rows)[n++].size = len;
+        pos += 4 + (size_t)len;
+    }
+#else
+    for (; pos + PNET_N_FEATURES * sizeof(float) <= size; pos += PNET_N_FEATURES * sizeof(float)) {
+        (*rows)[n].data = buf + pos;
+        (*rows)[n++].size = PNET_N_FEATURES * sizeof(float);
+    }
+#endif
+    return n;
+}
+
+/* the model's four functions on one row (a dense row is copied: alignment) */
+static int32_t run_row(row_t row, uint64_t *words, float *logits, double *proba)
+{
+#ifdef PNET_MAX_TEXT_BYTES
+    if (pnet_bits_text(row.data, row.size, words) < 0)
+        return -1;
+    pnet_logits_text(row.data, row.size, logits);
+    pnet_proba_text(row.data, row.size, proba);
+    return pnet_predict_text(row.data, row.size);
+#else
+    float x[PNET_N_FEATURES];
+    memcpy(x, row.data, sizeof x);
+    pnet_bits(x, words);
+    pnet_logits(x, logits);
+    pnet_proba(x, proba);
+    return pnet_predict(x);
+#endif
+}
+
+static int predict_row(row_t row)
+{
+#ifdef PNET_MAX_TEXT_BYTES
+    return pnet_predict_text(row.data, row.size);
+#else
+    return pnet_predict((const float *)(const void *)row.data);
+#endif
+}
+
+static int run_all(const row_t *rows, size_t n)
 {
     size_t i;
     for (i = 0; i < n; i++) {
-        const float *row = x + i * PNET_N_FEATURES;
-        uint64_t words[PNET_N_WORDS];
-        float logits[PNET_N_CLASSES];
-        double proba[PNET_N_CLASSES];
-        int32_t label;
-        pnet_bits(row, words);
-        pnet_logits(row, logits);
-        pnet_proba(row, proba);
-        label = pnet_predict(row);
+        uint64_t words[PNET_N_WORDS] = {0};
+        float logits[PNET_N_CLASSES] = {0};
+        double proba[PNET_N_CLASSES] = {0};
+        int32_t index = run_row(rows[i], words, logits, proba);
         fwrite(words, sizeof words, 1, stdout);
         fwrite(logits, sizeof logits, 1, stdout);
         fwrite(proba, sizeof proba, 1, stdout);
-        fwrite(&label, sizeof label, 1, stdout);
+        fwrite(&index, sizeof index, 1, stdout);
     }
     return 0;
 }
 
-/* median over rounds of the mean time of one pnet_predict over all rows */
-static int run_timing(const float *x, size_t n, int rounds)
+/* median over passes of the mean seconds of one predict call over all rows */
+static int run_timing(const row_t *rows, size_t n, int passes)
 {
-    double *per_row = malloc((size_t)rounds * sizeof *per_row), best;
+    double *per_row = malloc((size_t)(passes > 0 ? passes : 1) * sizeof *per_row), swap;
     volatile int sink = 0;
-    int r, s, t;
+    int p, s, t;
     size_t i;
-    if (!per_row || n == 0)
+    if (!per_row || n == 0 || passes < 1)
         return 1;
-    for (r = 0; r < rounds; r++) {
+    for (p = 0; p < passes; p++) {
         clock_t start = clock();
         for (i = 0; i < n; i++)
-            sink += pnet_predict(x + i * PNET_N_FEATURES);
-        per_row[r] = (double)(clock() - start) / CLOCKS_PER_SEC / (double)n;
+            sink += predict_row(rows[i]);
+        per_row[p] = (double)(clock() - start) / CLOCKS_PER_SEC / (double)n;
     }
-    for (s = 1; s < rounds; s++) /* insertion sort: rounds is small */
+    for (s = 1; s < passes; s++) /* insertion sort: passes is small */
         for (t = s; t > 0 && per_row[t] < per_row[t - 1]; t--) {
-            best = per_row[t];
+            swap = per_row[t];
             per_row[t] = per_row[t - 1];
-            per_row[t - 1] = best;
+            per_row[t - 1] = swap;
         }
-    printf("%.9g\n", per_row[rounds / 2]);
+    printf("%.9g\n", per_row[passes / 2]);
     free(per_row);
-    return sink < 0 ? 0 : 0;
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
-    size_t n;
-    float *x;
-    int status;
+    size_t size, n;
+    char *buf;
+    row_t *rows;
+    int status, c;
     if (argc == 2 && strcmp(argv[1], "--labels") == 0) {
-        for (status = 0; status < PNET_N_CLASSES; status++)
-            printf("%s\n", pnet_class_labels[status]);
+        for (c = 0; c < PNET_N_CLASSES; c++)
+            printf("%s\n", pnet_class_labels[c]);
         return 0;
     }
-    x = read_rows(&n);
-    if (!x)
+    buf = read_all(&size);
+    if (!buf)
+        return 2;
+    n = split_rows(buf, size, &rows);
+    if (!rows)
         return 2;
     if (argc == 3 && strcmp(argv[1], "--time") == 0)
-        status = run_timing(x, n, atoi(argv[2]));
+        status = run_timing(rows, n, atoi(argv[2]));
     else
-        status = run_all(x, n);
-    free(x);
+        status = run_all(rows, n);
+    free(rows);
+    free(buf);
     return status;
 }
