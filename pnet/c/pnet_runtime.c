@@ -94,8 +94,7 @@ static uint64_t pnet_pack(const double *acc, uint32_t count)
     uint64_t word = 0;
     uint32_t b;
     for (b = 0; b < count; b++)
-        if (acc[b] > 0.0)
-            word |= (uint64_t)1 << b;
+        word |= (uint64_t)(acc[b] > 0.0) << b;
     return word;
 }
 
