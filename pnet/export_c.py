@@ -1,16 +1,26 @@
 """Export a compact model to dependency-free C99: ``pnet_model.h`` and ``pnet_model.c``.
 
 ``export_c(model, outdir)`` (``CompactProjectionNet.export_c``, ``pnet export-c``)
-writes the model's numbers as ``const`` arrays and pastes the runtime
-``pnet/c/pnet_runtime.c``, which mirrors pnet's kernels formula by formula
-(hash, projection sums, gather-adds, hidden layers, argmax), so the C predicts
-bit for bit what Python predicts; ``pnet/c/pnet_model.h.in`` is the header,
-documenting the API and the assumptions that exactness rests on.
+writes the model's numbers as ``const`` arrays and pastes the runtime from
+``pnet/c/`` (package data), which mirrors pnet's kernels formula by formula, so the
+C predicts bit for bit what Python predicts:
+
+======================  ==================================================================
+pnet_model.h.in         the header: API, sizes, and the assumptions exactness rests on
+pnet_runtime_weights.c  how weights are stored (float32, int8, packed 4 / 2 bits)
+pnet_runtime.c          hash, projection sums, packing, gather-adds, hidden layers, argmax
+pnet_api_dense.c        dense rows: pnet_predict, pnet_logits, pnet_bits
+textfront.c             text models: the text front (pnet.textfront), owned there
+pnet_api_text.c         text models: pnet_predict_text and its kin
+pnet_check_main.c       not pasted: a host harness (tests, bench/mcu.py)
+======================  ==================================================================
 
 What is written, per model:
 
 - configuration macros: the seed key ``mix64(seed)``, projection kind, ternary
-  threshold, weight format (``PNET_WEIGHT_BITS``), activation, layer sizes;
+  threshold, weight format (``PNET_WEIGHT_BITS``), activation, layer sizes, and for
+  a text model its front's (``pnet._c_textfront.textfront_defines``) and
+  ``PNET_MAX_TEXT_BYTES``;
 - per layer ``pnet_w<i>`` as stored in the model file (float32, int8, or the
   packed 4- / 2-bit stream of ``pnet._quantize.pack_weights``), ``pnet_s<i>``
   (scales of quantised formats) and ``pnet_b<i>`` (biases); every float as a
@@ -19,10 +29,11 @@ What is written, per model:
   lists of non-zero entries (``Hyperplanes.signed_lists``) as const tables:
   ~2 bytes per entry of flash and ``8 * T*d`` bytes of stack, against hashing
   every entry of every non-zero feature on the fly (the default: no table,
-  ``8 * 64`` bytes of sums). Same sums in the same order, so the same bits.
+  ``8 * 64`` bytes of sums, one word of 64 bits at a time). Same sums in the same
+  order, so the same bits; ~20x faster on MNIST (``python -m bench.mcu``).
 
-This module owns only the generation of C text; the formulas live in
-``pnet/c/pnet_runtime.c`` and in the kernels it mirrors.
+This module owns only the generation of C text; the formulas live in ``pnet/c/``
+and in the kernels it mirrors.
 """
 import os
 import string
@@ -214,8 +225,8 @@ def _config(model, table):
         "PNET_TERNARY": 0,
         "PNET_GAUSSIAN": 1,
         "PNET_PROJECTION": "PNET_TERNARY" if model.projection == "ternary" else "PNET_GAUSSIAN",
-        "PNET_SEED_KEY": f"UINT64_C({int(model.hyperplanes.key)})",
-        "PNET_THRESHOLD": f"UINT64_C({int(model.hyperplanes.threshold)})",
+        "PNET_SEED_KEY": f"UINT64_C(0x{int(model.hyperplanes.key):016X}) /* mix64(seed) */",
+        "PNET_THRESHOLD": f"UINT64_C({int(model.hyperplanes.threshold)}) /* density * 2**53 */",
         "PNET_HYPERPLANE_TABLE": int(table),
         "PNET_WEIGHT_BITS": 32 if fmt is None else WEIGHT_BITS[fmt],
         "PNET_N_LAYERS": len(model.coefs_),

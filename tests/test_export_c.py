@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 import pnet
-from pnet import CompactProjectionNet, CompactTextProjectionNet, cli
-from pnet._quantize import quantize_columns
+from modelfiles import make_model
+from pnet import cli
 from pnet.export_c import c_float, c_string, export_c
 from pnet.textfront import TextFront
 from test_c_textfront import MAX_BYTES, awkward_texts
@@ -35,25 +35,10 @@ HARNESS = str(resources.files("pnet").joinpath("c", "pnet_check_main.c"))
 def random_model(projection="ternary", quantize=None, hidden=(), activation="relu",
                  n_features=23, n_projections=5, n_bits=20, n_classes=4, density=1 / 3,
                  classes=None, seed=0, text_front=None):
-    """A CompactProjectionNet with random weights (no training: fast); a
-    CompactTextProjectionNet when ``text_front`` is given."""
-    rng = np.random.default_rng(seed)
-    sizes = [n_projections * n_bits, *hidden, n_classes]
-    coefs = [rng.standard_normal((a, b)).astype(np.float32) for a, b in zip(sizes, sizes[1:])]
-    intercepts = [rng.standard_normal(b).astype(np.float32) for b in sizes[1:]]
-    scales = None
-    if quantize is not None:
-        pairs = [quantize_columns(W, quantize) for W in coefs]
-        coefs, scales = [p[0] for p in pairs], [p[1] for p in pairs]
-    settings = dict(
-        seed=seed * 7919 + 3, n_features=n_features, n_projections=n_projections,
-        n_bits=n_bits, projection=projection, density=density, activation=activation,
-        classes=np.arange(n_classes) * 2 + 1 if classes is None else classes,
-        coefs=coefs, intercepts=intercepts, scales=scales, quantize=quantize)
-    if text_front is None:
-        return CompactProjectionNet(**settings)
-    return CompactTextProjectionNet(**{**settings, "n_features": None},
-                                    text_front=text_front)
+    """``modelfiles.make_model`` with this module's defaults: 100 bits (two words)."""
+    return make_model(quantize, hidden, "int" if classes is None else classes, projection,
+                      n_features, n_projections, n_bits, n_classes, seed, activation,
+                      density, text_front)
 
 
 #: name -> (model factory, whether to also export it with hyperplane tables)
