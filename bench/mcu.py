@@ -230,26 +230,31 @@ def mcu_rows(dataset, clf, X, y, mode, workdir):
 
 
 def host_rows(dataset, clf, X, mode, workdir):
-    """C pnet_predict at -O2 (hashed and tabled hyperplanes) vs Python predict_one."""
+    """C pnet_predict (hashed and tabled hyperplanes; -O2, and -O3 -march=native for
+    the tables) vs Python predict_one, int8, rounds interleaved."""
     model = clf.to_compact(quantize="int8")
+    builds = {"hash": (False, HOST_FLAGS), "table": (True, HOST_FLAGS),
+              "table-O3": (True, [*HOST_FLAGS, "-O3", "-march=native"])}
     exes = {}
-    for table in (False, True):
-        model_dir = workdir / f"{dataset}-host-{'table' if table else 'hash'}"
+    expected = np.argmax(model.decision_function(X), axis=1)
+    for name, (table, flags) in builds.items():
+        model_dir = workdir / f"{dataset}-host-{name}"
         model.export_c(model_dir, hyperplane_table=table)
-        exes[table] = build_host(model_dir)
-        expected = np.argmax(model.decision_function(X), axis=1)
-        assert np.array_equal(host_labels(exes[table], model, X), expected)
-    times = {"hash": [], "table": [], "python": []}
-    for _ in range(mode.rounds):  # interleaved rounds: the same load for all three
-        times["hash"].append(host_seconds(exes[False], X[:200], 3))
-        times["table"].append(host_seconds(exes[True], X, 5))
+        exes[name] = build_host(model_dir, flags)
+        assert np.array_equal(host_labels(exes[name], model, X), expected)
+    times = {name: [] for name in [*builds, "python"]}
+    for _ in range(mode.rounds):  # interleaved rounds: the same load for all
+        times["hash"].append(host_seconds(exes["hash"], X[:200], 3))
+        times["table"].append(host_seconds(exes["table"], X, 5))
+        times["table-O3"].append(host_seconds(exes["table-O3"], X, 5))
         times["python"].append(median_latency(model.predict_one, X, len(X))[0])
     med = {k: statistics.median(v) for k, v in times.items()}
-    rows = [[f"{dataset} int8, C -O2, hyperplanes hashed (default)", fmt_time(med["hash"]),
-             fmt_ratio(med["hash"] / med["python"])],
-            [f"{dataset} int8, C -O2, hyperplane tables", fmt_time(med["table"]),
-             fmt_ratio(med["table"] / med["python"])],
-            [f"{dataset} int8, Python predict_one", fmt_time(med["python"]), "1.00×"]]
+    what = {"hash": "C -O2, hyperplanes hashed (default)",
+            "table": "C -O2, hyperplane tables",
+            "table-O3": "C -O3 -march=native, hyperplane tables",
+            "python": "Python predict_one"}
+    rows = [[f"{dataset} int8, {what[k]}", fmt_time(med[k]), fmt_ratio(med[k] / med["python"])]
+            for k in what]
     return rows, med
 
 
@@ -286,7 +291,8 @@ def main():
             ["model", "size_bytes", "pnet_model.o text", "firmware flash - stub",
              "flash - size_bytes", "data+bss", "stack (static)", "stack (QEMU, whole fw)",
              "labels = Python", "test accuracy", "QEMU run"], mcu_table))
-    print_section("One row on this machine: C at -O2 vs Python predict_one (int8)",
+    print_section("One row on this machine: C vs Python predict_one (int8; C: CPU time "
+                  "per call, mean over the rows, median of passes and rounds)",
                   markdown_table(["what", "per row", "vs Python"], host_table))
     lines = []
     if have_arm:
