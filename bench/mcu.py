@@ -30,6 +30,11 @@ d = 12, no hidden layer) and exports its compact model in float32, int8 and int4
 - **Labels**: the firmware runs in ``qemu-system-arm -M mps2-an386`` (a Cortex-M4
   board) with ``-semihosting-config enable=on,target=native``; its class indices
   must equal Python's ``argmax(decision_function(X))`` on every test row.
+- **Instructions per row**: SysTick ticks around each ``pnet_predict`` under
+  ``-icount shift=0`` (one guest instruction = 1 ns of virtual time, one tick of the
+  board's 25 MHz clock = 40 instructions, so +-40 per row). QEMU models no cycles: a
+  Cortex-M4 needs at least one cycle per instruction (loads 2, multiplies and
+  branches more), so at 168 MHz a row takes at least instructions / 168 µs.
 - **Host speed**: ``pnet/c/pnet_check_main.c`` compiled with ``gcc -O2``, mean time
   of one ``pnet_predict`` over the test rows (median of passes), against Python's
   ``predict_one`` (median latency), rounds interleaved; with the hyperplanes hashed
@@ -63,7 +68,10 @@ ARM_FLAGS = ["-mcpu=cortex-m4", "-mthumb", "-Os", "-std=c99", "-Wall", "-Wextra"
 ARM_LINK = ["-nostartfiles", "-nostdlib", "-T", str(HERE / "cortex_m4.ld"),
             "-Wl,--gc-sections"]
 QEMU = ["qemu-system-arm", "-M", "mps2-an386", "-nographic", "-monitor", "none",
-        "-serial", "none", "-semihosting-config", "enable=on,target=native", "-kernel"]
+        "-serial", "none", "-semihosting-config", "enable=on,target=native",
+        "-icount", "shift=0", "-kernel"]
+#: guest instructions per SysTick tick under -icount shift=0 (1 ns each; 25 MHz clock)
+INSTRUCTIONS_PER_TICK = 40
 HOST_FLAGS = ["-std=c99", "-O2", "-DPNET_PROBA"]
 FORMATS = (None, "int8", "int4")
 
@@ -153,12 +161,14 @@ def model_object(model_dir):
 
 
 def run_qemu(elf, timeout=1800):
-    """(class indices, stack high-water bytes) printed by the firmware under QEMU
-    (QEMU writes the semihosting console to its stderr)."""
+    """(class indices, guest instructions in pnet_predict, stack high-water bytes)
+    printed by the firmware under QEMU (which writes the semihosting console to its
+    stderr)."""
     out = run([*QEMU, str(elf)], text=True, timeout=timeout).stderr.split("\n")
-    stack = [int(line.split()[1]) for line in out if line.startswith("stack ")]
+    named = {line.split()[0]: int(line.split()[1]) for line in out
+             if line.startswith(("ticks ", "stack "))}
     indices = [int(line) for line in out if line.strip().isdigit()]
-    return np.array(indices), stack[0]
+    return np.array(indices), named["ticks"] * INSTRUCTIONS_PER_TICK, named["stack"]
 
 
 def build_host(model_dir, flags=HOST_FLAGS):
@@ -215,7 +225,7 @@ def mcu_rows(dataset, clf, X, y, mode, workdir):
         fw = arm_size(elf)
         flash = (fw[0] + fw[1]) - (stub[0] + stub[1])
         start = time.perf_counter()
-        indices, high_water = run_qemu(elf)
+        indices, instructions, high_water = run_qemu(elf)
         qemu_s = time.perf_counter() - start
         expected = np.argmax(model.decision_function(X_mcu), axis=1)
         same = int(np.sum(indices == expected)) if indices.shape == expected.shape else 0
@@ -225,7 +235,8 @@ def mcu_rows(dataset, clf, X, y, mode, workdir):
         rows.append([name + (" (tables)" if table else ""), f"{model.size_bytes:,}",
                      f"{text:,}", f"{flash:,}", f"{flash - model.size_bytes:+,}",
                      f"{data + bss}", f"{stack:,}", f"{high_water:,}",
-                     f"{same}/{len(expected)}", f"{100 * accuracy:.1f} %", f"{qemu_s:.1f} s"])
+                     f"{same}/{len(expected)}", f"{100 * accuracy:.1f} %",
+                     f"{instructions / len(expected):,.0f}", f"{qemu_s:.1f} s"])
     return rows, results
 
 
@@ -290,7 +301,8 @@ def main():
         print_section("Cortex-M4 (arm-none-eabi-gcc -Os, QEMU mps2-an386)", markdown_table(
             ["model", "size_bytes", "pnet_model.o text", "firmware flash - stub",
              "flash - size_bytes", "data+bss", "stack (static)", "stack (QEMU, whole fw)",
-             "labels = Python", "test accuracy", "QEMU run"], mcu_table))
+             "labels = Python", "test accuracy", "Thumb instructions / row", "QEMU run"],
+            mcu_table))
     print_section("One row on this machine: C vs Python predict_one (int8; C: CPU time "
                   "per call, mean over the rows, median of passes and rounds)",
                   markdown_table(["what", "per row", "vs Python"], host_table))
