@@ -239,3 +239,16 @@ def test_cli_export_c(tmp_path, capsys):
                      "--hyperplane-table"])
     err = capsys.readouterr().err
     assert code == 1 and err.startswith("pnet export-c: error: ") and "ternary" in err
+
+
+def test_cli_export_c_text_model(tmp_path, capsys):
+    model = random_model(text_front=TextFront(), density=0.05)
+    model.save(tmp_path / "t.pnet")
+    assert cli.main(["export-c", str(tmp_path / "t.pnet"), str(tmp_path / "out"),
+                     "--max-text-bytes", "100"]) == 0
+    header = (tmp_path / "out" / "pnet_model.h").read_text()
+    assert "#define PNET_MAX_TEXT_BYTES 100\n" in header and "pnet_predict_text" in header
+    code = cli.main(["export-c", str(tmp_path / "t.pnet"), str(tmp_path / "bad"),
+                     "--max-text-bytes", "-1"])
+    err = capsys.readouterr().err
+    assert code == 1 and "max_text_bytes must be an int >= 0" in err
