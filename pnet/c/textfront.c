@@ -54,7 +54,10 @@
  * rounded by IEEE 754 on every conforming platform) is used only for counts='sqrt'
  * or norm='l2': then math.h is included here and the program links with -lm where
  * the platform needs it. Refused at compile time: FLT_EVAL_METHOD != 0 (x87
- * without SSE computes doubles in extended precision) and -ffast-math.
+ * without SSE computes doubles in extended precision) and -ffast-math. Weights so
+ * small that every v*v underflows (below about 1e-162) make s = 0 and the values
+ * +inf, where pnet.textfront raises ZeroDivisionError; weights so large that a
+ * value overflows give the same inf / NaN / 0 bits as Python.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -256,11 +259,14 @@ static const struct pnet_tf_run pnet_tf_lower_runs[PNET_TF_N_LOWER_RUNS] = {
     {0x16E40, 0x16E5F, 1, 32}, {0x1E900, 0x1E921, 1, 34}
 };
 
-/* c lowercased: binary search of the last run with first <= c */
+/* c lowercased: the last run with first <= c, by binary search (skipped below the
+ * second run: ASCII and most of Latin-1 can only be in the first, A..Z) */
 static uint32_t pnet_tf_lower(uint32_t c)
 {
     size_t lo = 0, hi = PNET_TF_N_LOWER_RUNS, mid;
     const struct pnet_tf_run *run;
+    if (c < pnet_tf_lower_runs[1].first)
+        hi = 1;
     while (hi - lo > 1) {
         mid = (lo + hi) / 2;
         if (pnet_tf_lower_runs[mid].first <= c)
