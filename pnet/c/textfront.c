@@ -33,13 +33,18 @@
  * merged), so nothing of the text's size is on the stack.
  *
  * Memory. PNET_TF_MAX_FEATURES bounds the n-gram occurrences of any text of at
- * most N = PNET_MAX_TEXT_BYTES bytes: it has T <= (N + 1) / 2 tokens of L code
- * points in all, L + T - 1 <= N (a code point takes at least one byte, tokens are
- * apart by at least one), so there are at most T * (word n's) word n-grams,
- * T * (skip k's) skip-grams and (L + 2T) * (char n's) <= (N + 1 + T) * (char n's)
- * character n-grams. The caller's ids and values take 12 * PNET_TF_MAX_FEATURES
- * bytes (defaults: word 1..2, char 1..4, skip 1..1, N = 256: 1,924 features,
- * 23,088 bytes; N = 1024: 7,684 features, 92,208 bytes). pnet_tf_row itself uses
+ * most N = PNET_MAX_TEXT_BYTES bytes. The text has T <= (N + 1) / 2 tokens of L
+ * code points in all, L + T - 1 <= N (a code point takes at least one byte, tokens
+ * are apart by at least one). A token of l code points has max(0, l + 3 - n)
+ * <= l + max(0, 3 - n) character n-grams of each size n, so a text has at most
+ * n_char * L + T * short character n-grams (n_char sizes n; short = the sum of
+ * max(0, 3 - n): 2 for n = 1, 1 for n = 2), T * n_word word n-grams and T * n_skip
+ * skip-grams: in all, with L <= N + 1 - T, at most
+ *     n_char * (N + 1) + T_max * max(0, n_word + n_skip + short - n_char).
+ * The caller's ids and values take 12 * PNET_TF_MAX_FEATURES bytes (defaults: word
+ * 1..2, char 1..4, skip 1..1; N = 256: 1,284 features, 15,408 bytes; N = 1024:
+ * 5,124 features, 61,488 bytes; a text of 256 bytes has at most 1,153 n-grams, e.g.
+ * 'aa' and 127 times ' a'). pnet_tf_row itself uses
  * a fixed stack, independent of N: no arrays of the text's size, no recursion; a
  * few dozen scalars along a call chain at most 5 deep. Measured with gcc's
  * -fcallgraph-info=su (as tests/test_c_textfront.py does), the same for N = 16 and
@@ -94,10 +99,16 @@
 #define PNET_TF_N_WORD (PNET_TF_WORD_ON ? PNET_TF_WORD_HI - PNET_TF_WORD_LO + 1 : 0)
 #define PNET_TF_N_CHAR (PNET_TF_CHAR_ON ? PNET_TF_CHAR_HI - PNET_TF_CHAR_LO + 1 : 0)
 #define PNET_TF_N_SKIP (PNET_TF_SKIP_ON ? PNET_TF_SKIP_HI - PNET_TF_SKIP_LO + 1 : 0)
+/* sum of max(0, 3 - n) over the character n-gram sizes n */
+#define PNET_TF_SHORT                                                                  \
+    (PNET_TF_CHAR_ON ? (PNET_TF_CHAR_LO <= 1 ? 2 : 0)                                  \
+                           + (PNET_TF_CHAR_LO <= 2 && PNET_TF_CHAR_HI >= 2 ? 1 : 0)    \
+                     : 0)
+#define PNET_TF_PER_TOKEN (PNET_TF_N_WORD + PNET_TF_N_SKIP + PNET_TF_SHORT - PNET_TF_N_CHAR)
 /* Room the caller gives ids and values: the most n-gram occurrences of a text. */
 #define PNET_TF_MAX_FEATURES                                                           \
-    (PNET_TF_MAX_TOKENS * (PNET_TF_N_WORD + PNET_TF_N_SKIP)                            \
-     + (PNET_MAX_TEXT_BYTES + 1 + PNET_TF_MAX_TOKENS) * PNET_TF_N_CHAR)
+    (PNET_TF_N_CHAR * (PNET_MAX_TEXT_BYTES + 1)                                        \
+     + PNET_TF_MAX_TOKENS * (PNET_TF_PER_TOKEN > 0 ? PNET_TF_PER_TOKEN : 0))
 #if PNET_TF_MAX_FEATURES > 2147483647
 #error "pnet text front: PNET_MAX_TEXT_BYTES too large (the feature count must fit an int)"
 #endif
