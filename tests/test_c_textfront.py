@@ -216,13 +216,16 @@ def test_lowercase_table_equals_pythons(driver):
 
 # -- the capacity the caller gives ---------------------------------------------------------
 def max_features(front, n):
-    """PNET_TF_MAX_FEATURES: T <= (n + 1) // 2 tokens, L + 2T <= n + 1 + T."""
-    n_tokens = (n + 1) // 2
-    width = {f: r[1] - r[0] + 1 if w > 0 else 0 for f, r, w in
+    """PNET_TF_MAX_FEATURES (see textfront.c): with T <= (n + 1) // 2 tokens of L code
+    points, L <= n + 1 - T, a token of l code points has at most l + max(0, 3 - k)
+    character k-grams for each size k."""
+    sizes = {f: range(r[0], r[1] + 1) if w > 0 else range(0) for f, r, w in
              [("word", front.word_ngram_range, front.word_weight),
               ("char", front.char_ngram_range, front.char_weight),
               ("skip", front.skip_range, front.skip_weight)]}
-    return n_tokens * (width["word"] + width["skip"]) + (n + 1 + n_tokens) * width["char"]
+    short = sum(max(0, 3 - k) for k in sizes["char"])
+    per_token = len(sizes["word"]) + len(sizes["skip"]) + short - len(sizes["char"])
+    return len(sizes["char"]) * (n + 1) + (n + 1) // 2 * max(0, per_token)
 
 
 @pytest.mark.parametrize("name", sorted(FRONTS))

@@ -33,17 +33,25 @@
  * merged), so nothing of the text's size is on the stack.
  *
  * Memory. PNET_TF_MAX_FEATURES bounds the n-gram occurrences of any text of at
- * most N = PNET_MAX_TEXT_BYTES bytes: it has T <= (N + 1) / 2 tokens of L code
- * points in all, L + T - 1 <= N (a code point takes at least one byte, tokens are
- * apart by at least one), so there are at most T * (word n's) word n-grams,
- * T * (skip k's) skip-grams and (L + 2T) * (char n's) <= (N + 1 + T) * (char n's)
- * character n-grams. The caller's ids and values take 12 * PNET_TF_MAX_FEATURES
- * bytes (defaults: word 1..2, char 1..4, skip 1..1, N = 256: 1,924 features,
- * 23,088 bytes; N = 1024: 7,684 features, 92,208 bytes). pnet_tf_row itself uses
+ * most N = PNET_MAX_TEXT_BYTES bytes. The text has T <= (N + 1) / 2 tokens of L
+ * code points in all, L + T - 1 <= N (a code point takes at least one byte, tokens
+ * are apart by at least one). A token of l code points has max(0, l + 3 - n)
+ * <= l + max(0, 3 - n) character n-grams of each size n, so a text has at most
+ * n_char * L + T * short character n-grams (n_char sizes n; short = the sum of
+ * max(0, 3 - n): 2 for n = 1, 1 for n = 2), T * n_word word n-grams and T * n_skip
+ * skip-grams: in all, with L <= N + 1 - T, at most
+ *     n_char * (N + 1) + T_max * max(0, n_word + n_skip + short - n_char).
+ * The caller's ids and values take 12 * PNET_TF_MAX_FEATURES bytes (defaults: word
+ * 1..2, char 1..4, skip 1..1; N = 256: 1,284 features, 15,408 bytes; N = 1024:
+ * 5,124 features, 61,488 bytes; a text of 256 bytes has at most 1,153 n-grams, e.g.
+ * 'aa' and 127 times ' a'). pnet_tf_row itself uses
  * a fixed stack, independent of N: no arrays of the text's size, no recursion; a
- * few dozen scalars along a call chain at most 5 deep. Measured with gcc 12
- * -fcallgraph-info=su on x86-64 (tests/test_c_textfront.py): 392 bytes at -O0,
- * 304 at -O2, 264 at -Os, the same for N = 16 and N = 4096.
+ * few dozen scalars along a call chain at most 5 deep. Measured with gcc's
+ * -fcallgraph-info=su (as tests/test_c_textfront.py does), the same for N = 16 and
+ * N = 4096: x86-64 (gcc 12) 392 bytes at -O0, 272 to 304 at -O2, 264 at -Os;
+ * Cortex-M4 (arm-none-eabi-gcc -mthumb) 272 at -O0, 168 to 176 at -Os, plus
+ * libgcc's soft-float routines. Flash on Cortex-M4 at -Os: 4.7 KB of code and
+ * tables, 2.9 KB of it the lowercase runs (1.7 KB in all with lowercase off).
  *
  * Exactness. Integers are uint64 (wrapping, as the spec's mod 2**64); the values
  * are double (IEEE binary64), every operation correctly rounded, in the spec's
@@ -54,7 +62,10 @@
  * rounded by IEEE 754 on every conforming platform) is used only for counts='sqrt'
  * or norm='l2': then math.h is included here and the program links with -lm where
  * the platform needs it. Refused at compile time: FLT_EVAL_METHOD != 0 (x87
- * without SSE computes doubles in extended precision) and -ffast-math.
+ * without SSE computes doubles in extended precision) and -ffast-math. Weights so
+ * small that every v*v underflows (below about 1e-162) make s = 0 and the values
+ * +inf, where pnet.textfront raises ZeroDivisionError; weights so large that a
+ * value overflows give the same inf / NaN / 0 bits as Python.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -88,10 +99,16 @@
 #define PNET_TF_N_WORD (PNET_TF_WORD_ON ? PNET_TF_WORD_HI - PNET_TF_WORD_LO + 1 : 0)
 #define PNET_TF_N_CHAR (PNET_TF_CHAR_ON ? PNET_TF_CHAR_HI - PNET_TF_CHAR_LO + 1 : 0)
 #define PNET_TF_N_SKIP (PNET_TF_SKIP_ON ? PNET_TF_SKIP_HI - PNET_TF_SKIP_LO + 1 : 0)
+/* sum of max(0, 3 - n) over the character n-gram sizes n */
+#define PNET_TF_SHORT                                                                  \
+    (PNET_TF_CHAR_ON ? (PNET_TF_CHAR_LO <= 1 ? 2 : 0)                                  \
+                           + (PNET_TF_CHAR_LO <= 2 && PNET_TF_CHAR_HI >= 2 ? 1 : 0)    \
+                     : 0)
+#define PNET_TF_PER_TOKEN (PNET_TF_N_WORD + PNET_TF_N_SKIP + PNET_TF_SHORT - PNET_TF_N_CHAR)
 /* Room the caller gives ids and values: the most n-gram occurrences of a text. */
 #define PNET_TF_MAX_FEATURES                                                           \
-    (PNET_TF_MAX_TOKENS * (PNET_TF_N_WORD + PNET_TF_N_SKIP)                            \
-     + (PNET_MAX_TEXT_BYTES + 1 + PNET_TF_MAX_TOKENS) * PNET_TF_N_CHAR)
+    (PNET_TF_N_CHAR * (PNET_MAX_TEXT_BYTES + 1)                                        \
+     + PNET_TF_MAX_TOKENS * (PNET_TF_PER_TOKEN > 0 ? PNET_TF_PER_TOKEN : 0))
 #if PNET_TF_MAX_FEATURES > 2147483647
 #error "pnet text front: PNET_MAX_TEXT_BYTES too large (the feature count must fit an int)"
 #endif
@@ -256,11 +273,14 @@ static const struct pnet_tf_run pnet_tf_lower_runs[PNET_TF_N_LOWER_RUNS] = {
     {0x16E40, 0x16E5F, 1, 32}, {0x1E900, 0x1E921, 1, 34}
 };
 
-/* c lowercased: binary search of the last run with first <= c */
+/* c lowercased: the last run with first <= c, by binary search (skipped below the
+ * second run: ASCII and most of Latin-1 can only be in the first, A..Z) */
 static uint32_t pnet_tf_lower(uint32_t c)
 {
     size_t lo = 0, hi = PNET_TF_N_LOWER_RUNS, mid;
     const struct pnet_tf_run *run;
+    if (c < pnet_tf_lower_runs[1].first)
+        hi = 1;
     while (hi - lo > 1) {
         mid = (lo + hi) / 2;
         if (pnet_tf_lower_runs[mid].first <= c)
