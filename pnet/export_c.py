@@ -189,32 +189,21 @@ def _check_exportable(model, hyperplane_table, max_text_bytes):
                          f"{', text' if model._text else ''}); export without it.")
 
 
-def text_features(front, max_text_bytes):
-    """PNET_TF_MAX_FEATURES of pnet/c/textfront.c (the most n-gram occurrences of a
-    text of ``max_text_bytes`` bytes), as its macro computes it."""
-    p = front.to_dict()
-    tokens = (max_text_bytes + 1) // 2
-
-    def n(family, key):
-        lo, hi = p[key]
-        return hi - lo + 1 if p[f"{family}_weight"] > 0 else 0
-    return (tokens * (n("word", "word_ngram_range") + n("skip", "skip_range"))
-            + (max_text_bytes + 1 + tokens) * n("char", "char_ngram_range"))
-
-
-def _stack(model, table, max_text_bytes):
+def _stack(model, table):
     """(bytes, detail) of the largest arrays on the stack during one call."""
     width = max(model.layer_sizes[1:])
     parts = [("sums", 8 * (model.layer_sizes[0] if table else 64)),
              ("bits", 8 * n_words(model.layer_sizes[0]))]
-    if model._text:
-        parts.append(("text features", 12 * text_features(model.text_front, max_text_bytes)))
+
     if model.quantize is not None:
         parts.append(("int32 sums", 4 * model.layer_sizes[1]))
     if len(model.layer_sizes) > 2:
         parts.append(("layer outputs", 8 * width))
     parts.append(("logits", 4 * len(model.classes_)))
-    return sum(n for _, n in parts), ", ".join(f"{name} {n}" for name, n in parts)
+    detail = ", ".join(f"{name} {n}" for name, n in parts)
+    if model._text:  # the front's bound, computed by its macro in textfront.c
+        detail += ";\n * plus 12 * PNET_TF_MAX_FEATURES for the text's ids and values (pnet_model.c)"
+    return sum(n for _, n in parts), detail
 
 
 def _config(model, table):
@@ -248,7 +237,7 @@ def render(model, hyperplane_table=False, max_text_bytes=MAX_TEXT_BYTES):
     from . import __version__
 
     _check_exportable(model, hyperplane_table, max_text_bytes)
-    stack_bytes, stack_detail = _stack(model, hyperplane_table, max_text_bytes)
+    stack_bytes, stack_detail = _stack(model, hyperplane_table)
     if model._text:
         inputs = f"#define PNET_MAX_TEXT_BYTES {max_text_bytes}\n"
         api, runtime = _TEXT_API, ["textfront.c", "pnet_api_text.c"]
