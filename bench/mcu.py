@@ -1,4 +1,4 @@
-"""From a fitted model to C on a microcontroller: size, stack, labels under QEMU, host speed.
+"""From a fitted model to C on a microcontroller: size, stack, QEMU labels, host speed.
 
 Run ``python -m bench.mcu [--quick]`` (default: ~5 minutes, mostly training and QEMU;
 ``--quick`` trains 5 epochs and checks fewer rows). Needs, beyond the bench extra,
@@ -14,7 +14,9 @@ For digits and the MNIST subset (``bench.datasets.load``), it fits
 d = 12, no hidden layer) and exports its compact model in float32, int8 and int4:
 
 - **Cortex-M4 build**: ``arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -Os`` (soft-float
-  ABI: float and double in software, IEEE-exact), ``-ffunction-sections
+  ABI: float and double in software, IEEE-exact; and the int8 model once more with
+  ``-mfloat-abi=hard -mfpu=fpv4-sp-d16 -ffp-contract=fast``: float in the FPU, which
+  has a fused multiply-add, double still in software), ``-ffunction-sections
   -fdata-sections -Wl,--gc-sections``, no C library: the model, ``bench/mcu/main.c``
   (predicts the test rows, prints the class indices through ARM semihosting) and
   ``bench/mcu/startup.c`` (vector table, semihosting, stack painting), linked
@@ -72,6 +74,9 @@ QEMU = ["qemu-system-arm", "-M", "mps2-an386", "-nographic", "-monitor", "none",
         "-icount", "shift=0", "-kernel"]
 #: guest instructions per SysTick tick under -icount shift=0 (1 ns each; 25 MHz clock)
 INSTRUCTIONS_PER_TICK = 40
+#: the Cortex-M4's single-precision FPU (float in hardware, double still in software);
+#: -ffp-contract=fast lets gcc fuse float a * b + c into VFMA, which pnet must prevent
+FPU_FLAGS = ["-mfloat-abi=hard", "-mfpu=fpv4-sp-d16", "-ffp-contract=fast"]
 HOST_FLAGS = ["-std=c99", "-O2", "-DPNET_PROBA"]
 FORMATS = (None, "int8", "int4")
 
@@ -123,8 +128,8 @@ def static_stack(ci_path, root="pnet_predict"):
     """Deepest stack from ``root`` in a gcc ``-fcallgraph-info=su`` file: the sum of
     the frames along the worst call chain (functions without a size count 0)."""
     text = Path(ci_path).read_text()
-    frames = {t: int(n) for t, n in re.findall(r'title: "([^"]+)" label: "[^"]*\\n(\d+) bytes',
-                                               text)}
+    node = r'title: "([^"]+)" label: "[^"]*\\n(\d+) bytes'
+    frames = {t: int(n) for t, n in re.findall(node, text)}
     calls = {}
     for src, dst in re.findall(r'sourcename: "([^"]+)" targetname: "([^"]+)"', text):
         calls.setdefault(src, set()).add(dst)
@@ -137,7 +142,7 @@ def static_stack(ci_path, root="pnet_predict"):
     return deepest(root)
 
 
-def build_firmware(model_dir, X, stub=False):
+def build_firmware(model_dir, X, stub=False, fpu=False):
     """The Cortex-M4 ELF predicting the rows X (or the stub's), in model_dir."""
     write_rows(model_dir / "rows.h", X)
     elf = model_dir / ("stub.elf" if stub else "firmware.elf")
@@ -147,15 +152,16 @@ def build_firmware(model_dir, X, stub=False):
     else:
         defines = []
         sources.append(str(model_dir / "pnet_model.c"))
-    run(["arm-none-eabi-gcc", *ARM_FLAGS, *defines, f"-I{model_dir}", *sources, *ARM_LINK,
-         "-lm", "-lc", "-lgcc", "-o", str(elf)])
+    run(["arm-none-eabi-gcc", *ARM_FLAGS, *(FPU_FLAGS if fpu else []), *defines,
+         f"-I{model_dir}", *sources, *ARM_LINK, "-lm", "-lc", "-lgcc", "-o", str(elf)])
     return elf
 
 
-def model_object(model_dir):
+def model_object(model_dir, fpu=False):
     """pnet_model.c alone for the Cortex-M4: (object sizes, worst-case stack)."""
     obj = model_dir / "pnet_model.o"
-    run(["arm-none-eabi-gcc", *ARM_FLAGS, "-fcallgraph-info=su", "-c",
+    run(["arm-none-eabi-gcc", *ARM_FLAGS, *(FPU_FLAGS if fpu else []),
+         "-fcallgraph-info=su", "-c",
          str(model_dir / "pnet_model.c"), "-o", str(obj)], cwd=model_dir)
     return arm_size(obj), static_stack(model_dir / "pnet_model.ci")
 
@@ -202,27 +208,30 @@ def tools_available():
 def fit(dataset, mode):
     X_train, X_test, y_train, y_test = load(dataset)
     start = time.perf_counter()
-    clf = ProjectionNetClassifier(random_state=0, max_iter=mode.max_iter).fit(X_train, y_train)
+    clf = ProjectionNetClassifier(random_state=0, max_iter=mode.max_iter)
+    clf.fit(X_train, y_train)
     seconds = time.perf_counter() - start
     return clf, np.ascontiguousarray(X_test, dtype=np.float32), y_test, seconds
 
 
 def mcu_rows(dataset, clf, X, y, mode, workdir):
-    """One row per format (and the int8 model with hyperplane tables) of the MCU table."""
+    """One row per format, the int8 model with hyperplane tables, and the int8 model
+    built for the FPU (``FPU_FLAGS``), of the MCU table."""
     rows, results = [], {}
-    stub = None
-    variants = [(fmt, False) for fmt in FORMATS] + [("int8", True)]
+    stubs = {}
+    variants = [(fmt, False, False) for fmt in FORMATS] + [("int8", True, False),
+                                                           ("int8", False, True)]
     X_mcu = X[:mode.mcu_rows]
-    for fmt, table in variants:
+    for fmt, table, fpu in variants:
         model = clf.to_compact(quantize=fmt)
-        name = f"{dataset}-{fmt or 'float32'}{'-table' if table else ''}"
+        name = "-".join([dataset, fmt or "float32"] + ["table"] * table + ["fpu"] * fpu)
         model_dir = workdir / name
         model.export_c(model_dir, hyperplane_table=table)
-        (text, data, bss), stack = model_object(model_dir)
-        elf = build_firmware(model_dir, X_mcu)
-        if stub is None:
-            stub = arm_size(build_firmware(model_dir, X_mcu, stub=True))
-        fw = arm_size(elf)
+        (text, data, bss), stack = model_object(model_dir, fpu)
+        elf = build_firmware(model_dir, X_mcu, fpu=fpu)
+        if fpu not in stubs:
+            stubs[fpu] = arm_size(build_firmware(model_dir, X_mcu, stub=True, fpu=fpu))
+        fw, stub = arm_size(elf), stubs[fpu]
         flash = (fw[0] + fw[1]) - (stub[0] + stub[1])
         start = time.perf_counter()
         indices, instructions, high_water = run_qemu(elf)
@@ -232,7 +241,7 @@ def mcu_rows(dataset, clf, X, y, mode, workdir):
         accuracy = np.mean(model.classes_[expected] == y[:mode.mcu_rows])
         results[name] = dict(model=model, flash=flash, ram=data + bss + stack,
                              same=same, n=len(expected))
-        rows.append([name + (" (tables)" if table else ""), f"{model.size_bytes:,}",
+        rows.append([name, f"{model.size_bytes:,}",
                      f"{text:,}", f"{flash:,}", f"{flash - model.size_bytes:+,}",
                      f"{data + bss}", f"{stack:,}", f"{high_water:,}",
                      f"{same}/{len(expected)}", f"{100 * accuracy:.1f} %",
@@ -264,8 +273,8 @@ def host_rows(dataset, clf, X, mode, workdir):
             "table": "C -O2, hyperplane tables",
             "table-O3": "C -O3 -march=native, hyperplane tables",
             "python": "Python predict_one"}
-    rows = [[f"{dataset} int8, {what[k]}", fmt_time(med[k]), fmt_ratio(med[k] / med["python"])]
-            for k in what]
+    rows = [[f"{dataset} int8, {what[k]}", fmt_time(med[k]),
+             fmt_ratio(med[k] / med["python"])] for k in what]
     return rows, med
 
 

@@ -1,5 +1,5 @@
 /* Minimal Cortex-M startup for bench/mcu.py under QEMU: a vector table, a reset
- * handler that zeroes .bss, paints the stack (to measure its high-water mark) and
+ * handler that enables the FPU (hard-float builds), zeroes .bss, paints the stack (to measure its high-water mark) and
  * calls main, and ARM semihosting calls (bkpt 0xAB) to print and to exit. No C
  * library, so the firmware's size is the model's plus this file's. */
 #include <stdint.h>
@@ -48,6 +48,10 @@ void reset_handler(void)
     uint32_t *p;
     uint32_t *sp;
     __asm__ volatile("mov %0, sp" : "=r"(sp));
+#ifdef __ARM_FP
+    *(volatile uint32_t *)0xE000ED88u |= 0xFu << 20; /* CPACR: enable the FPU */
+    __asm__ volatile("dsb\n\tisb");
+#endif
     for (p = &__bss_start; p < &__bss_end; p++)
         *p = 0;
     for (p = &__stack_bottom; p < sp - 16; p++) /* below the current frame */
