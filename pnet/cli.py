@@ -1,4 +1,5 @@
-"""The ``pnet`` command line: ``pnet demo``, ``pnet info MODEL``, ``pnet predict MODEL CSV``.
+"""The ``pnet`` command line: ``pnet demo``, ``pnet info MODEL``, ``pnet predict MODEL CSV``,
+``pnet export-c MODEL OUTDIR``.
 
 Run ``pnet --help`` for the commands. ``info`` and ``predict`` read model files
 written by ``CompactProjectionNet.save`` (``pnet.load``). Errors in the user's
@@ -76,6 +77,21 @@ def _predict(args):
     except ValueError as exc:  # NaN / infinity in the data
         raise InputError(f"{args.data}: {exc}") from exc
     sys.stdout.write("".join(line + "\n" for line in lines))
+    return 0
+
+
+# -- export-c ----------------------------------------------------------------------------
+def _export_c(args):
+    model = _load_model(args.model)
+    try:
+        paths = model.export_c(args.outdir, hyperplane_table=args.hyperplane_table,
+                               max_text_bytes=args.max_text_bytes)
+    except ValueError as exc:  # hyperplane tables of a gaussian or text model
+        raise InputError(f"{args.model}: {exc}") from exc
+    except OSError as exc:
+        raise InputError(f"{args.outdir}: {exc.strerror or exc}.") from exc
+    for path in paths:
+        print(path)
     return 0
 
 
@@ -239,6 +255,20 @@ def build_parser():
     predict.add_argument("--proba", action="store_true",
                          help="print class probabilities (a header row of classes first)")
     predict.set_defaults(func=_predict)
+
+    export = sub.add_parser(
+        "export-c", help="write the model as dependency-free C99 (pnet_model.h, pnet_model.c)",
+        description="Write pnet_model.h and pnet_model.c into OUTDIR: C99 that predicts "
+        "bit for bit as the model (see the comment at the top of pnet_model.h).")
+    export.add_argument("model", help="model file")
+    export.add_argument("outdir", help="directory for the two files (created if needed)")
+    export.add_argument("--hyperplane-table", action="store_true",
+                        help="store the ternary hyperplane lists as const tables: faster, "
+                             "more flash (default: hash them on the fly)")
+    export.add_argument("--max-text-bytes", type=int, default=256,
+                        help="text models: the longest text in bytes the C takes "
+                             "(default 256)")
+    export.set_defaults(func=_export_c)
     return parser
 
 

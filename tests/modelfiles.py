@@ -15,7 +15,7 @@ import zipfile
 
 import numpy as np
 
-from pnet import CompactProjectionNet
+from pnet import CompactProjectionNet, CompactTextProjectionNet
 from pnet._quantize import quantize_columns
 
 #: offsets of fields in a zip central directory entry and a local header
@@ -31,11 +31,17 @@ END_FIELDS = {"disk": (4, "H"), "cd_disk": (6, "H"), "n_here": (8, "H"), "n": (1
 
 
 def make_model(quantize=None, hidden=(), labels="int", projection="ternary", n_features=9,
-               n_projections=4, n_bits=4, n_classes=3, seed=0):
-    """A CompactProjectionNet with random weights (no training: fast)."""
+               n_projections=4, n_bits=4, n_classes=3, seed=0, activation="relu",
+               density=1 / 3, text_front=None):
+    """A CompactProjectionNet with random weights (no training: fast); ``labels`` is
+    "int", "str" or the classes themselves; a CompactTextProjectionNet (no
+    ``n_features``) when ``text_front`` is given."""
     rng = np.random.default_rng(seed)
-    classes = (np.array([f"label-{i}" for i in range(n_classes)]) if labels == "str" else
-               np.arange(n_classes) * 3 + 1)
+    if isinstance(labels, str):
+        classes = (np.array([f"label-{i}" for i in range(n_classes)]) if labels == "str" else
+                   np.arange(n_classes) * 3 + 1)
+    else:
+        classes = np.asarray(labels)
     sizes = [n_projections * n_bits, *hidden, n_classes]
     coefs = [rng.standard_normal((a, b)).astype(np.float32) for a, b in zip(sizes, sizes[1:])]
     intercepts = [rng.standard_normal(b).astype(np.float32) for b in sizes[1:]]
@@ -43,11 +49,14 @@ def make_model(quantize=None, hidden=(), labels="int", projection="ternary", n_f
     if quantize is not None:
         pairs = [quantize_columns(W, quantize) for W in coefs]
         coefs, scales = [p[0] for p in pairs], [p[1] for p in pairs]
-    return CompactProjectionNet(seed=seed + 17, n_features=n_features,
-                                n_projections=n_projections, n_bits=n_bits,
-                                projection=projection, density=1 / 3, activation="relu",
-                                classes=classes, coefs=coefs, intercepts=intercepts,
-                                scales=scales, quantize=quantize)
+    settings = dict(seed=seed + 17, n_features=n_features, n_projections=n_projections,
+                    n_bits=n_bits, projection=projection, density=density,
+                    activation=activation, classes=classes, coefs=coefs,
+                    intercepts=intercepts, scales=scales, quantize=quantize)
+    if text_front is None:
+        return CompactProjectionNet(**settings)
+    return CompactTextProjectionNet(**{**settings, "n_features": None},
+                                    text_front=text_front)
 
 
 def assert_same_model(a, b, changed=None):

@@ -1,0 +1,336 @@
+"""From a fitted model to C on a microcontroller: size, stack, QEMU labels, host speed.
+
+Run ``python -m bench.mcu [--quick]`` (default: ~5 minutes, mostly training and QEMU;
+``--quick`` trains 5 epochs and checks fewer rows). Needs, beyond the bench extra,
+the Debian packages ``gcc-arm-none-eabi`` and ``qemu-system-arm``::
+
+    apt-get install -y gcc-arm-none-eabi qemu-system-arm
+
+(without them only the host part runs). This module owns the C export benchmark;
+it calls ``CompactProjectionNet.export_c`` and compiles what it writes.
+
+For digits and the MNIST subset (``bench.datasets.load``), it fits
+``ProjectionNetClassifier(random_state=0)`` (defaults: ternary projection, T = 60,
+d = 12, no hidden layer) and exports its compact model in float32, int8 and int4:
+
+- **Cortex-M4 build**: ``arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -Os`` (soft-float
+  ABI: float and double in software, IEEE-exact; and the int8 model once more with
+  ``-mfloat-abi=hard -mfpu=fpv4-sp-d16 -ffp-contract=fast``: float in the FPU, which
+  has a fused multiply-add, double still in software), ``-ffunction-sections
+  -fdata-sections -Wl,--gc-sections``, no C library: the model, ``bench/mcu/main.c``
+  (predicts the test rows, prints the class indices through ARM semihosting) and
+  ``bench/mcu/startup.c`` (vector table, semihosting, stack painting), linked
+  with ``bench/mcu/cortex_m4.ld`` (QEMU mps2-an386's memory map) and libgcc.
+- **Flash**: ``arm-none-eabi-size`` of that firmware minus the same firmware with a
+  one-line stub instead of the model: the model's weights, its code and the libgcc
+  routines it pulls in (soft-float add, multiply, compare, conversions).
+- **RAM**: the model's .data + .bss (``arm-none-eabi-size`` of its object: 0, all
+  weights are const) + its worst-case stack: the deepest call chain from
+  ``pnet_predict`` in gcc's ``-fcallgraph-info=su`` (the frames of pnet's own
+  functions; libgcc's leaf routines add a few dozen bytes), checked against the
+  high-water mark of the painted stack measured under QEMU (the whole firmware).
+- **Labels**: the firmware runs in ``qemu-system-arm -M mps2-an386`` (a Cortex-M4
+  board) with ``-semihosting-config enable=on,target=native``; its class indices
+  must equal Python's ``argmax(decision_function(X))`` on every test row.
+- **Instructions per row**: SysTick ticks around each ``pnet_predict`` under
+  ``-icount shift=0`` (one guest instruction = 1 ns of virtual time, one tick of the
+  board's 25 MHz clock = 40 instructions, so +-40 per row). QEMU models no cycles: a
+  Cortex-M4 needs at least one cycle per instruction (loads 2, multiplies and
+  branches more), so at 168 MHz a row takes at least instructions / 168 µs.
+- **Host speed**: ``pnet/c/pnet_check_main.c`` compiled with ``gcc -O2``, mean time
+  of one ``pnet_predict`` over the test rows (median of passes), against Python's
+  ``predict_one`` (median latency), rounds interleaved; with the hyperplanes hashed
+  on the fly (the default export) and as const tables (``hyperplane_table=True``).
+"""
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from pnet import ProjectionNetClassifier
+from pnet.export_c import c_float
+
+from ._common import (Goal, add_mode_arguments, fmt_ratio, fmt_time, format_machine_info,
+                      markdown_table, median_latency, mode_name, print_section)
+from .datasets import load
+
+HERE = Path(__file__).resolve().parent / "mcu"
+HARNESS = str(resources.files("pnet").joinpath("c", "pnet_check_main.c"))
+ARM_FLAGS = ["-mcpu=cortex-m4", "-mthumb", "-Os", "-std=c99", "-Wall", "-Wextra",
+             "-ffunction-sections", "-fdata-sections"]
+ARM_LINK = ["-nostartfiles", "-nostdlib", "-T", str(HERE / "cortex_m4.ld"),
+            "-Wl,--gc-sections"]
+QEMU = ["qemu-system-arm", "-M", "mps2-an386", "-nographic", "-monitor", "none",
+        "-serial", "none", "-semihosting-config", "enable=on,target=native",
+        "-icount", "shift=0", "-kernel"]
+#: guest instructions per SysTick tick under -icount shift=0 (1 ns each; 25 MHz clock)
+INSTRUCTIONS_PER_TICK = 40
+#: the Cortex-M4's single-precision FPU (float in hardware, double still in software);
+#: -ffp-contract=fast lets gcc fuse float a * b + c into VFMA, which pnet must prevent
+FPU_FLAGS = ["-mfloat-abi=hard", "-mfpu=fpv4-sp-d16", "-ffp-contract=fast"]
+HOST_FLAGS = ["-std=c99", "-O2", "-DPNET_PROBA"]
+FORMATS = (None, "int8", "int4")
+
+GOALS = {
+    "flash": Goal("Cortex-M4 flash of the dense int8 model - its size_bytes", 3072, False,
+                  " bytes", 13),
+    "ram": Goal("RAM (data + bss + worst-case stack) of the MNIST T=60 d=12 model", 2048,
+                False, " bytes", 13),
+    "speed": Goal("C predict of one MNIST row at -O2 on this machine", 2.0, False, " µs",
+                  13),
+}
+
+
+@dataclass
+class Mode:
+    max_iter: int   # training epochs
+    mcu_rows: int   # test rows run under QEMU (per model)
+    rounds: int     # interleaved timing rounds (median kept)
+
+
+MODES = {"quick": Mode(5, 100, 3), "default": Mode(30, 1000, 5)}
+
+
+# -- building ------------------------------------------------------------------------------
+def run(cmd, **kwargs):
+    """subprocess.run that raises with the command's stderr on failure."""
+    result = subprocess.run(cmd, capture_output=True, **kwargs)
+    if result.returncode != 0:
+        err = result.stderr.decode() if isinstance(result.stderr, bytes) else result.stderr
+        raise RuntimeError(f"{' '.join(map(str, cmd))} failed:\n{err[-3000:]}")
+    return result
+
+
+def write_rows(path, X):
+    """rows.h: the test rows as a const float array (in flash)."""
+    lines = ["{" + ", ".join(map(c_float, x)) + "}" for x in X]
+    Path(path).write_text(
+        f"#define N_ROWS {len(X)}u\nstatic const float rows[{len(X)}][{X.shape[1]}] = {{\n"
+        + ",\n".join(lines) + "\n};\n")
+
+
+def arm_size(path):
+    """(text, data, bss) bytes of an object or ELF (``arm-none-eabi-size``)."""
+    out = run(["arm-none-eabi-size", str(path)], text=True).stdout.splitlines()[1].split()
+    return int(out[0]), int(out[1]), int(out[2])
+
+
+def static_stack(ci_path, root="pnet_predict"):
+    """Deepest stack from ``root`` in a gcc ``-fcallgraph-info=su`` file: the sum of
+    the frames along the worst call chain (functions without a size count 0)."""
+    text = Path(ci_path).read_text()
+    node = r'title: "([^"]+)" label: "[^"]*\\n(\d+) bytes'
+    frames = {t: int(n) for t, n in re.findall(node, text)}
+    calls = {}
+    for src, dst in re.findall(r'sourcename: "([^"]+)" targetname: "([^"]+)"', text):
+        calls.setdefault(src, set()).add(dst)
+
+    def deepest(name, seen=()):
+        if name in seen:
+            raise ValueError(f"recursion through {name}: no static stack bound")
+        below = [deepest(c, seen + (name,)) for c in calls.get(name, ())]
+        return frames.get(name, 0) + max(below, default=0)
+    return deepest(root)
+
+
+def build_firmware(model_dir, X, stub=False, fpu=False):
+    """The Cortex-M4 ELF predicting the rows X (or the stub's), in model_dir."""
+    write_rows(model_dir / "rows.h", X)
+    elf = model_dir / ("stub.elf" if stub else "firmware.elf")
+    sources = [str(HERE / "main.c"), str(HERE / "startup.c")]
+    if stub:
+        defines = ["-DPNET_STUB"]
+    else:
+        defines = []
+        sources.append(str(model_dir / "pnet_model.c"))
+    run(["arm-none-eabi-gcc", *ARM_FLAGS, *(FPU_FLAGS if fpu else []), *defines,
+         f"-I{model_dir}", *sources, *ARM_LINK, "-lm", "-lc", "-lgcc", "-o", str(elf)])
+    return elf
+
+
+def model_object(model_dir, fpu=False):
+    """pnet_model.c alone for the Cortex-M4: (object sizes, worst-case stack)."""
+    obj = model_dir / "pnet_model.o"
+    run(["arm-none-eabi-gcc", *ARM_FLAGS, *(FPU_FLAGS if fpu else []),
+         "-fcallgraph-info=su", "-c",
+         str(model_dir / "pnet_model.c"), "-o", str(obj)], cwd=model_dir)
+    return arm_size(obj), static_stack(model_dir / "pnet_model.ci")
+
+
+def run_qemu(elf, timeout=1800):
+    """(class indices, guest instructions in pnet_predict, stack high-water bytes)
+    printed by the firmware under QEMU (which writes the semihosting console to its
+    stderr)."""
+    out = run([*QEMU, str(elf)], text=True, timeout=timeout).stderr.split("\n")
+    named = {line.split()[0]: int(line.split()[1]) for line in out
+             if line.startswith(("ticks ", "stack "))}
+    indices = [int(line) for line in out if line.strip().isdigit()]
+    return np.array(indices), named["ticks"] * INSTRUCTIONS_PER_TICK, named["stack"]
+
+
+def build_host(model_dir, flags=HOST_FLAGS):
+    exe = model_dir / "pnet_check"
+    run(["gcc", *flags, f"-I{model_dir}", str(model_dir / "pnet_model.c"), HARNESS, "-lm",
+         "-o", str(exe)])
+    return exe
+
+
+def host_seconds(exe, X, passes):
+    """Median over ``passes`` of the mean seconds of one pnet_predict over the rows X."""
+    out = run([str(exe), "--time", str(passes)], input=np.ascontiguousarray(X).tobytes())
+    return float(out.stdout)
+
+
+def host_labels(exe, model, X):
+    """Class indices of X from the host build (a check that the timed code is right)."""
+    out = run([str(exe)], input=np.ascontiguousarray(X).tobytes()).stdout
+    n_words, n_classes = (model.layer_sizes[0] + 63) // 64, len(model.classes_)
+    row = np.dtype([("bits", "<u8", n_words), ("logits", "<f4", n_classes),
+                    ("proba", "<f8", n_classes), ("index", "<i4")])
+    return np.frombuffer(out, row)["index"]
+
+
+def tools_available():
+    return all(shutil.which(t) for t in ("arm-none-eabi-gcc", "arm-none-eabi-size",
+                                        "qemu-system-arm"))
+
+
+# -- the study -----------------------------------------------------------------------------
+def fit(dataset, mode):
+    X_train, X_test, y_train, y_test = load(dataset)
+    start = time.perf_counter()
+    clf = ProjectionNetClassifier(random_state=0, max_iter=mode.max_iter)
+    clf.fit(X_train, y_train)
+    seconds = time.perf_counter() - start
+    return clf, np.ascontiguousarray(X_test, dtype=np.float32), y_test, seconds
+
+
+def mcu_rows(dataset, clf, X, y, mode, workdir):
+    """One row per format, the int8 model with hyperplane tables, and the int8 model
+    built for the FPU (``FPU_FLAGS``), of the MCU table."""
+    rows, results = [], {}
+    stubs = {}
+    variants = [(fmt, False, False) for fmt in FORMATS] + [("int8", True, False),
+                                                           ("int8", False, True)]
+    X_mcu = X[:mode.mcu_rows]
+    for fmt, table, fpu in variants:
+        model = clf.to_compact(quantize=fmt)
+        name = "-".join([dataset, fmt or "float32"] + ["table"] * table + ["fpu"] * fpu)
+        model_dir = workdir / name
+        model.export_c(model_dir, hyperplane_table=table)
+        (text, data, bss), stack = model_object(model_dir, fpu)
+        elf = build_firmware(model_dir, X_mcu, fpu=fpu)
+        if fpu not in stubs:
+            stubs[fpu] = arm_size(build_firmware(model_dir, X_mcu, stub=True, fpu=fpu))
+        fw, stub = arm_size(elf), stubs[fpu]
+        flash = (fw[0] + fw[1]) - (stub[0] + stub[1])
+        start = time.perf_counter()
+        indices, instructions, high_water = run_qemu(elf)
+        qemu_s = time.perf_counter() - start
+        expected = np.argmax(model.decision_function(X_mcu), axis=1)
+        same = int(np.sum(indices == expected)) if indices.shape == expected.shape else 0
+        accuracy = np.mean(model.classes_[expected] == y[:mode.mcu_rows])
+        results[name] = dict(model=model, flash=flash, ram=data + bss + stack,
+                             same=same, n=len(expected))
+        rows.append([name, f"{model.size_bytes:,}",
+                     f"{text:,}", f"{flash:,}", f"{flash - model.size_bytes:+,}",
+                     f"{data + bss}", f"{stack:,}", f"{high_water:,}",
+                     f"{same}/{len(expected)}", f"{100 * accuracy:.1f} %",
+                     f"{instructions / len(expected):,.0f}", f"{qemu_s:.1f} s"])
+    return rows, results
+
+
+def host_rows(dataset, clf, X, mode, workdir):
+    """C pnet_predict (hashed and tabled hyperplanes; -O2, and -O3 -march=native for
+    the tables) vs Python predict_one, int8, rounds interleaved."""
+    model = clf.to_compact(quantize="int8")
+    builds = {"hash": (False, HOST_FLAGS), "table": (True, HOST_FLAGS),
+              "table-O3": (True, [*HOST_FLAGS, "-O3", "-march=native"])}
+    exes = {}
+    expected = np.argmax(model.decision_function(X), axis=1)
+    for name, (table, flags) in builds.items():
+        model_dir = workdir / f"{dataset}-host-{name}"
+        model.export_c(model_dir, hyperplane_table=table)
+        exes[name] = build_host(model_dir, flags)
+        assert np.array_equal(host_labels(exes[name], model, X), expected)
+    times = {name: [] for name in [*builds, "python"]}
+    for _ in range(mode.rounds):  # interleaved rounds: the same load for all
+        times["hash"].append(host_seconds(exes["hash"], X[:200], 3))
+        times["table"].append(host_seconds(exes["table"], X, 5))
+        times["table-O3"].append(host_seconds(exes["table-O3"], X, 5))
+        times["python"].append(median_latency(model.predict_one, X, len(X))[0])
+    med = {k: statistics.median(v) for k, v in times.items()}
+    what = {"hash": "C -O2, hyperplanes hashed (default)",
+            "table": "C -O2, hyperplane tables",
+            "table-O3": "C -O3 -march=native, hyperplane tables",
+            "python": "Python predict_one"}
+    rows = [[f"{dataset} int8, {what[k]}", fmt_time(med[k]),
+             fmt_ratio(med[k] / med["python"])] for k in what]
+    return rows, med
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_mode_arguments(parser, quick="5 epochs, 100 rows under QEMU, 3 timing rounds")
+    args = parser.parse_args()
+    mode = MODES[mode_name(args)]
+    print(format_machine_info())
+    print(f"mode: {mode_name(args)} ({mode})")
+    have_arm = tools_available()
+    if not have_arm:
+        print("arm-none-eabi-gcc / qemu-system-arm not found: host part only "
+              "(apt-get install -y gcc-arm-none-eabi qemu-system-arm)")
+    else:
+        versions = [run([t, "--version"], text=True).stdout.splitlines()[0]
+                    for t in ("arm-none-eabi-gcc", "qemu-system-arm")]
+        print("cross toolchain: " + "; ".join(versions))
+    print("host compiler: " + run(["gcc", "--version"], text=True).stdout.splitlines()[0])
+    mcu_table, host_table, results, speed = [], [], {}, {}
+    with tempfile.TemporaryDirectory(prefix="pnet-mcu-") as tmp:
+        workdir = Path(tmp)
+        for dataset in ("digits", "mnist"):
+            clf, X, y, seconds = fit(dataset, mode)
+            print(f"{dataset}: fitted in {seconds:.1f} s, {len(X)} test rows", flush=True)
+            if have_arm:
+                rows, res = mcu_rows(dataset, clf, X, y, mode, workdir)
+                mcu_table += rows
+                results.update(res)
+            rows, speed[dataset] = host_rows(dataset, clf, X, mode, workdir)
+            host_table += rows
+    if have_arm:
+        print_section("Cortex-M4 (arm-none-eabi-gcc -Os, QEMU mps2-an386)", markdown_table(
+            ["model", "size_bytes", "pnet_model.o text", "firmware flash - stub",
+             "flash - size_bytes", "data+bss", "stack (static)", "stack (QEMU, whole fw)",
+             "labels = Python", "test accuracy", "Thumb instructions / row", "QEMU run"],
+            mcu_table))
+    print_section("One row on this machine: C vs Python predict_one (int8; C: CPU time "
+                  "per call, mean over the rows, median of passes and rounds)",
+                  markdown_table(["what", "per row", "vs Python"], host_table))
+    lines = []
+    if have_arm:
+        int8 = [r for k, r in results.items() if k.endswith("-int8")]
+        worst = max(r["flash"] - r["model"].size_bytes for r in int8)
+        lines.append(GOALS["flash"].line(worst, f"{worst:+,} bytes, worst of digits/MNIST"))
+        ram = results["mnist-int8"]["ram"]
+        lines.append(GOALS["ram"].line(ram, f"{ram:,} bytes, int8, hashed hyperplanes"))
+        same = sum(r["same"] for r in results.values())
+        total = sum(r["n"] for r in results.values())
+        lines.append(f"labels under QEMU equal to Python's: {same}/{total} rows "
+                     f"({len(results)} firmwares)")
+    us = 1e6 * speed["mnist"]["table"]
+    lines.append(GOALS["speed"].line(us, f"{us:.2f} µs with hyperplane tables, "
+                                         f"{1e6 * speed['mnist']['hash']:.1f} µs hashed"))
+    print_section("Goals", "\n".join(f"- {line}" for line in lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+/* ---- pnet runtime, part 3 (dense input): the public API of pnet_model.h ---------
+ * Pasted by pnet.export_c after pnet_runtime.c for a model of dense rows.
+ */
+
+/* -- dense rows to packed bits (projection.signed_lists_sums / hashed_sums) ------- */
+#if PNET_HYPERPLANE_TABLE
+/* All T*d sums at once from the lists: feature j's +1 bits are
+ * pnet_list_bits[pnet_list_start[j] .. pnet_list_split[j]), its -1 bits
+ * [pnet_list_split[j] .. pnet_list_start[j + 1]). Features ascending, zeros skipped. */
+void pnet_bits(const float *x, uint64_t *words)
+{
+    double acc[PNET_N_BITS];
+    uint32_t j, p, k, w;
+    for (k = 0; k < PNET_N_BITS; k++)
+        acc[k] = 0.0;
+    for (j = 0; j < PNET_N_FEATURES; j++) {
+        double v = x[j];
+        if (v != 0.0) {
+            for (p = pnet_list_start[j]; p < pnet_list_split[j]; p++)
+                acc[pnet_list_bits[p]] += v;
+            for (p = pnet_list_split[j]; p < pnet_list_start[j + 1]; p++)
+                acc[pnet_list_bits[p]] -= v;
+        }
+    }
+    for (w = 0; w < PNET_N_WORDS; w++)
+        words[w] = pnet_pack(acc + 64u * w, pnet_word_count(w));
+}
+#else
+/* One word of sums at a time (64 doubles of stack): each sum <x, r_k> is still
+ * accumulated over the features in ascending order, so the order of the words
+ * changes nothing. Entries are hashed on the fly: no table in flash. */
+void pnet_bits(const float *x, uint64_t *words)
+{
+    double acc[64];
+    uint32_t j, b, w;
+    for (w = 0; w < PNET_N_WORDS; w++) {
+        uint32_t count = pnet_word_count(w);
+        for (b = 0; b < count; b++)
+            acc[b] = 0.0;
+        for (j = 0; j < PNET_N_FEATURES; j++)
+            if (x[j] != 0.0f)
+                pnet_add_feature(j, x[j], 64u * w, count, acc);
+        words[w] = pnet_pack(acc, count);
+    }
+}
+#endif
+
+/* compact.all_finite without math.h: x - x is 0 for a finite x, NaN otherwise
+ * (no early exit: a loop the compiler can vectorise) */
+static int pnet_all_finite(const float *x)
+{
+    uint32_t j;
+    int finite = 1;
+    for (j = 0; j < PNET_N_FEATURES; j++)
+        finite &= x[j] - x[j] == 0.0f;
+    return finite;
+}
+
+void pnet_logits(const float *x, float *out)
+{
+    uint64_t words[PNET_N_WORDS];
+    pnet_bits(x, words);
+    pnet_logits_of_bits(words, out);
+}
+
+int pnet_predict(const float *x)
+{
+    float z[PNET_N_CLASSES];
+    if (!pnet_all_finite(x))
+        return -1;
+    pnet_logits(x, z);
+    return pnet_first_max(z);
+}
+
+#ifdef PNET_PROBA
+int pnet_proba(const float *x, double *out)
+{
+    float z[PNET_N_CLASSES];
+    if (!pnet_all_finite(x))
+        return -1;
+    pnet_logits(x, z);
+    pnet_softmax(z, out);
+    return pnet_first_max(z);
+}
+#endif

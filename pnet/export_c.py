@@ -1,0 +1,292 @@
+"""Export a compact model to dependency-free C99: ``pnet_model.h`` and ``pnet_model.c``.
+
+``export_c(model, outdir)`` (``CompactProjectionNet.export_c``, ``pnet export-c``)
+writes the model's numbers as ``const`` arrays and pastes the runtime from
+``pnet/c/`` (package data), which mirrors pnet's kernels formula by formula, so the
+C predicts bit for bit what Python predicts:
+
+======================  ==================================================================
+pnet_model.h.in         the header: API, sizes, and the assumptions exactness rests on
+pnet_runtime_weights.c  how weights are stored (float32, int8, packed 4 / 2 bits)
+pnet_runtime.c          hash, projection sums, packing, gather-adds, hidden layers, argmax
+pnet_api_dense.c        dense rows: pnet_predict, pnet_logits, pnet_bits
+textfront.c             text models: the text front (pnet.textfront), owned there
+pnet_api_text.c         text models: pnet_predict_text and its kin
+pnet_check_main.c       not pasted: a host harness (tests, bench/mcu.py)
+======================  ==================================================================
+
+What is written, per model:
+
+- configuration macros: the seed key ``mix64(seed)``, projection kind, ternary
+  threshold, weight format (``PNET_WEIGHT_BITS``), activation, layer sizes, and for
+  a text model its front's (``pnet._c_textfront.textfront_defines``) and
+  ``PNET_MAX_TEXT_BYTES``;
+- per layer ``pnet_w<i>`` as stored in the model file (float32, int8, or the
+  packed 4- / 2-bit stream of ``pnet._quantize.pack_weights``), ``pnet_s<i>``
+  (scales of quantised formats) and ``pnet_b<i>`` (biases); every float as a
+  literal that round-trips exactly (9 significant digits for float32);
+- with ``hyperplane_table=True`` (ternary, dense input only): the per-feature
+  lists of non-zero entries (``Hyperplanes.signed_lists``) as const tables:
+  ~2 bytes per entry of flash and ``8 * T*d`` bytes of stack, against hashing
+  every entry of every non-zero feature on the fly (the default: no table,
+  ``8 * 64`` bytes of sums, one word of 64 bits at a time). Same sums in the same
+  order, so the same bits; ~20x faster on MNIST (``python -m bench.mcu``).
+
+This module owns only the generation of C text; the formulas live in ``pnet/c/``
+and in the kernels it mirrors.
+"""
+import os
+import string
+from importlib import resources
+
+import numpy as np
+
+from ._c_textfront import textfront_defines
+from ._hyperplanes import n_words
+from ._modelfile import NARROW
+from ._quantize import WEIGHT_BITS, pack_weights
+
+ACTIVATIONS = {"identity": 0, "relu": 1, "tanh": 2, "logistic": 3}
+#: values per line of the emitted arrays
+PER_LINE = {"float": 6, "int": 16}
+
+_DENSE_API = """\
+/* x: PNET_N_FEATURES float32 values, one dense row (what predict_one takes). */
+
+/* The class index of x (its label is pnet_class_labels[index]), or -1 if x holds
+ * NaN or infinity: predict_one(x). */
+int pnet_predict(const float *x);
+
+/* The PNET_N_CLASSES logits of x into out: decision_function(x[None])[0]. */
+void pnet_logits(const float *x, float *out);
+
+/* The packed projection bits of x into words[PNET_N_WORDS]: hyperplanes.project(x[None]). */
+void pnet_bits(const float *x, uint64_t *words);
+
+#ifdef PNET_PROBA
+/* The class probabilities into out[PNET_N_CLASSES] (softmax of the logits, in
+ * double); returns what pnet_predict returns. */
+int pnet_proba(const float *x, double *out);
+#endif
+"""
+
+
+_TEXT_API = """\
+/* utf8, n_bytes: one text as UTF-8 bytes (NUL is an ordinary character; ill-formed
+ * bytes are decoded as Python's bytes.decode('utf-8', 'replace')), at most
+ * PNET_MAX_TEXT_BYTES bytes: every function returns -1 for a longer text. */
+
+/* The class index of the text (its label is pnet_class_labels[index]): predict_one. */
+int pnet_predict_text(const char *utf8, size_t n_bytes);
+
+/* The PNET_N_CLASSES logits into out (decision_function); returns 0. */
+int pnet_logits_text(const char *utf8, size_t n_bytes, float *out);
+
+/* The packed projection bits into words[PNET_N_WORDS]; returns 0. */
+int pnet_bits_text(const char *utf8, size_t n_bytes, uint64_t *words);
+
+#ifdef PNET_PROBA
+/* The class probabilities into out[PNET_N_CLASSES]; returns the class index. */
+int pnet_proba_text(const char *utf8, size_t n_bytes, double *out);
+#endif
+"""
+#: PNET_MAX_TEXT_BYTES of a text model's export unless told: the longest text it takes
+MAX_TEXT_BYTES = 256
+
+
+def _read_template(name):
+    return resources.files("pnet").joinpath("c", name).read_text(encoding="utf-8")
+
+
+# -- C literals ---------------------------------------------------------------------------
+def c_float(value):
+    """A float32 literal that the compiler rounds back to exactly ``value``."""
+    text = "%.9g" % float(np.float32(value))
+    if not any(ch in text for ch in ".e"):
+        text += ".0"
+    return text + "f"
+
+
+def c_string(text):
+    """A C string literal of ``text``'s UTF-8 bytes: printable ASCII as is (but for
+    quotes, backslash and '?', which could start a trigraph), the rest in octal."""
+    out = []
+    for byte in text.encode("utf-8"):
+        ch = chr(byte)
+        if ch in '"\\?':
+            out.append("\\" + ch)
+        elif 32 <= byte < 127:
+            out.append(ch)
+        else:
+            out.append("\\%03o" % byte)
+    return '"' + "".join(out) + '"'
+
+
+def c_array(ctype, name, values, per_line):
+    """``static const ctype name[n] = {...};`` with ``per_line`` values a line."""
+    values = list(values)
+    lines = [", ".join(values[i:i + per_line]) for i in range(0, len(values), per_line)]
+    body = ",\n    ".join(lines) if lines else "0"  # C99 has no empty initialiser
+    size = max(len(values), 1)
+    return f"static const {ctype} {name}[{size}] = {{\n    {body}\n}};\n"
+
+
+def _uint_type(largest):
+    return "uint16_t" if largest < 1 << 16 else "uint32_t"
+
+
+# -- the model's parts ----------------------------------------------------------------------
+def _layer_arrays(model):
+    """The weight, scale and bias arrays of every layer, and the layer table."""
+    fmt = model.quantize
+    chunks, rows = [], []
+    for i, (W, b) in enumerate(zip(model.coefs_, model.intercepts_)):
+        fan_in, fan_out = W.shape
+        if fmt is None:
+            chunks.append(c_array("pnet_weight_t", f"pnet_w{i}", map(c_float, W.ravel()),
+                                  PER_LINE["float"]))
+        elif fmt in NARROW:
+            chunks.append(c_array("pnet_weight_t", f"pnet_w{i}",
+                                  map(str, pack_weights(W, fmt)), PER_LINE["int"]))
+        else:
+            chunks.append(c_array("pnet_weight_t", f"pnet_w{i}", map(str, W.ravel()),
+                                  PER_LINE["int"]))
+        scale = "NULL"
+        if fmt is not None:
+            chunks.append(c_array("float", f"pnet_s{i}", map(c_float, model.scales_[i]),
+                                  PER_LINE["float"]))
+            scale = f"pnet_s{i}"
+        chunks.append(c_array("float", f"pnet_b{i}", map(c_float, b), PER_LINE["float"]))
+        rows.append(f"    {{pnet_w{i}, {scale}, pnet_b{i}, {fan_in}u, {fan_out}u}}")
+    table = ("static const pnet_layer pnet_layers[PNET_N_LAYERS] = {\n"
+             + ",\n".join(rows) + "\n};\n")
+    return "\n".join(chunks), table
+
+
+def _hyperplane_tables(model):
+    """The per-feature ternary lists (``Hyperplanes.signed_lists``) as const arrays."""
+    indptr, split, bits = model.hyperplanes.signed_lists()
+    index = _uint_type(int(indptr[-1]))
+    return "".join([
+        "/* feature j: +1 entries at bits pnet_list_bits[pnet_list_start[j] ..\n"
+        " * pnet_list_split[j]), -1 entries up to pnet_list_start[j + 1] */\n",
+        c_array(index, "pnet_list_start", map(str, indptr), PER_LINE["int"]),
+        c_array(index, "pnet_list_split", map(str, split), PER_LINE["int"]),
+        c_array(_uint_type(model.layer_sizes[0]), "pnet_list_bits", map(str, bits),
+                PER_LINE["int"]),
+    ])
+
+
+def _check_exportable(model, hyperplane_table, max_text_bytes):
+    if type(max_text_bytes) is not int or max_text_bytes < 0:
+        raise ValueError(f"max_text_bytes must be an int >= 0, got {max_text_bytes!r}.")
+    if model.activation not in ACTIVATIONS:
+        raise ValueError(f"activation {model.activation!r} has no C version; "
+                         f"expected one of {sorted(ACTIVATIONS)}.")
+    if hyperplane_table and (model.projection != "ternary" or model._text):
+        raise ValueError("hyperplane_table=True needs a ternary projection of dense input "
+                         f"(this model: {model.projection}"
+                         f"{', text' if model._text else ''}); export without it.")
+
+
+def _stack(model, table):
+    """(bytes, detail) of the largest arrays on the stack during one call."""
+    width = max(model.layer_sizes[1:])
+    parts = [("sums", 8 * (model.layer_sizes[0] if table else 64)),
+             ("bits", 8 * n_words(model.layer_sizes[0]))]
+
+    if model.quantize is not None:
+        parts.append(("int32 sums", 4 * model.layer_sizes[1]))
+    if len(model.layer_sizes) > 2:
+        parts.append(("layer outputs", 8 * width))
+    parts.append(("logits", 4 * len(model.classes_)))
+    detail = ", ".join(f"{name} {n}" for name, n in parts)
+    if model._text:  # the front's bound, computed by its macro in textfront.c
+        detail += ";\n * plus 12 * PNET_TF_MAX_FEATURES for the text's ids and values (pnet_model.c)"
+    return sum(n for _, n in parts), detail
+
+
+def _config(model, table):
+    """The configuration macros the runtime (and a text model's front) reads."""
+    fmt = model.quantize
+    lines = {
+        "PNET_TEXT": int(model._text),
+        "PNET_TERNARY": 0,
+        "PNET_GAUSSIAN": 1,
+        "PNET_PROJECTION": "PNET_TERNARY" if model.projection == "ternary" else "PNET_GAUSSIAN",
+        "PNET_SEED_KEY": f"UINT64_C(0x{int(model.hyperplanes.key):016X}) /* mix64(seed) */",
+        "PNET_THRESHOLD": f"UINT64_C({int(model.hyperplanes.threshold)}) /* density * 2**53 */",
+        "PNET_HYPERPLANE_TABLE": int(table),
+        "PNET_WEIGHT_BITS": 32 if fmt is None else WEIGHT_BITS[fmt],
+        "PNET_N_LAYERS": len(model.coefs_),
+        "PNET_MAX_WIDTH": max(model.layer_sizes[1:]),
+        "PNET_ACTIVATION": f"{ACTIVATIONS[model.activation]} /* {model.activation} */",
+    }
+    text = "".join(f"#define {name} {value}\n" for name, value in lines.items())
+    return text + (textfront_defines(model.text_front) if model._text else "")
+
+
+def _uses_math(model):
+    hidden = len(model.coefs_) > 1 and model.activation in ("tanh", "logistic")
+    return hidden or model.projection == "gaussian"
+
+
+# -- the two files ----------------------------------------------------------------------------
+def render(model, hyperplane_table=False, max_text_bytes=MAX_TEXT_BYTES):
+    """(header text, source text) of a compact model."""
+    from . import __version__
+
+    _check_exportable(model, hyperplane_table, max_text_bytes)
+    stack_bytes, stack_detail = _stack(model, hyperplane_table)
+    if model._text:
+        inputs = f"#define PNET_MAX_TEXT_BYTES {max_text_bytes}\n"
+        api, runtime = _TEXT_API, ["textfront.c", "pnet_api_text.c"]
+    else:
+        inputs = f"#define PNET_N_FEATURES {model.n_features_in_}\n"
+        api, runtime = _DENSE_API, ["pnet_api_dense.c"]
+    math = _uses_math(model)
+    planes = ("const tables of per-feature ternary lists (hyperplane_table=True)"
+              if hyperplane_table else "regenerated by hashing, not stored")
+    header = string.Template(_read_template("pnet_model.h.in")).substitute(
+        description=repr(model), version=__version__, size_bytes=f"{model.size_bytes:,}",
+        weight_format=f"{WEIGHT_BITS[model.quantize]} bits" if model.quantize else "float32",
+        hyperplanes=planes, stack_bytes=f"{stack_bytes:,}", stack_detail=stack_detail,
+        math_note=" and math.h (libm)" if math else " only",
+        input_macros=inputs, n_classes=len(model.classes_), n_bits=model.layer_sizes[0],
+        n_words=n_words(model.layer_sizes[0]), api=api)
+    weights, layer_table = _layer_arrays(model)
+    labels = ",\n".join(f"    {c_string(str(c))}" for c in model.classes_)
+    parts = [
+        f"/* pnet_model.c: {model!r}\n * Generated by pnet {__version__} (pnet.export_c); "
+        "see pnet_model.h. */\n",
+        '#include "pnet_model.h"\n',
+        "#include <math.h>\n" if math else "#ifdef PNET_PROBA\n#include <math.h>\n#endif\n",
+        "\n/* -- configuration ------------------------------------------------------- */\n",
+        _config(model, hyperplane_table),
+        "\nconst char *const pnet_class_labels[PNET_N_CLASSES] = {\n" + labels + "\n};\n",
+        "\n/* -- hyperplane tables --------------------------------------------------- */\n"
+        + _hyperplane_tables(model) if hyperplane_table else "",
+        "\n" + _read_template("pnet_runtime_weights.c"),
+        "\n/* -- weights, scales, biases -------------------------------------------- */\n",
+        weights, "\n", layer_table, "\n",
+        _read_template("pnet_runtime.c"),
+        *("\n" + _read_template(name) for name in runtime),
+    ]
+    return header, "".join(parts)
+
+
+def export_c(model, outdir, hyperplane_table=False, max_text_bytes=MAX_TEXT_BYTES):
+    """Write ``pnet_model.h`` and ``pnet_model.c`` for ``model`` into ``outdir``
+    (created if needed); returns their two paths. See the module docstring.
+
+    max_text_bytes : int
+        Text models only: the longest text (in UTF-8 bytes) the C takes; its
+        feature buffers (on the stack) grow with it.
+    """
+    header, source = render(model, hyperplane_table, max_text_bytes)
+    os.makedirs(outdir, exist_ok=True)
+    paths = os.path.join(outdir, "pnet_model.h"), os.path.join(outdir, "pnet_model.c")
+    for path, text in zip(paths, (header, source)):
+        with open(path, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+    return paths

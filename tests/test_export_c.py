@@ -1,0 +1,254 @@
+"""The C export (``pnet.export_c``): compiled with the system C compiler, it must give
+Python's bits, logits and labels exactly, and its probabilities within 1e-6.
+
+Every model is compiled once per flag set (module-scoped cache) with
+``-std=c99 -Wall -Wextra -Werror -pedantic``, at ``-O0`` and at
+``-O2 -march=native -ffp-contract=fast`` (gcc fuses ``a * b + c`` into an FMA
+there when the CPU has one: the runtime must prevent it), and run through
+``pnet/c/pnet_check_main.c`` on a few hundred rows, awkward ones included.
+Skipped, with the reason, only when no C compiler is found.
+"""
+import os
+import shutil
+import subprocess
+from importlib import resources
+
+import numpy as np
+import pytest
+
+import pnet
+from modelfiles import make_model
+from pnet import cli
+from pnet.export_c import c_float, c_string, export_c
+from pnet.textfront import TextFront
+from test_c_textfront import MAX_BYTES, awkward_texts
+
+CC = os.environ.get("CC") or shutil.which("gcc") or shutil.which("cc")
+pytestmark = pytest.mark.skipif(CC is None, reason="no C compiler (gcc or cc, or $CC) found")
+
+STRICT = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-DPNET_PROBA"]
+FLAGS = {"O0": ["-O0"], "O2-native-fma": ["-O2", "-march=native", "-ffp-contract=fast"]}
+DATA = os.path.join(os.path.dirname(__file__), "data")
+HARNESS = str(resources.files("pnet").joinpath("c", "pnet_check_main.c"))
+
+
+def random_model(projection="ternary", quantize=None, hidden=(), activation="relu",
+                 n_features=23, n_projections=5, n_bits=20, n_classes=4, density=1 / 3,
+                 classes=None, seed=0, text_front=None):
+    """``modelfiles.make_model`` with this module's defaults: 100 bits (two words)."""
+    return make_model(quantize, hidden, "int" if classes is None else classes, projection,
+                      n_features, n_projections, n_bits, n_classes, seed, activation,
+                      density, text_front)
+
+
+#: name -> (model factory, whether to also export it with hyperplane tables)
+MODELS = {
+    "ternary-float32": (lambda: random_model(), True),
+    "ternary-float32-identity": (lambda: random_model(hidden=(9,), activation="identity",
+                                                      seed=8), False),
+    "ternary-int8-relu": (lambda: random_model(quantize="int8", hidden=(16,), seed=1,
+                                               n_bits=30), True),
+    "ternary-int4-tanh": (lambda: random_model(quantize="int4", hidden=(12, 8),
+                                               activation="tanh", seed=2), True),
+    "ternary-ternary-logistic": (lambda: random_model(quantize="ternary", hidden=(10,),
+                                                      activation="logistic", seed=3), False),
+    "gaussian-float32-tanh": (lambda: random_model("gaussian", hidden=(10,),
+                                                   activation="tanh", seed=4), False),
+    "gaussian-int8": (lambda: random_model("gaussian", quantize="int8", seed=5,
+                                           n_bits=7, n_projections=3), False),
+    "gaussian-int4-logistic": (lambda: random_model("gaussian", quantize="int4",
+                                                    hidden=(6,), activation="logistic",
+                                                    seed=6), False),
+    "ternary-ternary-relu-sparse": (lambda: random_model(quantize="ternary", hidden=(5,),
+                                                         density=0.05, seed=7,
+                                                         n_features=40), False),
+    "file-float32-flat": (lambda: pnet.load(os.path.join(DATA, "float32-flat.pnet")), True),
+    "file-int8-hidden": (lambda: pnet.load(os.path.join(DATA, "int8-hidden.pnet")), False),
+    "text-ternary-float32": (lambda: random_model(text_front=TextFront(), density=0.05,
+                                                  seed=9), False),
+    "text-ternary-int8-tanh": (lambda: random_model(
+        text_front=TextFront(char_ngram_range=(2, 3), counts="sqrt", lowercase=False),
+        quantize="int8", hidden=(8,), activation="tanh", density=0.1, seed=10), False),
+    "text-gaussian-int4-relu": (lambda: random_model(
+        "gaussian", text_front=TextFront(norm=None, skip_weight=0.0), quantize="int4",
+        hidden=(6,), seed=11), False),
+}
+CASES = [(name, flags, table) for name, (_, tables) in MODELS.items() for flags in FLAGS
+         for table in ((False, True) if tables else (False,))]
+
+
+def awkward_rows(n_features, n=300, seed=0):
+    """float32 rows: normal, sparse, all zero, negative, subnormal, huge, mixed scales,
+    exact ties (integer entries whose sums can cancel to exactly 0), and -0.0."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, n_features))
+    X[40:100] *= rng.random((60, n_features)) < 0.2  # sparse
+    X[100] = 0.0
+    X[101] = -0.0
+    X[102:120] = -np.abs(X[102:120])
+    X[120:140] *= 1e-41  # subnormal float32
+    X[140:160] *= 1e30
+    X[160:170] = 3.4e38 * np.sign(X[160:170])
+    X[170:200] *= 10.0 ** rng.integers(-40, 38, size=(30, n_features))  # every scale
+    X[200:260] = rng.integers(-2, 3, size=(60, n_features))  # sums tie at 0
+    X[260:280, ::2] = 0.0
+    return X.astype(np.float32)
+
+
+def compile_harness(model, outdir, flags, table):
+    export_c(model, outdir, hyperplane_table=table, max_text_bytes=MAX_BYTES)
+    exe = os.path.join(outdir, "pnet_check")
+    cmd = [CC, *STRICT, *FLAGS[flags], f"-I{outdir}", os.path.join(outdir, "pnet_model.c"),
+           HARNESS, "-lm", "-o", exe]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    assert result.returncode == 0, f"{' '.join(cmd)}\n{result.stderr}"
+    return exe
+
+
+def encode_rows(model, X):
+    """The harness's input: float32 rows, or texts as a uint32 length and the bytes."""
+    if model._text:
+        return b"".join(np.uint32(len(t)).tobytes() + t for t in X)
+    return np.ascontiguousarray(X, np.float32).tobytes()
+
+
+def run_harness(exe, model, X):
+    """(bits, logits, proba, index) of every row, from the compiled C."""
+    out = subprocess.run([exe], input=encode_rows(model, X), capture_output=True,
+                         check=True).stdout
+    n_words, n_classes = (model.layer_sizes[0] + 63) // 64, len(model.classes_)
+    row = np.dtype([("bits", "<u8", n_words), ("logits", "<f4", n_classes),
+                    ("proba", "<f8", n_classes), ("index", "<i4")])
+    rows = np.frombuffer(out, row)
+    assert rows.shape == (len(X),)
+    return rows["bits"], rows["logits"], rows["proba"], rows["index"]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """(model name, flags, table) -> (model, compiled harness), built on first use."""
+    cache = {}
+
+    def get(name, flags, table):
+        if (name, flags, table) not in cache:
+            model = MODELS[name][0]()
+            outdir = tmp_path_factory.mktemp(f"{name}-{flags}-{int(table)}")
+            cache[name, flags, table] = model, compile_harness(model, outdir, flags, table)
+        return cache[name, flags, table]
+    return get
+
+
+# sklearn's finite check sums X first: +-3.4e38 rows overflow to inf - inf there (harmless)
+@pytest.mark.filterwarnings("ignore:invalid value encountered in reduce:RuntimeWarning")
+@pytest.mark.parametrize("name, flags, table", CASES)
+def test_c_matches_python(built, name, flags, table):
+    model, exe = built(name, flags, table)
+    if model._text:
+        X = awkward_texts(np.random.default_rng(3))
+        bits, logits, proba, index = run_harness(exe, model, X)
+        assert list(index[-2:]) == [-1, -1]  # beyond PNET_MAX_TEXT_BYTES
+        X, bits, logits, proba, index = X[:-2], bits[:-2], logits[:-2], proba[:-2], index[:-2]
+        expected_bits = model.hyperplanes.project_csr(*model.text_front.transform(X),
+                                                      sorted_features=True)
+    else:
+        X = awkward_rows(model.n_features_in_)
+        bits, logits, proba, index = run_harness(exe, model, X)
+        expected_bits = model.hyperplanes.project(X)
+    np.testing.assert_array_equal(bits, expected_bits)
+    expected = model.decision_function(X)
+    np.testing.assert_array_equal(logits.view(np.uint32), expected.view(np.uint32))
+    np.testing.assert_array_equal(index, np.argmax(expected, axis=1))
+    np.testing.assert_array_equal(model.classes_[index], model.predict(X))
+    np.testing.assert_allclose(proba, model.predict_proba(X), rtol=0, atol=1e-6)
+    ones = [model.predict_one(x) for x in X[::25]]  # the single-row path agrees too
+    np.testing.assert_array_equal(model.classes_[index[::25]], ones)
+
+
+def test_bits_are_not_trivial(built):
+    """The rows exercise both bit values and several classes (else equality proves little)."""
+    model, exe = built("ternary-int8-relu", "O0", False)
+    bits, _, _, index = run_harness(exe, model, awkward_rows(model.n_features_in_))
+    ones = np.unpackbits(bits.view(np.uint8)).mean()
+    assert 0.2 < ones < 0.6 and np.unique(index).size == len(model.classes_)
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_non_finite_row_predicts_minus_one(built, value):
+    model, exe = built("ternary-float32", "O2-native-fma", False)
+    X = np.ones((3, model.n_features_in_), dtype=np.float32)
+    X[1, 4] = value
+    index = run_harness(exe, model, X)[3]
+    assert index[1] == -1 and index[0] >= 0 and index[2] >= 0
+
+
+def test_labels_are_exported_as_strings(tmp_path):
+    classes = np.array(['plain', 'quo"te', "back\\slash", "??=trigraph", "émeu ✓", "tab\tend"])
+    model = random_model(classes=classes, n_classes=len(classes))
+    exe = compile_harness(model, tmp_path, "O0", False)
+    out = subprocess.run([exe, "--labels"], capture_output=True, check=True).stdout
+    assert out.decode("utf-8").split("\n")[:-1] == list(classes)
+
+
+def test_only_allowed_headers(tmp_path):
+    """stdint.h and stddef.h only, math.h where gaussian, tanh or logistic need it
+    (or for pnet_proba's softmax), no malloc."""
+    def includes(model):
+        export_c(model, tmp_path)
+        text = (tmp_path / "pnet_model.c").read_text() + (tmp_path / "pnet_model.h").read_text()
+        assert "malloc(" not in text
+        lines = [line.split("#include")[1].strip() for line in text.splitlines()
+                 if line.startswith("#include")]
+        return sorted(set(lines)), text
+    plain, text = includes(random_model(hidden=(4,)))
+    assert plain == ['"pnet_model.h"', "<math.h>", "<stddef.h>", "<stdint.h>"]
+    assert "#ifdef PNET_PROBA\n#include <math.h>\n#endif" in text  # only for pnet_proba
+    _, text = includes(random_model("gaussian"))
+    assert "\n#include <math.h>\n" in text.replace("#ifdef PNET_PROBA\n#include <math.h>", "")
+
+
+def test_float_literals_round_trip():
+    rng = np.random.default_rng(1)
+    values = np.concatenate([rng.standard_normal(1000).astype(np.float32),
+                             np.float32([0.0, -0.0, 1.0, 3.4028235e38, 1.4e-45, -1e-40, 0.1])])
+    for v in values:
+        text = c_float(v)
+        assert text.endswith("f") and np.float32(float(text[:-1])).tobytes() == v.tobytes()
+    assert c_string('a"\\?\n') == '"a\\"\\\\\\?\\012"'
+
+
+def test_hyperplane_table_needs_ternary_dense(tmp_path):
+    with pytest.raises(ValueError, match="hyperplane_table=True needs a ternary projection"):
+        export_c(random_model("gaussian"), tmp_path, hyperplane_table=True)
+
+
+def test_cli_export_c(tmp_path, capsys):
+    model = random_model(quantize="int8")
+    model.save(tmp_path / "m.pnet")
+    assert cli.main(["export-c", str(tmp_path / "m.pnet"), str(tmp_path / "out")]) == 0
+    printed = capsys.readouterr().out.split()
+    assert [os.path.basename(p) for p in printed] == ["pnet_model.h", "pnet_model.c"]
+    model.export_c(tmp_path / "api")
+    for name in ("pnet_model.h", "pnet_model.c"):
+        assert (tmp_path / "out" / name).read_text() == (tmp_path / "api" / name).read_text()
+    code = cli.main(["export-c", str(tmp_path / "m.pnet"), str(tmp_path / "t"),
+                     "--hyperplane-table"])
+    assert code == 0 and "pnet_list_bits" in (tmp_path / "t" / "pnet_model.c").read_text()
+    export_gaussian = random_model("gaussian")
+    export_gaussian.save(tmp_path / "g.pnet")
+    code = cli.main(["export-c", str(tmp_path / "g.pnet"), str(tmp_path / "g"),
+                     "--hyperplane-table"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.startswith("pnet export-c: error: ") and "ternary" in err
+
+
+def test_cli_export_c_text_model(tmp_path, capsys):
+    model = random_model(text_front=TextFront(), density=0.05)
+    model.save(tmp_path / "t.pnet")
+    assert cli.main(["export-c", str(tmp_path / "t.pnet"), str(tmp_path / "out"),
+                     "--max-text-bytes", "100"]) == 0
+    header = (tmp_path / "out" / "pnet_model.h").read_text()
+    assert "#define PNET_MAX_TEXT_BYTES 100\n" in header and "pnet_predict_text" in header
+    code = cli.main(["export-c", str(tmp_path / "t.pnet"), str(tmp_path / "bad"),
+                     "--max-text-bytes", "-1"])
+    err = capsys.readouterr().err
+    assert code == 1 and "max_text_bytes must be an int >= 0" in err
