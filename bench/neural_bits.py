@@ -79,7 +79,9 @@ from ._common import (add_mode_arguments, format_machine_info, mode_name, print_
                       set_threads)
 from ._neural_bits_report import bits_needed, goal_verdict, plot, table, write_csv
 from ._points import MODES_TRAINED, progress, run_point
-from .baselines import int8_bytes, quantized_accuracy
+from pnet._quantize import stored_bytes
+
+from .baselines import quantized_accuracy
 
 OUT = Path(__file__).resolve().parent / "out"
 HIDDEN = ((), (128,))
@@ -147,7 +149,7 @@ def run_baseline(data):
                 epochs="", seeds=1, acc=100 * np.mean(pred == data.y_test), acc_sd=0.0,
                 f1=100 * f1_score(data.y_test, pred, average="macro"), f1_sd=0.0,
                 acc_int8=acc8, acc_int8_sd=0.0, bytes_float32=4 * n_numbers,
-                bytes_int8=int8_bytes([clf.coef_.shape[1], clf.coef_.shape[0]]),
+                bytes_int8=stored_bytes([clf.coef_.shape[1], clf.coef_.shape[0]], "int8"),
                 fit_s=seconds, trainer_acc=float("nan"))
 
 
