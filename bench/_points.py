@@ -5,14 +5,16 @@ study (``bench.budgets``). A "point" is (T, d, hidden layers, alone or joint,
 extra estimator parameters); ``run_point`` fits it for model seeds 0..seeds-1 and
 returns one row (a dict) of means and standard deviations over the seeds:
 
-- ``format``: the compact model's weight format: ``fmt`` when the point is
-  trained for it (``ProjectionNetClassifier(quantize=fmt)``), else 'int8',
-  quantised after float32 training;
+- ``trained``: the format the point is trained for (``fmt``:
+  ``ProjectionNetClassifier(quantize=fmt)``), or 'float32';
+- ``format``: the compact model's weight format: ``fmt`` when trained for it,
+  else 'int8', quantised after float32 training;
 - ``acc``, ``f1``: the fitted estimator's test accuracy and macro-F1 (%);
 - ``acc_compact``: the test accuracy of the compact model in ``format`` (%);
   ``train_acc_compact``: its accuracy on the training rows (the gap to
   ``acc_compact`` tells a data-limited model from a capacity-limited one);
-- ``bytes_float32``: ``clf.projection_size_bytes_``; ``bytes_compact``: the
+- ``bytes_float32``: ``clf.projection_size_bytes_`` (the trained format's bytes,
+  float32 unless ``fmt``); ``bytes_compact``: the
   compact model's ``size_bytes`` (``compact_size``), measured on the fitted model;
 - ``fit_s``: wall-clock seconds of ``fit`` (noisy on a shared machine);
 - ``trainer_acc``: the trainer's test accuracy for joint points.
@@ -83,7 +85,8 @@ def run_point(data, T, d, hidden, mode, seeds, epochs, extra=None, fmt=None):
             trainer_acc.append(100 * np.mean(clf.trainer_predict(data.X_test) == data.y_test))
     density = extra.get("density", "auto")
     return dict(dataset=data.name, features=data.features, n_train=data.X_train.shape[0],
-                T=T, d=d, bits=T * d, hidden=hidden_name(hidden), mode=mode, format=stored,
+                T=T, d=d, bits=T * d, hidden=hidden_name(hidden), mode=mode,
+                trained=fmt or "float32", format=stored,
                 density=density if isinstance(density, str) else f"{density:.4g}",
                 epochs=epochs, seeds=seeds,
                 acc=np.mean(acc), acc_sd=np.std(acc), f1=np.mean(f1), f1_sd=np.std(f1),
