@@ -100,7 +100,7 @@ MODES = {
     # a loaded 2-core machine runs in under an hour (a pnet fit costs ~9 ms per bit at
     # 90 epochs, and ternary fills 64 KB with 26,000 bits): pnet on pool2 alone, no
     # hidden layer, 2 seeds. In the int8-only full run (4 inputs, FC[32..128], 3 seeds)
-    # pool2 was pnet's best input or within 0.15 points of it at every budget from 4 KB,
+    # pool2 was pnet's best input or within 0.4 points of it at every budget from 4 KB,
     # no hidden layer reached the front beyond 36 bits, and no baseline on raw or
     # high-variance pixels reached the baselines' front beyond 1.7 KB: those are left out.
     "full": Mode(budgets_kb=(2, 4, 8, 10, 16, 32, 64), inputs=("pool2",), hidden=((),),
