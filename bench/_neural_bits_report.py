@@ -156,16 +156,17 @@ def goal_verdict(rows):
                                                     f"at <= {GOAL_10KB_BYTES:,} bytes"))
             continue
         best = max(fits, key=lambda r: r[acc])
+        stored = (lambda r: r["format"]) if size == "bytes_compact" else (lambda r: "float32")
         lines.append(f"- {label}: " + goal.line(
             best[acc], f"best {best[acc]:.2f} %: T={best['T']}, d={best['d']}, "
-                       f"{best['hidden']}, {best['mode']}, {best[size]:,} bytes"))
-        lines[-1] += f" ({best['format']})"
+                       f"{best['hidden']}, {best['mode']}, {stored(best)}, "
+                       f"{best[size]:,} bytes"))
         reach = [r for r in group if r[acc] >= goal.target]
         if reach:
             small = min(reach, key=lambda r: r[size])
             lines.append(f"  (the smallest model reaching {goal.target:g} %: "
                          f"{small[size]:,} bytes, T={small['T']}, d={small['d']}, "
-                         f"{small['hidden']}, {small['mode']}, {small['format']}, "
+                         f"{small['hidden']}, {small['mode']}, {stored(small)}, "
                          f"{small[acc]:.2f} %)")
     return "mean over seeds:\n" + "\n".join(lines)
 
