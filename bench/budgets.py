@@ -363,7 +363,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench.budgets",
                                      description=__doc__.splitlines()[0])
     add_mode_arguments(parser, quick="2 budgets, pool2, 1 seed, 10 epochs (< 1 min)",
-                       full="2 seeds, 90 epochs; pool2, no hidden layer (~50 min)")
+                       full="2 seeds, 90 epochs; pool2, no hidden layer (40 min under load)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
