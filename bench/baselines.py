@@ -36,11 +36,12 @@ Sizes, n classes (10 here), int8: LogisticRegression on k inputs: ``10 k + 8 *
 10`` (its ``coef_.T`` is the (k, 10) weight matrix); MLP with h hidden units: ``k
 h + 10 h + 8 (h + 10)`` (int4: half the weight bytes, rounded up per matrix); at a
 budget B the MLP gets the widest h that fits, for every feature map and in each
-format of ``size_formats`` (an int4 budget holds about twice the width). LogisticRegression (lbfgs, C = 1, ``max_iter=1000``) is
-deterministic: one fit per input. The MLP (``MLPClassifier((h,))``, adam, ReLU,
-alpha 1e-4, batch 200) runs the same fixed epochs as the projection net (``tol =
-0``, no early stop), for each model seed. Reference points: ``MLPClassifier((256,
-256))`` in float32 (as in ``bench.compare``) and int8.
+format of ``FORMATS`` (an int4 budget holds about twice the width).
+LogisticRegression (lbfgs, C = 1, ``max_iter=1000``) is deterministic: one fit per
+input. The MLP (``MLPClassifier((h,))``, adam, ReLU, alpha 1e-4, batch 200) runs
+the same fixed epochs as the projection net (``tol = 0``, no early stop), for each
+model seed. Reference points: ``MLPClassifier((256, 256))`` in float32 (as in
+``bench.compare``), int8 and int4.
 
 This module owns the baselines (feature maps, quantisation, byte counts); it
 imports pnet only for ``quantize_columns`` / ``dequantize`` / ``stored_bytes``.
@@ -144,7 +145,8 @@ def _rows(family, features, sizes, hidden, models, X_train, X_test, data, accs, 
     for fmt in formats:
         test, train = np.array(_scores(models, X_train, X_test, data, fmt)).T
         rows.append(dict(
-            family=family, format=fmt or "float32", features=features, inputs=sizes[0], hidden=hidden,
+            family=family, format=fmt or "float32", features=features, inputs=sizes[0],
+            hidden=hidden,
             config=f"{features} -> " + (f"{hidden} -> " if hidden else "") + "softmax",
             acc=float(np.mean(accs)), acc_sd=float(np.std(accs)),
             acc_compact=float(np.mean(test)), acc_compact_sd=float(np.std(test)),

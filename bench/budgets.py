@@ -156,7 +156,7 @@ def _pnet_row(data, fmt, T, hidden, mode, n_classes):
                 config=f"{data.features} -> {T * D} bits (T={T}, d={D}) -> {layers}softmax")
 
 
-# -- comparisons -----------------------------------------------------------------------------------
+# -- comparisons ---------------------------------------------------------------------------------
 def best_under(rows, budget):
     fits = [r for r in rows if r["bytes_compact"] <= budget]
     return max(fits, key=lambda r: r["acc_compact"]) if fits else None

@@ -67,8 +67,8 @@ smallest bits, the smallest float32 bytes and the smallest compact bytes whose
 mean accuracy is within 1 point of the best mean accuracy of the dataset (or of
 the curve). The MNIST goal (``bench._common.GOALS['acc_10kb']``: >= 92 % at <=
 10,240 bytes) is checked twice: float32 bytes with float32 accuracy, and compact
-bytes with compact accuracy (any format). The budget-by-budget comparison with equal-size baselines is
-``bench.budgets``.
+bytes with compact accuracy (any format). The budget-by-budget comparison with
+equal-size baselines is ``bench.budgets``.
 
 Outputs: markdown tables on stdout; ``bench/out/neural_bits[_<dataset>][_<mode>].csv``
 and ``.png`` (two panels per dataset: accuracy vs bits, accuracy vs bytes, log x).
