@@ -15,6 +15,7 @@ algorithms. Benchmarks import it as ``from ._common import ...``.
   ``mode_name`` (``--quick`` for development, the default run of a few minutes,
   ``--full`` for the study), ``GOALS`` (every goal the issues set, with its
   target) and ``Goal.verdict`` ("MET" / "NOT MET"), so a goal is stated once.
+- ``most_that_fits(size, budget)``: the largest count whose size fits a budget.
 """
 import contextlib
 import os
@@ -211,6 +212,21 @@ def set_threads(n):
 def thread_counts():
     """1 and the machine's numba maximum (just [1] on a single-core machine)."""
     return sorted({1, numba.config.NUMBA_NUM_THREADS})
+
+
+# -- sizes ---------------------------------------------------------------------------
+def most_that_fits(size, budget):
+    """The largest n >= 0 with ``size(n) <= budget`` (0 when none), for ``size``
+    non-decreasing in n: how many bits, hidden units or pixels a byte budget holds."""
+    if size(0) > budget:
+        return 0
+    lo, hi = 0, 1
+    while size(hi) <= budget:
+        lo, hi = hi, 2 * hi
+    while hi - lo > 1:  # size(lo) fits, size(hi) does not
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if size(mid) <= budget else (lo, mid)
+    return lo
 
 
 # -- printing --------------------------------------------------------------------------

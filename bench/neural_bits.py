@@ -18,12 +18,24 @@ model seeds (``random_state``: hyperplanes, initial weights, shuffles) on the
 fixed 25 % test split of ``bench.datasets`` (split seed 0). For one
 ``random_state``, "alone" and "joint" share hyperplanes and initial weights.
 
+Weight formats (images)
+    Every point above is trained in float32 and shipped as int8 after training.
+    The narrow formats (``Mode.formats``: int4 and ternary; binary is not a pnet
+    format, ternary is its 2-bit neighbour) are trained for their format
+    (``ProjectionNetClassifier(quantize=...)``, straight-through estimator), alone,
+    at every T and d in ``Mode.format_d`` (one d: only T * d matters), with no
+    hidden layer and with FC[128]. Each (hidden, alone / joint, trained format) is
+    a model family; ``fronts`` prints each family's Pareto front of compact
+    accuracy against compact bytes.
+
 Model bytes
     ``float32``: ``clf.projection_size_bytes_`` (4 bytes per weight and bias
     after the bit layer + 8 bytes of seed; the hyperplanes are recomputed, never
-    stored). ``int8``: ``clf.to_compact(quantize="int8").size_bytes`` (1 byte
-    per weight, 4 per output-unit scale and per bias, 8 for the seed), and "int8
-    acc." is that compact model's test accuracy (``bench._points``).
+    stored), for the float32-trained points. ``compact``:
+    ``clf.to_compact(fmt).size_bytes`` in the compact format (int8 for the float32
+    points: 1 byte per weight, 4 per output-unit scale and per bias, 8 for the
+    seed; int4 and ternary pack 4 and 2 bits a weight), and "compact acc." is that
+    compact model's test accuracy (``bench._points``).
 
 Datasets
     digits and mnist (5,000-image subset): the raw pixels, projected by the
@@ -50,13 +62,13 @@ Datasets
     (``Mode.text_train``) and the epochs fewer (``Mode.text_epochs``); the
     test split is always complete.
 
-"Bits needed": per dataset and per curve (hidden, mode), the smallest bits, the
-smallest float32 bytes and the smallest int8 bytes whose mean accuracy is within
-1 point of the best mean accuracy of the dataset (or of the curve). The MNIST
-goal (``bench._common.GOALS['acc_10kb']``: >= 92 % at <= 10,240 bytes) is
-checked twice: float32 bytes with float32 accuracy, and int8 bytes with int8
-accuracy. The budget-by-budget comparison with equal-size baselines is
-``bench.budgets``.
+"Bits needed": per dataset and per curve (hidden, mode, trained format), the
+smallest bits, the smallest float32 bytes and the smallest compact bytes whose
+mean accuracy is within 1 point of the best mean accuracy of the dataset (or of
+the curve). The MNIST goal (``bench._common.GOALS['acc_10kb']``: >= 92 % at <=
+10,240 bytes) is checked twice: float32 bytes with float32 accuracy, and compact
+bytes with compact accuracy (any format). The budget-by-budget comparison with
+equal-size baselines is ``bench.budgets``.
 
 Outputs: markdown tables on stdout; ``bench/out/neural_bits[_<dataset>][_<mode>].csv``
 and ``.png`` (two panels per dataset: accuracy vs bits, accuracy vs bytes, log x).
@@ -74,12 +86,15 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.metrics import f1_score
 
+from pnet._quantize import stored_bytes
+
 from . import datasets
 from ._common import (add_mode_arguments, format_machine_info, mode_name, print_section,
                       set_threads)
-from ._neural_bits_report import bits_needed, goal_verdict, plot, table, write_csv
+from ._neural_bits_report import (bits_needed, fronts, goal_verdict, plot, table,
+                                  write_csv)
 from ._points import MODES_TRAINED, progress, run_point
-from .baselines import int8_bytes, quantized_accuracy
+from .baselines import quantized_accuracy
 
 OUT = Path(__file__).resolve().parent / "out"
 HIDDEN = ((), (128,))
@@ -101,12 +116,14 @@ class Mode:
     text_train: int       # kaomoji training texts (stratified subsample); None: all
     text_epochs: int
     text_joint: tuple     # (T, d) points of the 2**14-feature alone/joint comparison
+    formats: tuple = ("int4", "ternary")  # narrow formats trained for (images, alone)
+    format_d: tuple = (12,)               # their n_bits (only T * d matters)
 
 
 MODES = {
     "quick": Mode(T=(8, 20, 60, 120), d=(10, 12), seeds=2, epochs=15, joint=((60, 12),),
                   text_T=(8, 20, 60), text_d=(12,), text_train=8_000, text_epochs=8,
-                  text_joint=()),
+                  text_joint=(), formats=("ternary",)),
     "default": Mode(T=(8, 20, 40, 60, 80, 120), d=(10, 12, 14), seeds=2, epochs=30,
                     joint=((60, 12), (120, 14)),
                     text_T=(8, 20, 60, 120), text_d=(10, 12, 14), text_train=20_000,
@@ -140,29 +157,40 @@ def run_baseline(data):
     pred = clf.predict(X_test)
     n_numbers = clf.coef_.size + clf.intercept_.size
     # int8 as bench.baselines counts and scores it; not for the 2**20 x 44 text weights
-    acc8 = float("nan") if data.name == "kaomoji" else quantized_accuracy(
-        [clf.coef_.T], [clf.intercept_], X_test, data.y_test, clf.classes_)
+    text = data.name == "kaomoji"
+    W, b = [clf.coef_.T], [clf.intercept_]
+    acc8 = float("nan") if text else quantized_accuracy(W, b, X_test, data.y_test,
+                                                         clf.classes_)
+    train8 = float("nan") if text else quantized_accuracy(W, b, X_train, data.y_train,
+                                                           clf.classes_)
     return dict(dataset=data.name, features=data.features, n_train=data.X_train.shape[0],
-                T="", d="", bits="", hidden="-", mode=name, density="",
-                epochs="", seeds=1, acc=100 * np.mean(pred == data.y_test), acc_sd=0.0,
+                T="", d="", bits="", hidden="-", mode=name, trained="float64",
+                format="int8", density="", epochs="", seeds=1,
+                acc=100 * np.mean(pred == data.y_test), acc_sd=0.0,
                 f1=100 * f1_score(data.y_test, pred, average="macro"), f1_sd=0.0,
-                acc_int8=acc8, acc_int8_sd=0.0, bytes_float32=4 * n_numbers,
-                bytes_int8=int8_bytes([clf.coef_.shape[1], clf.coef_.shape[0]]),
+                acc_compact=acc8, acc_compact_sd=0.0, train_acc_compact=train8,
+                bytes_float32=4 * n_numbers,
+                bytes_compact=stored_bytes([clf.coef_.shape[1], clf.coef_.shape[0]], "int8"),
                 fit_s=seconds, trainer_acc=float("nan"))
 
 
 # -- the sweeps ------------------------------------------------------------------------
-def sweep(data, Ts, ds, joint_points, seeds, epochs, extra_alone=None, extra_joint=None):
+def sweep(data, Ts, ds, joint_points, seeds, epochs, extra_alone=None, extra_joint=None,
+          fmt=None):
+    """Every (T, d, hidden, alone / joint) point; ``fmt``: trained for that format, alone
+    only (None: float32, then int8 after training)."""
     rows = []
+    modes = MODES_TRAINED if fmt is None else ("alone",)
     for T in Ts:
         for d in ds:
             for hidden in HIDDEN:
-                for mode in MODES_TRAINED:
+                for mode in modes:
                     if mode == "joint" and joint_points is not None \
                             and (T, d) not in joint_points:
                         continue
                     extra = extra_alone if mode == "alone" else extra_joint
-                    rows.append(run_point(data, T, d, hidden, mode, seeds, epochs, extra))
+                    rows.append(run_point(data, T, d, hidden, mode, seeds, epochs, extra,
+                                          fmt))
                     progress(rows[-1])
     return rows
 
@@ -171,7 +199,10 @@ def study_images(name, mode):
     data = datasets.images(name)
     rows = [run_baseline(data)]
     progress(rows[-1])
-    return rows + sweep(data, mode.T, mode.d, mode.joint, mode.seeds, mode.epochs)
+    rows += sweep(data, mode.T, mode.d, mode.joint, mode.seeds, mode.epochs)
+    for fmt in mode.formats:  # trained for a narrow format: more bits at the same bytes
+        rows += sweep(data, mode.T, mode.format_d, (), mode.seeds, mode.epochs, fmt=fmt)
+    return rows
 
 
 def study_text(mode):
@@ -214,7 +245,8 @@ def describe(name, mode):
                 "trainer; full test split")
     joint = "every point" if mode.joint is None else f"{list(mode.joint)}"
     return (f"{name}, {mode.epochs} epochs, {mode.seeds} seeds, alone on every (T, d), "
-            f"joint at {joint}")
+            f"joint at {joint}; trained for {', '.join(mode.formats)} (alone) at every T, "
+            f"d in {mode.format_d}")
 
 
 def main(argv=None):
@@ -242,6 +274,8 @@ def main(argv=None):
             print_section(f"{dataset}: accuracy against neural bits ({name} mode, "
                           f"{minutes:.1f} min)", describe(dataset, mode) + "\n\n" + table(rows))
             print_section(f"{dataset}: how many bits does the task need?", bits_needed(rows))
+            print_section(f"{dataset}: Pareto front of each model family (compact "
+                          "accuracy against compact bytes)", fronts(rows))
             if dataset == "mnist":
                 print_section("mnist: the 10 KB goal", goal_verdict(rows))
     all_rows = [r for rows in rows_by_dataset.values() for r in rows]
