@@ -250,12 +250,15 @@ class FastTextPeer:
 # -- pnet ----------------------------------------------------------------------------------
 #: The projection nets ``pnet_runs`` tries, each at the most projections (d = N_BITS)
 #: that fit BUDGET; 'entries_per_feature' sets density = choose_density(T * d, it)
-#: (the estimator's 'auto' is 4). Why these: ``python -m bench.text_bytes``
-#: (bench/RESULTS.md, "What closes the gap"): ternary beats int4 at equal bytes; a
-#: 16-unit bottleneck fits ~4x the bits under kaomoji's 44 classes.
+#: (the estimator's 'auto' is 4); 'epochs' overrides the mode's. Why these:
+#: ``python -m bench.text_bytes`` (bench/RESULTS.md, "What closes the gap"): ternary
+#: beats int4 at equal bytes; a 16-unit bottleneck fits ~4x the bits under kaomoji's 44
+#: classes; langid is best at ~10 entries per feature and 8-12 epochs.
 PNET_CONFIGS = {
     "ternary": dict(quantize="ternary"),
     "ternary, 10/feature": dict(quantize="ternary", entries_per_feature=10),
+    "ternary, 10/feature, fewer epochs": dict(quantize="ternary", entries_per_feature=10,
+                                              epochs=12),
     "ternary FC[16] identity": dict(quantize="ternary", projection_hidden_layer_sizes=(16,),
                                     activation="identity"),
     "ternary FC[16] identity, 10/feature": dict(
@@ -263,7 +266,7 @@ PNET_CONFIGS = {
         entries_per_feature=10),
     "int4": dict(quantize="int4"),
 }
-SEARCH = tuple(PNET_CONFIGS)[:4]
+SEARCH = tuple(PNET_CONFIGS)[:5]
 
 
 def largest_T(fmt, n_classes, hidden=()):
@@ -315,6 +318,7 @@ def pnet_runs(split, mode, between, configs=SEARCH, trainers=("mlp",)):
     for config, training, labels, n_epochs in plan:
         between()
         params = pnet_params(config, C)
+        n_epochs = params.pop("epochs", n_epochs)  # a config's own epochs, if any
         params.update(ALONE if training.startswith("alone") else
                       dict(trainer=training[7:-1]))
         r = fit_pnet(split, n_epochs, params, y_few if labels == "20 %" else None)
