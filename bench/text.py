@@ -69,7 +69,8 @@ MODES = {  # train / test: rows kept per dataset (stratified; absent: the whole 
                     one=300, ft_dims=(2, 4, 8), lstm_epochs=8,
                     lstm_datasets=("langid-order",), logistic=False),
     "full": dict(train={}, test={}, epochs=30, joint_epochs=20, rounds=5, one=1000,
-                 ft_dims=(2, 4, 8, 12), lstm_epochs=10, lstm_datasets=("langid-order", "langid"), logistic=True),
+                 ft_dims=(2, 4, 8, 12), lstm_epochs=10,
+                 lstm_datasets=("langid-order", "langid"), logistic=True),
 }
 
 
@@ -312,8 +313,9 @@ def pnet_runs(split, mode, between, configs=SEARCH, trainers=("mlp",)):
     C, y_few, epochs = split[4].shape[0], few_labels(split[2]), mode["joint_epochs"]
     plan = [(config, "alone", "all", mode["epochs"]) for config in configs] + [
         (configs[0], f"joint ({trainer})", labels, epochs) for trainer in trainers
-        for labels in ("all", "20 %")] + [(configs[0], "alone", "20 %", epochs),
-                                           (configs[0], "alone, 5x epochs", "20 %", 5 * epochs)]
+        for labels in ("all", "20 %")] + [
+        (configs[0], "alone", "20 %", epochs),
+        (configs[0], "alone, 5x epochs", "20 %", 5 * epochs)]
     results = {}
     for config, training, labels, n_epochs in plan:
         between()
