@@ -1,8 +1,9 @@
 """pnet's text models against their peers, same run, same splits (issues 10 and 11).
 
 ``python -m bench.text [--quick | --full] [--datasets kaomoji langid] [--no-lstm]``
-(default ~8 min on 2 shared cores; ``--quick`` ~2 min on subsamples; ``--full``: every
-training row, 30 / 20 epochs, LogisticRegression, more rounds). Per dataset, on
+(default: ~30 min per dataset on 2 cores under load 5-15, ~8 min for both before the
+search grew; ``--quick`` a few minutes on subsamples; ``--full``: every training row,
+30 / 20 epochs, LogisticRegression, more rounds). Per dataset, on
 ``bench.datasets``' fixed splits (default: kaomoji trains on a stratified subsample):
 
 1. Linear models on sklearn's ``HashingVectorizer(analyzer='char_wb', ngram_range=(1,
