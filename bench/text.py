@@ -1,8 +1,9 @@
 """pnet's text models against their peers, same run, same splits (issues 10 and 11).
 
 ``python -m bench.text [--quick | --full] [--datasets kaomoji langid] [--no-lstm]``
-(default ~8 min on 2 shared cores; ``--quick`` ~2 min on subsamples; ``--full``: every
-training row, 20 epochs, LogisticRegression, more rounds). Per dataset, on
+(default: ~30 min per dataset on 2 cores under load 5-15, ~8 min for both before the
+search grew; ``--quick`` a few minutes on subsamples; ``--full``: every training row,
+30 / 20 epochs, LogisticRegression, more rounds). Per dataset, on
 ``bench.datasets``' fixed splits (default: kaomoji trains on a stratified subsample):
 
 1. Linear models on sklearn's ``HashingVectorizer(analyzer='char_wb', ngram_range=(1,
@@ -11,8 +12,10 @@ training row, 20 epochs, LogisticRegression, more rounds). Per dataset, on
 2. fastText (minn=1, maxn=4, 15 epochs, lr 0.5): dim 16 and, per budget, the best
    ``quantize(cutoff, qnorm=True, retrain=True)`` of a few dims (bytes: the ``.ftz``).
 3. ``TextProjectionNetClassifier`` at <= 16,000 bytes (``to_compact().size_bytes``):
-   alone vs joint, all labels and 20 % labels + unlabelled rows (-1); "alone" drops
-   those rows (5x fewer steps per epoch), so a control trains it 5x the epochs.
+   each of ``PNET_CONFIGS``' search alone (``epochs``: 20 in the default mode), then
+   the first (plain ternary) alone vs joint (``joint_epochs``: 8), all labels and 20 %
+   labels + unlabelled rows (-1); "alone" drops those rows (5x fewer steps per
+   epoch), so a control trains it 5x the epochs.
 4. Predict rows/s: all test rows in one call, and one string at a time (``predict_one``;
    the peers' ``predict([s])``) at 1 and 2 numba/BLAS threads.
 5. LSTM vs MLP trainer (issue 11) on ``langid-order`` (the label is the first of two
@@ -39,6 +42,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 
 from pnet import TextProjectionNetClassifier
+from pnet.textfront import choose_density
 from pnet._quantize import dequantize, quantize_columns, stored_bytes
 
 from . import datasets
@@ -60,13 +64,14 @@ GOALS = dict(relative_acc=0.95, fit_ratio=3.0, one_speedup=10.0, lstm_gain=3.0,
 MODES = {  # train / test: rows kept per dataset (stratified; absent: the whole split)
     "quick": dict(train={"kaomoji": 3000, "langid": 3000, "langid-order": 3000},
                   test={"kaomoji": 2000, "langid": 2000, "langid-order": 1000}, epochs=3,
-                  rounds=1, one=50, ft_dims=(4, 8), lstm_epochs=3,
+                  joint_epochs=3, rounds=1, one=50, ft_dims=(4, 8), lstm_epochs=3,
                   lstm_datasets=("langid-order",), logistic=False),
-    "default": dict(train={"kaomoji": 12000}, test={}, epochs=8, rounds=3, one=300,
-                    ft_dims=(2, 4, 8), lstm_epochs=8, lstm_datasets=("langid-order",),
-                    logistic=False),
-    "full": dict(train={}, test={}, epochs=20, rounds=5, one=1000, ft_dims=(2, 4, 8, 12),
-                 lstm_epochs=10, lstm_datasets=("langid-order", "langid"), logistic=True),
+    "default": dict(train={"kaomoji": 12000}, test={}, epochs=20, joint_epochs=8, rounds=3,
+                    one=300, ft_dims=(2, 4, 8), lstm_epochs=8,
+                    lstm_datasets=("langid-order",), logistic=False),
+    "full": dict(train={}, test={}, epochs=30, joint_epochs=20, rounds=5, one=1000,
+                 ft_dims=(2, 4, 8, 12), lstm_epochs=10,
+                 lstm_datasets=("langid-order", "langid"), logistic=True),
 }
 
 
@@ -245,12 +250,47 @@ class FastTextPeer:
 
 
 # -- pnet ----------------------------------------------------------------------------------
-def largest_T(fmt, n_classes):
-    """The most projections (d = N_BITS) whose compact model fits BUDGET."""
-    T = BUDGET * 8 // (N_BITS * n_classes)
-    while stored_bytes([T * N_BITS, n_classes], fmt) + 8 > BUDGET:
+#: The projection nets ``pnet_runs`` tries, each at the most projections (d = N_BITS)
+#: that fit BUDGET; 'entries_per_feature' sets density = choose_density(T * d, it)
+#: (the estimator's 'auto' is 4); 'epochs' overrides the mode's. Why these:
+#: ``python -m bench.text_bytes`` (bench/RESULTS.md, "What closes the gap"): ternary
+#: beats int4 at equal bytes; a 16-unit bottleneck fits ~4x the bits under kaomoji's 44
+#: classes; langid is best at ~10 entries per feature and 8-12 epochs.
+PNET_CONFIGS = {
+    "ternary": dict(quantize="ternary"),
+    "ternary, 10/feature": dict(quantize="ternary", entries_per_feature=10),
+    "ternary, 10/feature, fewer epochs": dict(quantize="ternary", entries_per_feature=10,
+                                              epochs=12),
+    "ternary FC[16] identity": dict(quantize="ternary", projection_hidden_layer_sizes=(16,),
+                                    activation="identity"),
+    "ternary FC[16] identity, 10/feature": dict(
+        quantize="ternary", projection_hidden_layer_sizes=(16,), activation="identity",
+        entries_per_feature=10),
+    "int4": dict(quantize="int4"),
+}
+SEARCH = tuple(PNET_CONFIGS)[:5]
+
+
+def largest_T(fmt, n_classes, hidden=()):
+    """The most projections (d = N_BITS) whose compact model (``hidden`` layer sizes
+    after the bits) fits BUDGET."""
+    first = (hidden or (n_classes,))[0]
+    T = BUDGET * 8 // (N_BITS * first)
+    while stored_bytes([T * N_BITS, *hidden, n_classes], fmt) + 8 > BUDGET:
         T -= 1
     return T
+
+
+def pnet_params(config, n_classes):
+    """Estimator parameters of a PNET_CONFIGS entry at the most projections that fit."""
+    params = dict(PNET_CONFIGS[config])
+    entries = params.pop("entries_per_feature", None)
+    T = largest_T(params["quantize"], n_classes,
+                  params.get("projection_hidden_layer_sizes", ()))
+    params["n_projections"] = T
+    if entries is not None:
+        params["density"] = choose_density(T * N_BITS, entries)
+    return params
 
 
 def fit_pnet(split, epochs, params, y_train=None):
@@ -267,24 +307,27 @@ def fit_pnet(split, epochs, params, y_train=None):
                 model=compact)
 
 
-def pnet_runs(split, mode, between, formats=("int4", "ternary"), trainers=("mlp",)):
-    """{(config, training, labels): result} for the first format with every training
-    and label setting, the others alone; ``between()`` runs before each fit."""
-    C, y_few, epochs = split[4].shape[0], few_labels(split[2]), mode["epochs"]
-    plan = [(fmt, "alone", "all") for fmt in formats] + [
-        (formats[0], f"joint ({trainer})", labels) for trainer in trainers
-        for labels in ("all", "20 %")] + [(formats[0], "alone", "20 %"),
-                                           (formats[0], "alone, 5x epochs", "20 %")]
+def pnet_runs(split, mode, between, configs=SEARCH, trainers=("mlp",)):
+    """{(config, training, labels): result}: every config alone on all labels
+    (``mode['epochs']``), then the first with every training and label setting
+    (``mode['joint_epochs']``); ``between()`` runs before each fit."""
+    C, y_few, epochs = split[4].shape[0], few_labels(split[2]), mode["joint_epochs"]
+    plan = [(config, "alone", "all", mode["epochs"]) for config in configs] + [
+        (configs[0], f"joint ({trainer})", labels, epochs) for trainer in trainers
+        for labels in ("all", "20 %")] + [
+        (configs[0], "alone", "20 %", epochs),
+        (configs[0], "alone, 5x epochs", "20 %", 5 * epochs)]
     results = {}
-    for fmt, training, labels in plan:
+    for config, training, labels, n_epochs in plan:
         between()
-        params = dict(n_projections=largest_T(fmt, C), quantize=fmt)
+        params = pnet_params(config, C)
+        n_epochs = params.pop("epochs", n_epochs)  # a config's own epochs, if any
         params.update(ALONE if training.startswith("alone") else
                       dict(trainer=training[7:-1]))
-        r = fit_pnet(split, epochs * (5 if "5x" in training else 1), params,
-                     y_few if labels == "20 %" else None)
-        results[f"{fmt} T={params['n_projections']}", training, labels] = r
-        print(f"  pnet {fmt} {training} {labels}: {r['acc']:.2f} % ({r['fit']:.1f} s)",
+        r = fit_pnet(split, n_epochs, params, y_few if labels == "20 %" else None)
+        label = f"{config} T={params['n_projections']}, {n_epochs} epochs"
+        results[label, training, labels] = r
+        print(f"  pnet {label} {training} {labels}: {r['acc']:.2f} % ({r['fit']:.1f} s)",
               flush=True)
     return results
 
@@ -394,8 +437,9 @@ def lstm_report(name, mode):
     split = load_split(name, mode, phrases_only=True)
     seen = {w for t in split[0] for w in t.split()}
     unseen = np.mean([w not in seen for t in split[1] for w in t.split()])
-    runs = pnet_runs(split, dict(mode, epochs=mode["lstm_epochs"]), lambda: None,
-                     formats=("int4",), trainers=("mlp", "lstm"))
+    runs = pnet_runs(split, dict(mode, epochs=mode["lstm_epochs"],
+                                 joint_epochs=mode["lstm_epochs"]), lambda: None,
+                     configs=("int4",), trainers=("mlp", "lstm"))
     res = {(k[1].split(" (")[-1].rstrip(")"), k[2]): r for k, r in runs.items()}
     for (training, labels), r in res.items():  # the trainer's own seconds per epoch
         r["extra"] = (r["fit"] - res["alone", labels]["fit"]) / mode["lstm_epochs"]
