@@ -1,0 +1,123 @@
+"""Instructions per row of the compact model's predictions, counted by callgrind (issue 12).
+
+``python -m bench.instructions [--quick]``  (needs ``valgrind``; ~10 min, ``--quick`` ~3 min)
+
+Timings on this shared 2-core machine swing 5-10x with other people's load; an
+instruction count does not (``valgrind --tool=callgrind`` counts the same total for
+the same binary and input, loaded or idle). For each model (the MNIST subset's
+default compact int8 net, T = 60, d = 12, trained 5 epochs alone, at each density
+below), a child process loads the model file under valgrind with instrumentation
+off, warms every kernel up, and then counts only the calls measured:
+``predict_one(x)``, the public ``predict(x[None])``, and one ``predict`` of a
+batch. Each is counted at two call counts and the difference is divided by the
+extra rows, so start-up and the polling around the measured region cancel out.
+Numba and BLAS run one thread (batches then run the serial row kernels). Note
+that valgrind counts ``rep stosb`` (glibc's memset of large blocks, e.g. zeroing
+the 720 float64 sums of a row) once per byte: ~5,800 of each row's count.
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+DENSITIES = {"8/D ('auto' now)": "auto", "1/sqrt(D) (before)": 1 / 28}
+CALLS = {"predict_one(x)": "one", "predict(x[None])": "public", "predict(X) batch": "batch"}
+
+
+def child(model, what, n, X_path, flag):
+    """Runs under valgrind: warm up, signal, wait, run ``n`` calls, signal."""
+    import pnet
+
+    c = pnet.load(model)
+    X = np.load(X_path)
+    c.predict_one(X[0]), c.predict(X[:1]), c.predict(X)
+    Path(flag + ".ready").touch()
+    while not os.path.exists(flag + ".go"):
+        time.sleep(0.05)
+    if what == "one":
+        for i in range(n):
+            c.predict_one(X[i % len(X)])
+    elif what == "public":
+        for i in range(n):
+            c.predict(X[i % len(X)][None])
+    else:
+        c.predict(X[:n])
+    Path(flag + ".done").touch()
+    time.sleep(1)
+
+
+def count(model, what, n, X_path, tmp):
+    """Instructions of ``n`` calls (or an n-row batch) in a fresh valgrind process."""
+    flag = os.path.join(tmp, f"{Path(model).stem}.{what}.{n}")
+    out = flag + ".callgrind"
+    env = dict(os.environ, NUMBA_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    proc = subprocess.Popen(
+        ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
+         sys.executable, "-m", "bench.instructions", "--child", model, what, str(n), X_path,
+         flag], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for event, command in (("ready", "on"), ("done", "off")):
+        while not os.path.exists(f"{flag}.{event}"):
+            if proc.poll() is not None:
+                raise RuntimeError(f"the child exited early ({proc.returncode}): {flag}")
+            time.sleep(0.2)
+        subprocess.run(["callgrind_control", "-i", command, str(proc.pid)], check=True,
+                       capture_output=True)
+        if event == "ready":
+            Path(flag + ".go").touch()
+    proc.wait()
+    for line in Path(out).read_text().splitlines():
+        if line.startswith("totals:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no totals in {out}")
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "--child":
+        return child(argv[1], argv[2], int(argv[3]), argv[4], argv[5])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer calls (100 vs 300)")
+    args = parser.parse_args(argv)
+    lo, hi = (50, 150) if args.quick else (100, 900)
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    from pnet import ProjectionNetClassifier
+
+    from .datasets import load
+
+    X_train, X_test, y_train, y_test = load("mnist")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        X_path = os.path.join(tmp, "X.npy")
+        np.save(X_path, np.ascontiguousarray(X_test[:1000]))
+        per_row = {}
+        for label, density in DENSITIES.items():
+            clf = ProjectionNetClassifier(density=density, quantize="int8", random_state=0,
+                                          max_iter=5, trainer_weight=0, distillation_weight=0)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                clf.fit(X_train, y_train)
+            model = os.path.join(tmp, f"model{len(per_row)}.pnet")
+            clf.to_compact().save(model)
+            for call, what in CALLS.items():
+                a = count(model, what, lo, X_path, tmp)
+                b = count(model, what, hi, X_path, tmp)
+                per_row[label, call] = (b - a) / (hi - lo)
+                print(f"  {label} {call}: {per_row[label, call]:,.0f} instructions/row",
+                      flush=True)
+    before, now = DENSITIES
+    print(f"\n| call | {now} | {before} | ratio |\n|---|---:|---:|---:|")
+    for call in CALLS:
+        a, b = per_row[now, call], per_row[before, call]
+        print(f"| {call} | {a:,.0f} | {b:,.0f} | {a / b:.2f}× |")
+
+
+if __name__ == "__main__":
+    main()
