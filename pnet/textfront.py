@@ -130,6 +130,9 @@ TEXT_FRONT_VERSION = 1
 MAX_N = 16
 #: Largest family seed (seeds are JSON integers: keep them exact as int64).
 MAX_SEED = 2**63 - 1
+#: a non-zero family weight lies in [WEIGHT_MIN, WEIGHT_MAX]: a value's square is then a
+#: normal float64, so the l2 norm's sum is never 0 or inf
+WEIGHT_MIN, WEIGHT_MAX = 2.0**-100, 2.0**100
 FAMILIES = ("word", "char", "skip")
 COUNTS = ("raw", "sqrt", "binary")
 NORMS = ("l2", None)
@@ -274,8 +277,11 @@ def _validate(p):
                              f"{MAX_N}, got {value!r}")
     for family in FAMILIES:
         weight, seed = p[f"{family}_weight"], p[f"{family}_seed"]
-        if type(weight) not in (int, float) or not (math.isfinite(weight) and weight >= 0):
-            raise ValueError(f"{family}_weight must be a finite number >= 0, got {weight!r}")
+        if type(weight) not in (int, float) or not (
+                weight == 0 or WEIGHT_MIN <= weight <= WEIGHT_MAX):
+            raise ValueError(f"{family}_weight must be 0 or in [2**-100, 2**100] (so that "
+                             f"the l2 norm's squares neither underflow to 0 nor overflow), "
+                             f"got {weight!r}")
         if type(seed) is not int or not 0 <= seed <= MAX_SEED:
             raise ValueError(f"{family}_seed must be an int in [0, 2**63), got {seed!r}")
     if not any(p[f"{family}_weight"] > 0 for family in FAMILIES):

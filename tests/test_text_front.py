@@ -273,6 +273,9 @@ def test_to_dict_round_trips_through_json(name):
     ({"word_weight": -1.0}, "word_weight"),
     ({"char_weight": float("nan")}, "char_weight"),
     ({"skip_weight": True}, "skip_weight"),
+    ({"word_weight": 1e-170, "char_weight": 1e-170, "skip_weight": 1e-170}, "word_weight"),
+    ({"char_weight": 2.0**-101}, "char_weight"),  # squares could underflow: s = 0
+    ({"word_weight": 1e300}, "word_weight"),  # squares overflow: every value 0
     ({"word_weight": 0, "char_weight": 0.0, "skip_weight": 0}, "at least one"),
     ({"word_seed": 2**63}, "word_seed"),
     ({"char_seed": -1}, "char_seed"),
@@ -286,6 +289,16 @@ def test_from_dict_is_strict(change, match):
     d.update(change)
     with pytest.raises((TypeError, ValueError), match=match):
         TextFront.from_dict(d)
+
+
+def test_extreme_weights_at_the_bounds_still_normalise():
+    """Weights of 2**-100 or 2**100 (the bounds) keep every square a normal float64."""
+    for w in (2.0**-100, 2.0**100):
+        data, ids, indptr = TextFront(word_weight=w, char_weight=w, skip_weight=w,
+                                      counts="raw").transform(["b a b", "zz"])
+        for i in range(2):
+            v = data[indptr[i]:indptr[i + 1]].astype(np.float64)
+            assert np.isfinite(v).all() and abs(np.sum(v * v) - 1) < 1e-6
 
 
 def test_from_dict_needs_every_key_and_a_dict():
