@@ -329,7 +329,13 @@ class CompactProjectionNet:
         return self._logits_of(self._validate(X))
 
     def _logits_of(self, X):
-        """``decision_function`` of validated input (the estimator's predictions call it)."""
+        """``decision_function`` of validated input (the estimator's predictions call it).
+
+        One dense row runs ``predict_one``'s serial kernel (the same row functions,
+        without the batch path's allocations and dispatch)."""
+        if (not sp.issparse(X) and X.shape[0] == 1
+                and self.hyperplanes.dense_cache()[0] != "none"):
+            return np.array(self._row_logits(X[0])[0])[None]  # a copy of the scratch
         Z = None if sp.issparse(X) or X.shape[0] == 0 else self._first_layer_dense(X)
         if Z is None:
             Z = self._first_layer_packed(X)

@@ -265,6 +265,21 @@ def test_predict_one_equals_predict(all_models, digits, name):
     assert model.predict_one(np.zeros(64, dtype=np.int64)) == model.predict(np.zeros((1, 64)))[0]
 
 
+def test_one_row_predict_runs_predict_ones_kernel(all_models, digits, monkeypatch):
+    """predict(x[None]) takes the serial single-row kernel (no batch allocation) and
+    gives the batch path's logits bit for bit."""
+    X_test = digits[1][:30]
+    for name in MODEL_NAMES:
+        _, model = all_models[name]
+        batch = model.decision_function(X_test)
+        with monkeypatch.context() as patch:
+            patch.setattr(type(model), "_first_layer_dense", None)  # the batch path
+            rows = np.vstack([model.decision_function(x[None]) for x in X_test])
+            proba = model.predict_proba(X_test[5:6])
+        assert_array_equal(rows, batch)
+        assert_array_equal(proba, model.predict_proba(X_test)[5:6])
+
+
 def test_predict_one_without_hyperplane_cache(variants, digits, monkeypatch):
     """A gaussian layer too large to materialise: the batch path, same answer."""
     monkeypatch.setattr(_hyperplanes, "MAX_CACHE_ENTRIES", 0)
