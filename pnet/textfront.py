@@ -376,6 +376,8 @@ def choose_density(n_bits, entries_per_feature=ENTRIES_PER_FEATURE):
     both sides: denser bits are random-hyperplane signs of ~20 features each and
     lose what a linear read-out needs, sparser ones (``density='auto'``, 1/1024 at
     2**20 features, is 1 entry per feature at 1,024 bits) leave most features in
-    too few bits. 4 is the cheap end (the projection's cost grows with entries).
+    too few bits. 4 is the low end of that plateau. (The cost does not depend on it:
+    the CSR projection, ``pnet.kernels.projection.hashed_sums``, hashes every
+    (feature, bit) pair and tests each entry, whatever the density.)
     """
     return float(min(1.0 / 3.0, entries_per_feature / n_bits))
