@@ -43,10 +43,10 @@ import numpy as np
 
 from ._c_textfront import textfront_defines
 from ._hyperplanes import n_words
+from .layers import ACTIVATION_CODES
 from ._modelfile import NARROW
 from ._quantize import WEIGHT_BITS, pack_weights
 
-ACTIVATIONS = {"identity": 0, "relu": 1, "tanh": 2, "logistic": 3}
 #: values per line of the emitted arrays
 PER_LINE = {"float": 6, "int": 16}
 
@@ -180,9 +180,9 @@ def _hyperplane_tables(model):
 def _check_exportable(model, hyperplane_table, max_text_bytes):
     if type(max_text_bytes) is not int or max_text_bytes < 0:
         raise ValueError(f"max_text_bytes must be an int >= 0, got {max_text_bytes!r}.")
-    if model.activation not in ACTIVATIONS:
+    if model.activation not in ACTIVATION_CODES:
         raise ValueError(f"activation {model.activation!r} has no C version; "
-                         f"expected one of {sorted(ACTIVATIONS)}.")
+                         f"expected one of {sorted(ACTIVATION_CODES)}.")
     if hyperplane_table and (model.projection != "ternary" or model._text):
         raise ValueError("hyperplane_table=True needs a ternary projection of dense input "
                          f"(this model: {model.projection}"
@@ -220,7 +220,7 @@ def _config(model, table):
         "PNET_WEIGHT_BITS": 32 if fmt is None else WEIGHT_BITS[fmt],
         "PNET_N_LAYERS": len(model.coefs_),
         "PNET_MAX_WIDTH": max(model.layer_sizes[1:]),
-        "PNET_ACTIVATION": f"{ACTIVATIONS[model.activation]} /* {model.activation} */",
+        "PNET_ACTIVATION": f"{ACTIVATION_CODES[model.activation]} /* {model.activation} */",
     }
     text = "".join(f"#define {name} {value}\n" for name, value in lines.items())
     return text + (textfront_defines(model.text_front) if model._text else "")
