@@ -40,12 +40,10 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ._hyperplanes import (PROJECTIONS, Hyperplanes, gather_add, mean_nonzeros,
-                           resolve_density)
-from ._quantize import (WEIGHT_BITS, dequantize, first_layer_int8,
-                        quantize_columns)
+from ._hyperplanes import PROJECTIONS, Hyperplanes, mean_nonzeros, resolve_density
+from ._quantize import WEIGHT_BITS
 from .compact import plain_rows
-from .layers import ACTIVATIONS, predict_hidden
+from .layers import ACTIVATIONS
 from .losses import log_softmax, softmax
 from .networks import MLPNetwork, ProjectionNetwork, inputs_of
 from .optimizers import OPTIMIZERS
@@ -554,26 +552,11 @@ class ProjectionNetClassifier(ClassifierMixin, JointTraining, BaseEstimator):
 
     # --------------------------------------------------------------- prediction --
     def _projection_logits(self, packed):
-        """Logits of the projection net from packed bits, (n, n_classes) float32.
-
-        The first layer is the gather-add (the set bits' rows of W added in
-        ascending order), the later layers pnet's fixed-order kernels
-        (``pnet.layers.predict_hidden``): a row's logits depend on the row only,
-        not on the batch size, the thread count or the BLAS build, and
-        ``to_compact()`` computes them with the same functions, bit for bit.
-        """
-        if self.quantize is None:
-            Z = gather_add(packed, self.coefs_[0], self.intercepts_[0])  # (n, fan_out)
-            tail = list(zip(self.coefs_[1:], self.intercepts_[1:]))
-        else:  # the compact model's arithmetic: exact integer gather-add, then scales
-            (Wq, scale), *rest = self._quantized_layers()
-            Z = first_layer_int8(packed, Wq, scale, self.intercepts_[0])
-            tail = [(dequantize(Wq, s), b) for (Wq, s), b in zip(rest, self.intercepts_[1:])]
-        return predict_hidden(Z, tail, self.activation)
-
-    def _quantized_layers(self):
-        """[(Wq int8, scale float32), ...] of the projection net in ``quantize``'s format."""
-        return [quantize_columns(W, self.quantize) for W in self.coefs_]
+        """Logits of the projection net from packed bits, (n, n_classes) float32, for
+        the weights as they are now (early stopping scores them every epoch): the
+        compact model's arithmetic (``_make_predictor``), so a validation score is
+        the score of the model that ships."""
+        return self._make_predictor()._logits_of_bits(packed)
 
     def _make_predictor(self):
         """The compact model of the fitted weights, which computes every prediction.

@@ -305,10 +305,6 @@ class CompactProjectionNet:
         return over_rows(_SERIAL[kind], _PARALLEL[kind], X.shape[0], X, *planes[1:], *weights,
                          out=out)
 
-    def _first_layer_packed(self, X):
-        """The same from packed bits (``Hyperplanes.project``; CSR input)."""
-        return self._first_layer_of_bits(self.hyperplanes.project(X))
-
     def _first_layer_of_bits(self, packed):
         """First-layer pre-activations (n, fan_out) float32 of packed bits (n, n_words)."""
         if self.quantize is None:  # the estimator's own first layer
@@ -339,8 +335,12 @@ class CompactProjectionNet:
             return np.array(self._row_logits(X[0])[0])[None]  # a copy of the scratch
         Z = None if sp.issparse(X) or X.shape[0] == 0 else self._first_layer_dense(X)
         if Z is None:
-            Z = self._first_layer_packed(X)
+            return self._logits_of_bits(self.hyperplanes.project(X))
         return self._tail_logits(Z)
+
+    def _logits_of_bits(self, packed):
+        """Logits of packed bits (n, n_words): the first layer, then the later ones."""
+        return self._tail_logits(self._first_layer_of_bits(packed))
 
     def predict(self, X):
         """Class labels, (n_samples,). X: dense array or CSR matrix (n_samples, n_features)."""

@@ -65,7 +65,7 @@ class CompactTextProjectionNet(CompactProjectionNet):
         """Logits of strings (the front checks them: ``pnet.textfront.as_text_list``)."""
         packed = self.hyperplanes.project_csr(*self.text_front.transform(X),
                                               sorted_features=True)
-        return self._tail_logits(self._first_layer_of_bits(packed))
+        return self._logits_of_bits(packed)
 
     def predict_one(self, text):
         """The class of one string."""

@@ -117,7 +117,6 @@ missing value included) or any other item raises TypeError naming its index.
 import dataclasses
 import functools
 import itertools
-import math
 
 import numpy as np
 
