@@ -8,22 +8,22 @@ for dense input, row by row:
    (``signed_lists_sums`` for cached ternary lists, ``matrix_sums`` for a
    materialised matrix), the functions the estimator's projection runs, so the
    bits ``acc[k] > 0`` are the same bits.
-2. the first layer on those bits, without packing them: the row formulas of
-   ``pnet.kernels.bits`` (``gather_add``, float32, ascending k; or
-   ``gather_add_int8``, an exact int32 sum then ``* scale + bias``) on the
-   list of positive sums (``projection.positive_bits``), the very functions
-   the packed path calls on its list of set bits.
+2. the first layer on those bits, with the row formulas of ``pnet.kernels.bits``:
+   float32 weights by ``gather_add`` (ascending k) on the list of positive sums
+   (``projection.positive_bits``), the very function the packed path calls on
+   its list of set bits; quantised weights by ``plane_add_int8`` (an exact
+   int32 sum by popcounts over the weights' bit planes, then ``* scale +
+   bias``) on the row's packed bits (``projection.pack_row``), the very
+   functions the packed path runs.
 
 The same functions, so ``z`` is bitwise the two-kernel result by construction.
-Speed comes from doing less, not from reordering: no packed words are written
-and re-read, and the set bits are first compacted into an index list without
-a branch (``positive_bits``), so the gather loop has no "is this bit set?"
-test, which mispredicts about every other bit when half the bits are set. The
-non-zero features are listed the same way. On MNIST (T*d = 720, 10 classes)
-the first layer then costs half or less of what the two-kernel path spends on
-it (``python -m bench.compact``); the projection's ~3,900 float64 scatter-adds
-per row (151 non-zero pixels x ~26 bits each at density 1/28) remain ~80% of
-the time.
+Speed comes from doing less: no packed words are written and re-read for
+float32, whose set bits are first compacted into an index list without a
+branch (``positive_bits``), so the gather loop has no "is this bit set?" test,
+which mispredicts about every other bit when half the bits are set; the
+non-zero features are listed the same way. For quantised weights the popcounts
+replace ~3,600 int8 additions per MNIST row (720 bits, 10 classes) by 960
+AND+POPCNT pairs (``python -m bench.compact``, ``python -m bench.instructions``).
 
 Batch kernels parallelise over blocks of rows (``prange``), each block owning
 its scratch; the single-row kernels are serial (waking a thread pool costs more
@@ -34,8 +34,8 @@ import numpy as np
 from numba import prange
 
 from ._jit import jit, parallel_jit
-from .bits import gather_add, gather_add_int8
-from .projection import matrix_sums, positive_bits, signed_lists_sums
+from .bits import gather_add, plane_add_int8
+from .projection import matrix_sums, pack_row, positive_bits, signed_lists_sums
 
 
 # -- pieces ----------------------------------------------------------------------------
@@ -83,27 +83,31 @@ def matrix_rows(X, start, stop, R, W, bias, out):
 
 
 @jit
-def ternary_int8_rows(X, start, stop, indptr, split, bits, Wq, scale, bias, out):
-    """First-layer pre-activations of dense rows through ternary lists, int8 Wq."""
+def ternary_int8_rows(X, start, stop, indptr, split, bits, n_bits, planes, scale, bias, out):
+    """First-layer pre-activations of dense rows through ternary lists, integer weights
+    as bit planes (``pnet._quantize.weight_planes``)."""
     nz = np.empty(X.shape[1], dtype=np.int64)
-    acc = np.empty(Wq.shape[0])
-    idx = np.empty(Wq.shape[0], dtype=np.int64)
-    iacc = np.empty(Wq.shape[1], dtype=np.int32)
+    acc = np.empty(n_bits)
+    packed = np.empty(planes.shape[2], dtype=np.uint64)
+    iacc = np.empty(planes.shape[0], dtype=np.int32)
     for i in range(start, stop):
         signed_lists_sums(X[i], indptr, split, bits, nz, acc)
-        gather_add_int8(idx, positive_bits(acc, idx), Wq, scale, bias, iacc, out[i])
+        pack_row(acc, packed)
+        plane_add_int8(packed, planes, scale, bias, iacc, out[i])
 
 
 @jit
-def matrix_int8_rows(X, start, stop, R, Wq, scale, bias, out):
-    """First-layer pre-activations of dense rows through the matrix R, int8 Wq."""
+def matrix_int8_rows(X, start, stop, R, planes, scale, bias, out):
+    """First-layer pre-activations of dense rows through the matrix R, integer weights
+    as bit planes."""
     nz = np.empty(X.shape[1], dtype=np.int64)
-    acc = np.empty(Wq.shape[0])
-    idx = np.empty(Wq.shape[0], dtype=np.int64)
-    iacc = np.empty(Wq.shape[1], dtype=np.int32)
+    acc = np.empty(R.shape[1])
+    packed = np.empty(planes.shape[2], dtype=np.uint64)
+    iacc = np.empty(planes.shape[0], dtype=np.int32)
     for i in range(start, stop):
         matrix_sums(X[i], R, nz, acc)
-        gather_add_int8(idx, positive_bits(acc, idx), Wq, scale, bias, iacc, out[i])
+        pack_row(acc, packed)
+        plane_add_int8(packed, planes, scale, bias, iacc, out[i])
 
 
 @parallel_jit
@@ -122,18 +126,18 @@ def matrix_kernel(X, R, W, bias, block, out):
 
 
 @parallel_jit
-def ternary_int8_kernel(X, indptr, split, bits, Wq, scale, bias, block, out):
+def ternary_int8_kernel(X, indptr, split, bits, n_bits, planes, scale, bias, block, out):
     n = X.shape[0]
     for blk in prange((n + block - 1) // block):
         ternary_int8_rows(X, blk * block, min(n, (blk + 1) * block), indptr, split, bits,
-                          Wq, scale, bias, out)
+                          n_bits, planes, scale, bias, out)
 
 
 @parallel_jit
-def matrix_int8_kernel(X, R, Wq, scale, bias, block, out):
+def matrix_int8_kernel(X, R, planes, scale, bias, block, out):
     n = X.shape[0]
     for blk in prange((n + block - 1) // block):
-        matrix_int8_rows(X, blk * block, min(n, (blk + 1) * block), R, Wq, scale, bias,
+        matrix_int8_rows(X, blk * block, min(n, (blk + 1) * block), R, planes, scale, bias,
                          out)
 
 
@@ -157,18 +161,21 @@ def matrix_row_kernel(x, R, W, bias, nz, acc, idx, z):
 
 
 @jit
-def ternary_row_int8_kernel(x, indptr, split, bits, Wq, scale, bias, nz, acc, idx, iacc, z):
+def ternary_row_int8_kernel(x, indptr, split, bits, planes, scale, bias, nz, acc, packed,
+                            iacc, z):
     if not all_finite(x):
         return -1
     signed_lists_sums(x, indptr, split, bits, nz, acc)
-    gather_add_int8(idx, positive_bits(acc, idx), Wq, scale, bias, iacc, z)
+    pack_row(acc, packed)
+    plane_add_int8(packed, planes, scale, bias, iacc, z)
     return first_max(z)
 
 
 @jit
-def matrix_row_int8_kernel(x, R, Wq, scale, bias, nz, acc, idx, iacc, z):
+def matrix_row_int8_kernel(x, R, planes, scale, bias, nz, acc, packed, iacc, z):
     if not all_finite(x):
         return -1
     matrix_sums(x, R, nz, acc)
-    gather_add_int8(idx, positive_bits(acc, idx), Wq, scale, bias, iacc, z)
+    pack_row(acc, packed)
+    plane_add_int8(packed, planes, scale, bias, iacc, z)
     return first_max(z)

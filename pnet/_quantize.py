@@ -14,10 +14,11 @@ ternary    2     {-1, 0, 1}   ternary weight networks (Li & Liu 2016): threshold
 =========  ====  ===========  ==================================================
 
 An all-zero column gets ``scale = 0`` and ``Wq = 0`` (exact zeros). Biases stay
-float32. Whatever the format, the values are held in RAM as int8, so every
-format runs the same exact integer gather-add (``pnet.kernels.bits
-.gather_add_int8``: ``z = float32(sum Wq[k]) * scale + bias``); only storage
-differs: ``pack_weights`` stores ``bits`` bits per value, two's complement, in a
+float32. Whatever the format, the values are held in RAM as int8, and the first
+layer is the same exact integer sum over the set bits, ``z = float32(sum Wq[k]) *
+scale + bias``, computed from the bit planes of Wq (``weight_planes``, then
+``pnet.kernels.bits.plane_add_int8``: 8 popcounts per output unit and 64 bits for
+int8, 4 for int4, 2 for ternary); only storage differs: ``pack_weights`` stores ``bits`` bits per value, two's complement, in a
 uint8 stream (value i of the C-order matrix at bit ``bits * i``, least
 significant bits first), and ``stored_bytes`` counts exactly that.
 
@@ -29,14 +30,14 @@ the model object and its file live in ``pnet.compact``.
 """
 import numpy as np
 
-from ._hyperplanes import BLOCK_ROWS, over_rows
+from ._hyperplanes import BLOCK_ROWS, n_words, over_rows, pack
 from .kernels import bits as _bits
 
 #: bits per stored weight of each quantised format
 WEIGHT_BITS = {"int8": 8, "int4": 4, "ternary": 2}
 FORMATS = (None, *WEIGHT_BITS)
 INT8_MAX = 127
-#: n_bits * 128 must stay below 2**31 for the int32 accumulators
+#: n_bits * 128 must stay below 2**31 for the int32 sums
 MAX_INT8_BITS = (2**31 - 1) // 128
 FLOAT_BYTES = 4
 
@@ -126,22 +127,51 @@ def _check_int8_bits(Wq):
                          f"first layer (at most {MAX_INT8_BITS}).")
 
 
-def gather_add_int8(packed, Wq):
-    """``sum_{k : bit k set} Wq[k]`` per row, (n, fan_out) int32 (exact)."""
+def plane_count(Wq):
+    """The fewest two's complement bits P that hold every value of Wq (1 to 8):
+    8 for int8 weights, at most 4 for int4, 2 for ternary, 1 for all zeros."""
+    if Wq.size == 0:
+        return 1
+    lo, hi = int(Wq.min()), int(Wq.max())
+    count = 1
+    while lo < -(1 << (count - 1)) or hi > (1 << (count - 1)) - 1:
+        count += 1
+    return count
+
+
+def weight_planes(Wq):
+    """The bit planes of int8 weights Wq (n_bits, fan_out): uint64 (fan_out, P, n_words)
+    with ``planes[c, p]`` = the packed bits k (``pnet.kernels.bits`` layout) whose
+    ``Wq[k, c]`` has bit p set in P-bit two's complement (P = ``plane_count(Wq)``).
+    A RAM layout of the same numbers (what ``plane_add_int8`` reads), never stored."""
+    Wq = np.asarray(Wq, dtype=np.int8)
+    n_bits, fan_out = Wq.shape
+    count = plane_count(Wq)
+    values = np.ascontiguousarray(Wq.T).view(np.uint8)  # (fan_out, n_bits)
+    shifts = np.arange(count, dtype=np.uint8)[None, :, None]
+    bits = (values[:, None, :] >> shifts) & np.uint8(1)  # (fan_out, P, n_bits)
+    packed = pack(bits.reshape(fan_out * count, n_bits))
+    return packed.reshape(fan_out, count, n_words(n_bits))
+
+
+def gather_add_int8(packed, Wq, planes=None):
+    """``sum_{k : bit k set} Wq[k]`` per row, (n, fan_out) int32 (exact); ``planes`` =
+    ``weight_planes(Wq)`` when the caller keeps them."""
     _check_int8_bits(Wq)
+    planes = weight_planes(Wq) if planes is None else planes
     out = np.empty((packed.shape[0], Wq.shape[1]), dtype=np.int32)
     if out.shape[0]:
-        _bits.gather_sum_int8_kernel(np.ascontiguousarray(packed, dtype=np.uint64),
-                                     np.ascontiguousarray(Wq, dtype=np.int8), BLOCK_ROWS, out)
+        _bits.plane_sum_kernel(np.ascontiguousarray(packed, dtype=np.uint64), planes,
+                               BLOCK_ROWS, out)
     return out
 
 
-def first_layer_int8(packed, Wq, scale, bias):
+def first_layer_int8(packed, Wq, scale, bias, planes=None):
     """``float32(gather_add_int8(packed, Wq)) * scale + bias``: (n, fan_out) float32."""
     _check_int8_bits(Wq)
+    planes = weight_planes(Wq) if planes is None else planes
     out = np.empty((packed.shape[0], Wq.shape[1]), dtype=np.float32)
-    return over_rows(_bits.gather_add_int8_rows, _bits.gather_add_int8_kernel, out.shape[0],
-                     np.ascontiguousarray(packed, dtype=np.uint64),
-                     np.ascontiguousarray(Wq, dtype=np.int8),
+    return over_rows(_bits.plane_add_int8_rows, _bits.plane_add_int8_kernel, out.shape[0],
+                     np.ascontiguousarray(packed, dtype=np.uint64), planes,
                      np.ascontiguousarray(scale, dtype=np.float32),
                      np.ascontiguousarray(bias, dtype=np.float32), out=out)

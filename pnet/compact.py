@@ -18,8 +18,9 @@ int8, int4, ternary
     every weight matrix quantised per output unit (``pnet._quantize``: 8, 4 or
     2 bits per weight, one float32 scale per output unit); biases stay
     float32. Values are held in RAM as int8 whatever the format, so the first
-    layer is always the exact int32 gather-add, then ``* scale + bias``
-    (``pnet.kernels.bits.gather_add_int8``). Later layers, when there are
+    layer is always the exact int32 sum of the set bits' weights, then ``* scale +
+    bias``, computed by popcounts over the weights' bit planes (``weight_planes``,
+    a RAM layout built at construction; ``pnet.kernels.bits.plane_add_int8``). Later layers, when there are
     hidden layers, are dequantised to float32 once at load time (``Wq * scale``).
     A model trained for its format (``ProjectionNetClassifier(quantize=...)``)
     predicts exactly as the estimator.
@@ -83,7 +84,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._hyperplanes import Hyperplanes, over_rows
 from ._modelcheck import check_model
 from ._quantize import (FORMATS, dequantize, first_layer_int8, pack_weights,
-                        quantize_columns, stored_bytes, unpack_weights)
+                        quantize_columns, stored_bytes, unpack_weights, weight_planes)
 from .kernels import compact as _fused
 from .layers import first_layer, predict_hidden, predict_hidden_row
 from .losses import log_softmax, softmax
@@ -184,7 +185,8 @@ class CompactProjectionNet:
                                        density)
         if self.quantize is None:
             self._tail = list(zip(self.coefs_[1:], self.intercepts_[1:]))
-        else:  # later layers dequantised once, run in float32
+        else:  # first layer as bit planes; later layers dequantised once, run in float32
+            self._planes = weight_planes(self.coefs_[0])
             self._tail = [(dequantize(Wq, s), b) for Wq, s, b in
                           zip(self.coefs_[1:], self.scales_[1:], self.intercepts_[1:])]
         self._local = threading.local()  # per-thread scratch of the single-row kernels
@@ -272,6 +274,8 @@ class CompactProjectionNet:
     def __setstate__(self, state):
         self.__dict__.update(state)
         self._local = threading.local()
+        if self.quantize is not None and "_planes" not in state:  # pickled by pnet < 0.2
+            self._planes = weight_planes(self.coefs_[0])
 
     # ------------------------------------------------------------ prediction --
     def _validate(self, X):
@@ -299,8 +303,9 @@ class CompactProjectionNet:
         out = np.empty((X.shape[0], W.shape[1]), dtype=np.float32)
         if self.quantize is None:
             weights = (W, b)
-        else:
-            weights = (W, self.scales_[0], b)
+        else:  # the lists kernel sizes its sums from n_bits, the matrix one from R
+            weights = (W.shape[0],) * (planes[0] == "lists") + (self._planes,
+                                                                 self.scales_[0], b)
         kind = planes[0], self._arithmetic
         return over_rows(_SERIAL[kind], _PARALLEL[kind], X.shape[0], X, *planes[1:], *weights,
                          out=out)
@@ -309,7 +314,8 @@ class CompactProjectionNet:
         """First-layer pre-activations (n, fan_out) float32 of packed bits (n, n_words)."""
         if self.quantize is None:  # the estimator's own first layer
             return first_layer(packed, self.coefs_[0], self.intercepts_[0])
-        return first_layer_int8(packed, self.coefs_[0], self.scales_[0], self.intercepts_[0])
+        return first_layer_int8(packed, self.coefs_[0], self.scales_[0], self.intercepts_[0],
+                                self._planes)
 
     def _tail_logits(self, Z):
         """Logits from the first layer's pre-activation Z: the later layers in
@@ -373,7 +379,8 @@ class CompactProjectionNet:
             weights, scratch = (W, b), (nz, acc, idx, z)
         else:
             iacc = np.empty(n_out, dtype=np.int32)
-            weights, scratch = (W, self.scales_[0], b), (nz, acc, idx, iacc, z)
+            packed = np.empty(self._planes.shape[2], dtype=np.uint64)
+            weights, scratch = (self._planes, self.scales_[0], b), (nz, acc, packed, iacc, z)
         tail = [np.empty(W.shape[1], dtype=np.float32) for W, _ in self._tail]
         return _ROW[planes[0], self._arithmetic], planes[1:] + weights + scratch, z, tail
 

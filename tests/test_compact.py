@@ -1,7 +1,7 @@
 """CompactProjectionNet: equality with the estimator, int8, save/load round trips.
 
-The int8 gather-add kernel is compared with its numpy twin (``gather_add_int8_twin``
-below) exactly; the float32 compact model with the estimator bit for bit. Corrupt
+The integer first layer (bit planes and popcounts) is compared with its numpy twin
+(``gather_add_int8_twin`` below, ``B @ Wq`` in int64) exactly; the float32 compact model with the estimator bit for bit. Corrupt
 and hostile model files are in ``test_modelfile.py``, the command line in
 ``test_cli.py``.
 """
@@ -22,7 +22,8 @@ import pnet
 from conftest import THREADS
 from pnet import CompactProjectionNet, ProjectionNetClassifier
 from pnet import _hyperplanes
-from pnet._quantize import first_layer_int8, gather_add_int8, quantize_columns
+from pnet._quantize import (first_layer_int8, gather_add_int8, plane_count, quantize_columns,
+                            weight_planes)
 
 BASE = dict(n_projections=16, n_bits=8, trainer_hidden_layer_sizes=(32,), max_iter=30,
             random_state=0)
@@ -228,6 +229,30 @@ def test_int8_gather_add_kernel_equals_twin(rng, with_threads, n_bits, n, thread
     acc = with_threads(threads, gather_add_int8, packed, Wq)
     assert acc.dtype == np.int32 and acc.shape == (n, 10)
     assert_array_equal(acc, gather_add_int8_twin(packed, Wq))
+
+
+@pytest.mark.parametrize("top", [0, 1, 2, 7, 8, 127, 128])
+def test_plane_sum_for_every_plane_count(rng, top):
+    """Values in [-top, top] (and -128) need 1 to 8 planes; each count sums exactly."""
+    B = rng.random((30, 150)) < 0.5
+    low = -128 if top == 128 else -top
+    Wq = rng.integers(low, min(top, 127) + 1, size=(150, 5), dtype=np.int8)
+    Wq[0, 0], Wq[1, 0] = low, min(top, 127)
+    planes = weight_planes(Wq)
+    assert planes.shape == (5, plane_count(Wq), 3) and planes.dtype == np.uint64
+    assert plane_count(Wq) == {0: 1, 1: 2, 2: 3, 7: 4, 8: 5, 127: 8, 128: 8}[top]
+    assert_array_equal(gather_add_int8(naive.pack(B), Wq, planes),
+                       B.astype(np.int64) @ Wq.astype(np.int64))
+
+
+def test_weight_planes_layout(rng):
+    """planes[c, p] holds bit p of Wq[:, c] (two's complement) in the packed layout."""
+    Wq = rng.integers(-128, 128, size=(70, 3), dtype=np.int8)
+    planes = weight_planes(Wq)
+    for c in range(3):
+        for p in range(8):
+            expected = (Wq[:, c].view(np.uint8) >> p) & 1
+            assert_array_equal(naive.unpack(planes[c, p][None], 70)[0], expected)
 
 
 def test_int8_gather_add_awkward_layouts(rng):

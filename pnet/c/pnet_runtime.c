@@ -103,7 +103,8 @@ static uint32_t pnet_word_count(uint32_t w)
     return PNET_N_BITS - 64u * w < 64u ? PNET_N_BITS - 64u * w : 64u;
 }
 
-/* -- the first layer on the set bits (bits.gather_add / gather_add_int8) ----------- */
+/* -- the first layer on the set bits (bits.gather_add / plane_add_int8: the same
+ *    exact integer sum, here added weight by weight from the stored values) ------- */
 static void pnet_first_layer(const uint64_t *words, float *z)
 {
     const pnet_layer *L = &pnet_layers[0];
