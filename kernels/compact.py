@@ -5,9 +5,9 @@ The fused version of what the estimator does in two kernels
 for dense input, row by row:
 
 1. ``acc[k] = <x, r_k>`` by the projection sums of ``pnet.kernels.projection``
-   (``signed_lists_sums`` for cached ternary lists, ``matrix_sums`` for a
-   materialised matrix), the functions the estimator's projection runs, so the
-   bits ``acc[k] > 0`` are the same bits.
+   (``dense_sums`` on the hyperplanes' dense cache tuple: ternary lists, a
+   sparse_sign table or a gaussian matrix), the functions the estimator's
+   projection runs, so the bits ``acc[k] > 0`` are the same bits.
 2. the first layer on those bits, with the row formulas of ``pnet.kernels.bits``:
    float32 weights by ``gather_add`` (ascending k) on the list of positive sums
    (``projection.positive_bits``), the very function the packed path calls on
@@ -35,7 +35,7 @@ from numba import prange
 
 from ._jit import jit, parallel_jit
 from .bits import gather_add, plane_add_int8
-from .projection import matrix_sums, pack_row, positive_bits, signed_lists_sums
+from .projection import dense_sums, pack_row, positive_bits
 
 
 # -- pieces ----------------------------------------------------------------------------
@@ -59,123 +59,63 @@ def first_max(z):
 # -- batches: out (n, fan_out) float32 ------------------------------------------------
 # ``*_rows`` run rows [start, stop) serially (the caller uses them directly for a
 # batch of at most one block: a parallel launch would only add its overhead);
-# ``*_kernel`` run blocks of ``block`` rows in parallel through them.
+# ``*_kernel`` run blocks of ``block`` rows in parallel through them. ``cache`` is
+# the hyperplanes' dense cache tuple (``projection.dense_sums``).
 @jit
-def ternary_rows(X, start, stop, indptr, split, bits, W, bias, out):
-    """First-layer pre-activations of dense rows through ternary lists, float32 W."""
+def float_rows(X, start, stop, cache, W, bias, out):
+    """First-layer pre-activations of dense rows, float32 W."""
     nz = np.empty(X.shape[1], dtype=np.int64)
     acc = np.empty(W.shape[0])
     idx = np.empty(W.shape[0], dtype=np.int64)
     for i in range(start, stop):
-        signed_lists_sums(X[i], indptr, split, bits, nz, acc)
+        dense_sums(X[i], cache, nz, acc)
         gather_add(idx, positive_bits(acc, idx), W, bias, out[i])
 
 
 @jit
-def matrix_rows(X, start, stop, R, W, bias, out):
-    """First-layer pre-activations of dense rows through the matrix R, float32 W."""
-    nz = np.empty(X.shape[1], dtype=np.int64)
-    acc = np.empty(W.shape[0])
-    idx = np.empty(W.shape[0], dtype=np.int64)
-    for i in range(start, stop):
-        matrix_sums(X[i], R, nz, acc)
-        gather_add(idx, positive_bits(acc, idx), W, bias, out[i])
-
-
-@jit
-def ternary_int8_rows(X, start, stop, indptr, split, bits, n_bits, planes, scale, bias, out):
-    """First-layer pre-activations of dense rows through ternary lists, integer weights
-    as bit planes (``pnet._quantize.weight_planes``)."""
+def int8_rows(X, start, stop, cache, n_bits, planes, scale, bias, out):
+    """First-layer pre-activations of dense rows, integer weights as bit planes
+    (``pnet._quantize.weight_planes``)."""
     nz = np.empty(X.shape[1], dtype=np.int64)
     acc = np.empty(n_bits)
     packed = np.empty(planes.shape[2], dtype=np.uint64)
     iacc = np.empty(planes.shape[0], dtype=np.int32)
     for i in range(start, stop):
-        signed_lists_sums(X[i], indptr, split, bits, nz, acc)
-        pack_row(acc, packed)
-        plane_add_int8(packed, planes, scale, bias, iacc, out[i])
-
-
-@jit
-def matrix_int8_rows(X, start, stop, R, planes, scale, bias, out):
-    """First-layer pre-activations of dense rows through the matrix R, integer weights
-    as bit planes."""
-    nz = np.empty(X.shape[1], dtype=np.int64)
-    acc = np.empty(R.shape[1])
-    packed = np.empty(planes.shape[2], dtype=np.uint64)
-    iacc = np.empty(planes.shape[0], dtype=np.int32)
-    for i in range(start, stop):
-        matrix_sums(X[i], R, nz, acc)
+        dense_sums(X[i], cache, nz, acc)
         pack_row(acc, packed)
         plane_add_int8(packed, planes, scale, bias, iacc, out[i])
 
 
 @parallel_jit
-def ternary_kernel(X, indptr, split, bits, W, bias, block, out):
+def float_kernel(X, cache, W, bias, block, out):
     n = X.shape[0]
     for blk in prange((n + block - 1) // block):
-        ternary_rows(X, blk * block, min(n, (blk + 1) * block), indptr, split, bits, W,
-                     bias, out)
+        float_rows(X, blk * block, min(n, (blk + 1) * block), cache, W, bias, out)
 
 
 @parallel_jit
-def matrix_kernel(X, R, W, bias, block, out):
+def int8_kernel(X, cache, n_bits, planes, scale, bias, block, out):
     n = X.shape[0]
     for blk in prange((n + block - 1) // block):
-        matrix_rows(X, blk * block, min(n, (blk + 1) * block), R, W, bias, out)
-
-
-@parallel_jit
-def ternary_int8_kernel(X, indptr, split, bits, n_bits, planes, scale, bias, block, out):
-    n = X.shape[0]
-    for blk in prange((n + block - 1) // block):
-        ternary_int8_rows(X, blk * block, min(n, (blk + 1) * block), indptr, split, bits,
-                          n_bits, planes, scale, bias, out)
-
-
-@parallel_jit
-def matrix_int8_kernel(X, R, planes, scale, bias, block, out):
-    n = X.shape[0]
-    for blk in prange((n + block - 1) // block):
-        matrix_int8_rows(X, blk * block, min(n, (blk + 1) * block), R, planes, scale, bias,
-                         out)
+        int8_rows(X, blk * block, min(n, (blk + 1) * block), cache, n_bits, planes, scale,
+                  bias, out)
 
 
 # -- one row: z (fan_out,) float32 in the caller's scratch; returns argmax(z) or -1 ----
 @jit
-def ternary_row_kernel(x, indptr, split, bits, W, bias, nz, acc, idx, z):
+def float_row_kernel(x, cache, W, bias, nz, acc, idx, z):
     if not all_finite(x):
         return -1
-    signed_lists_sums(x, indptr, split, bits, nz, acc)
+    dense_sums(x, cache, nz, acc)
     gather_add(idx, positive_bits(acc, idx), W, bias, z)
     return first_max(z)
 
 
 @jit
-def matrix_row_kernel(x, R, W, bias, nz, acc, idx, z):
+def int8_row_kernel(x, cache, planes, scale, bias, nz, acc, packed, iacc, z):
     if not all_finite(x):
         return -1
-    matrix_sums(x, R, nz, acc)
-    gather_add(idx, positive_bits(acc, idx), W, bias, z)
-    return first_max(z)
-
-
-@jit
-def ternary_row_int8_kernel(x, indptr, split, bits, planes, scale, bias, nz, acc, packed,
-                            iacc, z):
-    if not all_finite(x):
-        return -1
-    signed_lists_sums(x, indptr, split, bits, nz, acc)
-    pack_row(acc, packed)
-    plane_add_int8(packed, planes, scale, bias, iacc, z)
-    return first_max(z)
-
-
-@jit
-def matrix_row_int8_kernel(x, R, planes, scale, bias, nz, acc, packed, iacc, z):
-    if not all_finite(x):
-        return -1
-    matrix_sums(x, R, nz, acc)
+    dense_sums(x, cache, nz, acc)
     pack_row(acc, packed)
     plane_add_int8(packed, planes, scale, bias, iacc, z)
     return first_max(z)

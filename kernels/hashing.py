@@ -22,8 +22,18 @@ Callers pass ``np.uint64`` scalars: once a kernel is compiled for int64, a Pytho
 int >= 2**63 raises OverflowError instead of compiling a uint64 version, and numba
 returns uint64 results as Python ints.
 
-Two distributions of ``r_k[j]`` from ``h``:
+Three distributions of ``r_k[j]`` from ``h``:
 
+sparse_sign (E entries per feature)
+    feature j has exactly E non-zero entries, +-1 at E distinct bits (a sparse
+    sign matrix, row-wise: Kane & Nelson 2014; Martinsson & Tropp 2020 sec. 9.2).
+    They are drawn from j's stream ``h(j, 0), h(j, 1), ...`` in order: draw t
+    names bit ``k = ((h >> 32) * n_bits) >> 32`` (Lemire's multiply-shift, exact
+    uint64 arithmetic for n_bits < 2**32) with sign ``+1`` if the lowest bit of
+    ``h`` is set, else ``-1``; a bit already drawn for j is skipped, until E
+    distinct bits are drawn (``sparse_sign_entries``). Only E hashes per
+    feature, whatever n_bits: the cost of a sparse row is ``nnz * E``, not
+    ``nnz * n_bits``, and every feature reaches the same number of bits.
 ternary (density s)
     ``0`` unless ``(h >> 11) < threshold`` with ``threshold = round(s * 2**53)``;
     then ``+1`` if the lowest bit of ``h`` is set, else ``-1``. Integer-only, so
@@ -54,6 +64,9 @@ _TWO_PI = 2.0 * np.pi
 
 TERNARY = 0
 GAUSSIAN = 1
+SPARSE_SIGN = 2
+_S6 = np.uint64(6)
+_LOW6 = np.uint64(63)
 
 
 @jit
@@ -138,3 +151,40 @@ def ternary_lists_kernel(key, features, n_bits, threshold, indptr, bits, signs):
                 bits[p] = k
                 signs[p] = 1.0 if h & _ONE else -1.0
                 p += 1
+
+
+@jit
+def sparse_sign_entries(fkey, n_bits, n_entries, seen, bits, signs):
+    """The ``n_entries`` non-zero entries of one 'sparse_sign' feature, in the order
+    drawn: ``bits[e]`` (distinct, < n_bits) and ``signs[e]`` (+1.0 / -1.0), e < E.
+
+    ``seen`` (ceil(n_bits / 64),) uint64 is scratch: all zero on entry, all zero
+    again on return. Requires 1 <= n_entries <= n_bits < 2**32.
+    """
+    width = np.uint64(n_bits)
+    draw = 0
+    found = 0
+    while found < n_entries:
+        h = entry_hash(fkey, draw)
+        draw += 1
+        k = ((h >> _S32) * width) >> _S32
+        word = k >> _S6
+        mask = _ONE << (k & _LOW6)
+        if seen[word] & mask:
+            continue
+        seen[word] |= mask
+        bits[found] = k
+        signs[found] = 1.0 if h & _ONE else -1.0
+        found += 1
+    for e in range(n_entries):
+        seen[np.uint64(bits[e]) >> _S6] = 0
+
+
+@parallel_jit
+def sparse_sign_table_kernel(key, features, n_bits, bits, signs):
+    """bits[j], signs[j] (E = bits.shape[1]) = the entries of feature ``features[j]``."""
+    n_words = (n_bits + 63) // 64
+    for j in prange(features.shape[0]):
+        seen = np.zeros(n_words, dtype=np.uint64)
+        sparse_sign_entries(feature_key(key, features[j]), n_bits, bits.shape[1], seen,
+                            bits[j], signs[j])

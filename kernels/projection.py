@@ -4,16 +4,23 @@ The projection sum ``acc[k] = <x, r_k>`` is written once per source of
 hyperplane entries, for one row:
 
 ``signed_lists_sums``  ternary entries from a cache of per-feature bit lists
+``table_sums``         sparse_sign entries from a cache of E (bit, sign) per feature
 ``matrix_sums``        entries from a materialised matrix R (gaussian)
 ``hashed_sums``        entries hashed on the fly for the row's non-zero features
                        (CSR rows, and any model too wide to cache)
+
+A dense row reaches the first three through ``dense_sums(x, cache, nz, acc)``,
+whose ``cache`` is the tuple of arrays ``Hyperplanes.dense_cache`` holds:
+(indptr, split, bits) for lists, (bits, signs) for a table, (R,) for a matrix;
+numba picks the function from the tuple's type at compile time, so each row
+kernel below is written once for every layout.
 
 Each accumulates in float64, one feature at a time, in ascending feature order
 (CSR rows are canonical: sorted ids, no repeats; the wrappers see to it),
 skipping zero entries of ``x`` (adding ``0 * r`` cannot change the sign test,
 so skipping is exact). A ternary entry is +-1, so ``acc[k] += x``,
-``acc[k] -= x`` and ``acc[k] += e * x`` are the same operation: the three
-sources give the same sums, hence the same bits. A row's bits therefore depend
+``acc[k] -= x`` and ``acc[k] += e * x`` are the same operation: every source
+gives the same sums, hence the same bits. A row's bits therefore depend
 on nothing but the row: not the batch it comes in, not the thread count, and
 dense and CSR inputs of the same data give the same bits.
 
@@ -28,10 +35,12 @@ Packed layout (see ``pnet.kernels.bits``): bit k in word ``k // 64`` at position
 ``k % 64``, least significant bit first; unused high bits of the last word are 0.
 """
 import numpy as np
-from numba import prange
+from numba import prange, types
+from numba.extending import overload
 
 from ._jit import jit, parallel_jit
-from .hashing import TERNARY, entry_hash, feature_key, gaussian_entry, ternary_entry
+from .hashing import (SPARSE_SIGN, TERNARY, entry_hash, feature_key, gaussian_entry,
+                      sparse_sign_entries, ternary_entry)
 
 
 # -- the projection sum, one row ----------------------------------------------------------
@@ -72,16 +81,57 @@ def matrix_sums(x, R, nz, acc):
 
 
 @jit
-def hashed_sums(data, features, start, stop, key, kind, threshold, acc):
+def table_sums(x, tbits, tsigns, nz, acc):
+    """acc[k] = <x, r_k> from a table of E entries per feature (sparse_sign): feature
+    j adds ``tsigns[j, e] * x[j]`` to bit ``tbits[j, e]``, e < E (distinct bits)."""
+    acc[:] = 0.0
+    n_entries = tbits.shape[1]
+    for t in range(nonzero_features(x, nz)):
+        j = nz[t]
+        v = np.float64(x[j])
+        for e in range(n_entries):
+            acc[tbits[j, e]] += v * tsigns[j, e]
+
+
+def dense_sums(x, cache, nz, acc):
+    """acc[k] = <x, r_k> of dense row x from a dense cache tuple (jit code only)."""
+    raise NotImplementedError("dense_sums is a numba overload; call it from jit code")
+
+
+@overload(dense_sums)
+def _dense_sums(x, cache, nz, acc):
+    if not isinstance(cache, types.BaseTuple):
+        return None
+    if len(cache) == 3:
+        return lambda x, cache, nz, acc: signed_lists_sums(x, cache[0], cache[1], cache[2],
+                                                           nz, acc)
+    if len(cache) == 2:
+        return lambda x, cache, nz, acc: table_sums(x, cache[0], cache[1], nz, acc)
+    if len(cache) == 1:
+        return lambda x, cache, nz, acc: matrix_sums(x, cache[0], nz, acc)
+    return None
+
+
+@jit
+def hashed_sums(data, features, start, stop, key, kind, threshold, n_entries, seen, ebits,
+                esigns, acc):
     """acc[k] = <x, r_k> for the CSR row ``data[start:stop]`` at uint64 ``features``,
-    each entry hashed on the fly: no (n_features, n_bits) matrix, no feature limit."""
+    each entry hashed on the fly: no (n_features, n_bits) matrix, no feature limit.
+
+    sparse_sign draws each feature's ``n_entries`` entries (``sparse_sign_entries``,
+    into the scratch ``seen``, ``ebits``, ``esigns``); ternary and gaussian hash
+    every (feature, bit) pair."""
     acc[:] = 0.0
     n_bits = acc.shape[0]
     for p in range(start, stop):
         x = np.float64(data[p])
         if x != 0.0:
             fkey = feature_key(key, features[p])
-            if kind == TERNARY:
+            if kind == SPARSE_SIGN:
+                sparse_sign_entries(fkey, n_bits, n_entries, seen, ebits, esigns)
+                for e in range(n_entries):
+                    acc[ebits[e]] += x * esigns[e]
+            elif kind == TERNARY:
                 for k in range(n_bits):
                     e = ternary_entry(entry_hash(fkey, k), threshold)
                     if e != 0.0:
@@ -120,52 +170,39 @@ def positive_bits(acc, idx):
 
 # -- batches to packed bits ---------------------------------------------------------------
 @jit
-def dense_ternary_rows(X, start, stop, indptr, split, bits, n_bits, out):
-    """Dense rows through the ternary lists cache, rows [start, stop)."""
+def dense_rows(X, start, stop, cache, n_bits, out):
+    """Dense rows [start, stop) through a dense cache (``dense_sums``)."""
     nz = np.empty(X.shape[1], dtype=np.int64)
     acc = np.empty(n_bits)
     for i in range(start, stop):
-        signed_lists_sums(X[i], indptr, split, bits, nz, acc)
+        dense_sums(X[i], cache, nz, acc)
         pack_row(acc, out[i])
 
 
 @parallel_jit
-def dense_ternary_kernel(X, indptr, split, bits, n_bits, block, out):
+def dense_kernel(X, cache, n_bits, block, out):
     n = X.shape[0]
     for blk in prange((n + block - 1) // block):
-        dense_ternary_rows(X, blk * block, min(n, (blk + 1) * block), indptr, split, bits,
-                           n_bits, out)
+        dense_rows(X, blk * block, min(n, (blk + 1) * block), cache, n_bits, out)
 
 
 @jit
-def dense_matrix_rows(X, start, stop, R, out):
-    """Dense rows against a materialised hyperplane matrix R (D, n_bits), rows [start, stop)."""
-    nz = np.empty(X.shape[1], dtype=np.int64)
-    acc = np.empty(R.shape[1])
-    for i in range(start, stop):
-        matrix_sums(X[i], R, nz, acc)
-        pack_row(acc, out[i])
-
-
-@parallel_jit
-def dense_matrix_kernel(X, R, block, out):
-    n = X.shape[0]
-    for blk in prange((n + block - 1) // block):
-        dense_matrix_rows(X, blk * block, min(n, (blk + 1) * block), R, out)
-
-
-@jit
-def csr_rows(data, start, stop, features, indptr, key, kind, threshold, n_bits, out):
+def csr_rows(data, start, stop, features, indptr, key, kind, threshold, n_entries, n_bits,
+             out):
     """CSR rows [start, stop), hyperplane entries hashed on the fly (``hashed_sums``)."""
     acc = np.empty(n_bits)
+    seen = np.zeros((n_bits + 63) // 64, dtype=np.uint64)
+    ebits = np.empty(max(n_entries, 1), dtype=np.int64)
+    esigns = np.empty(max(n_entries, 1))
     for i in range(start, stop):
-        hashed_sums(data, features, indptr[i], indptr[i + 1], key, kind, threshold, acc)
+        hashed_sums(data, features, indptr[i], indptr[i + 1], key, kind, threshold,
+                    n_entries, seen, ebits, esigns, acc)
         pack_row(acc, out[i])
 
 
 @parallel_jit
-def csr_kernel(data, features, indptr, key, kind, threshold, n_bits, block, out):
+def csr_kernel(data, features, indptr, key, kind, threshold, n_entries, n_bits, block, out):
     n = indptr.shape[0] - 1
     for blk in prange((n + block - 1) // block):
         csr_rows(data, blk * block, min(n, (blk + 1) * block), features, indptr, key, kind,
-                 threshold, n_bits, out)
+                 threshold, n_entries, n_bits, out)

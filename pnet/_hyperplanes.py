@@ -4,11 +4,12 @@
 number of bits ``T * d``, the distribution and its density. The hyperplanes
 themselves are a pure function of (seed, feature, bit) (``pnet.kernels.hashing``)
 and are recomputed, never stored: a process may materialise a cache of them in
-RAM for dense input (per-feature bit lists for ``ternary``, a dense matrix for
-``gaussian``), but only while ``n_features * n_bits <= MAX_CACHE_ENTRIES``, so
-that building it costs at most ~4M hashes (tens of milliseconds) and 32 MiB.
-Wider models hash the entries of each row's non-zero features on the fly, at a
-cost proportional to the row, not to the feature space. The cache is dropped
+RAM for dense input (a table of E (bit, sign) pairs per feature for
+``sparse_sign``, per-feature bit lists for ``ternary``, a dense matrix for
+``gaussian``), but only while building it costs at most ~4M hashes (tens of
+milliseconds) and 32 MiB (``n_features * E`` or ``n_features * n_bits <=
+MAX_CACHE_ENTRIES``). Wider models hash the entries of each row's non-zero
+features on the fly, at a cost proportional to the row, not to the feature space. The cache is dropped
 when the object is pickled and never counts as model size.
 
 This module owns validation-free casting and dispatch to the kernels; input
@@ -29,7 +30,9 @@ BLOCK_ROWS = 64
 #: each row's non-zero features (the CSR kernel), for ternary and gaussian alike.
 MAX_CACHE_ENTRIES = 1 << 22
 
-PROJECTIONS = ("ternary", "gaussian")
+PROJECTIONS = ("sparse_sign", "ternary", "gaussian")
+_KINDS = {"ternary": _hashing.TERNARY, "gaussian": _hashing.GAUSSIAN,
+          "sparse_sign": _hashing.SPARSE_SIGN}
 
 
 #: 'auto' density: about this many non-zero entries per hyperplane ...
@@ -106,9 +109,11 @@ class Hyperplanes:
         anything when ``n_features`` is None.
     n_bits : int
         T * d, the total number of bits.
-    projection : {'ternary', 'gaussian'}
+    projection : {'sparse_sign', 'ternary', 'gaussian'}
     density : float
-        Fraction of non-zero ternary entries (ignored for gaussian).
+        Fraction of non-zero entries: each entry independently for ternary; for
+        sparse_sign exactly ``n_entries = min(n_bits, max(1, round(density *
+        n_bits)))`` per feature (ignored for gaussian).
     """
 
     def __init__(self, seed, n_features, n_bits, projection="ternary", density=1 / 3):
@@ -138,7 +143,14 @@ class Hyperplanes:
 
     @property
     def kind(self):
-        return _hashing.TERNARY if self.projection == "ternary" else _hashing.GAUSSIAN
+        return _KINDS[self.projection]
+
+    @property
+    def n_entries(self):
+        """E, the non-zero entries of each feature (sparse_sign; 0 for the others)."""
+        if self.projection != "sparse_sign":
+            return 0
+        return int(min(self.n_bits, max(1, round(self.density * self.n_bits))))
 
     @property
     def threshold(self):
@@ -158,12 +170,27 @@ class Hyperplanes:
                                       indptr, bits, signs)
         return indptr, bits, signs
 
+    def table(self, features=None):
+        """(bits int32, signs float64), each (n_features, E): the sparse_sign entries of
+        every feature (or of the uint64 ids ``features``), in the order drawn."""
+        if features is None:
+            features = np.arange(self.n_features, dtype=np.uint64)
+        features = np.ascontiguousarray(features, dtype=np.uint64)
+        bits = np.empty((features.shape[0], self.n_entries), dtype=np.int64)
+        signs = np.empty((features.shape[0], self.n_entries), dtype=np.float64)
+        _hashing.sparse_sign_table_kernel(self.key, features, self.n_bits, bits, signs)
+        return bits.astype(np.int32), signs
+
     def matrix(self):
         """The dense hyperplane matrix R, (n_features, n_bits) float64."""
         features = np.arange(self.n_features, dtype=np.uint64)
         R = np.empty((self.n_features, self.n_bits), dtype=np.float64)
         if self.kind == _hashing.GAUSSIAN:
             _hashing.gaussian_matrix_kernel(self.key, features, R)
+        elif self.kind == _hashing.SPARSE_SIGN:
+            bits, signs = self.table()
+            R[:] = 0.0
+            R[np.arange(self.n_features)[:, None], bits] = signs
         else:
             indptr, bits, signs = self.ternary_lists()
             R[:] = 0.0
@@ -184,13 +211,19 @@ class Hyperplanes:
     def dense_cache(self):
         """The hyperplanes as the dense kernels read them, built on first use.
 
-        ('lists', indptr, split, bits) for ternary, ('matrix', R) for gaussian,
-        or ('none',) when ``n_features * n_bits > MAX_CACHE_ENTRIES`` (dense rows
-        then go through the on-the-fly kernel). A RAM cache, never stored.
+        ('table', bits, signs) for sparse_sign, ('lists', indptr, split, bits) for
+        ternary, ('matrix', R) for gaussian, or ('none',) when building it would
+        take more than ``MAX_CACHE_ENTRIES`` hashes (``n_features * E`` for
+        sparse_sign, ``n_features * n_bits`` for the others; dense rows then go
+        through the on-the-fly kernel). A RAM cache, never stored. The kernels
+        take ``cache[1:]`` (``pnet.kernels.projection.dense_sums``).
         """
         if self._cache is None:
-            if self.n_features * self.n_bits > MAX_CACHE_ENTRIES:
+            per_feature = self.n_entries if self.n_entries else self.n_bits
+            if self.n_features * per_feature > MAX_CACHE_ENTRIES:
                 self._cache = ("none",)
+            elif self.kind == _hashing.SPARSE_SIGN:
+                self._cache = ("table",) + self.table()
             elif self.kind == _hashing.TERNARY:
                 self._cache = ("lists",) + self.signed_lists()
             else:
@@ -219,13 +252,8 @@ class Hyperplanes:
         if cache[0] == "none":
             return self.project(sp.csr_matrix(X))
         X = np.ascontiguousarray(X)
-        if cache[0] == "lists":
-            over_rows(_projection.dense_ternary_rows, _projection.dense_ternary_kernel,
-                      X.shape[0], X, *cache[1:], self.n_bits, out=out)
-        else:
-            over_rows(_projection.dense_matrix_rows, _projection.dense_matrix_kernel,
-                      X.shape[0], X, cache[1], out=out)
-        return out
+        return over_rows(_projection.dense_rows, _projection.dense_kernel, X.shape[0], X,
+                         cache[1:], self.n_bits, out=out)
 
     def project_csr(self, data, features, indptr, sorted_features=False):
         """Packed bits of CSR rows given as (data, uint64 feature ids, indptr).
@@ -241,7 +269,8 @@ class Hyperplanes:
             data, features, indptr = _canonical_rows(data, features, indptr)
         out = np.empty((indptr.shape[0] - 1, n_words(self.n_bits)), dtype=np.uint64)
         over_rows(_projection.csr_rows, _projection.csr_kernel, out.shape[0], data, features,
-                  indptr, self.key, self.kind, self.threshold, self.n_bits, out=out)
+                  indptr, self.key, self.kind, self.threshold, self.n_entries, self.n_bits,
+                  out=out)
         return out
 
 

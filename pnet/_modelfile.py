@@ -41,8 +41,9 @@ import numpy as np
 from . import _npz
 
 FORMAT = "pnet-compact"
-VERSION = 2  #: the newest version this pnet reads and writes
+VERSION = 3  #: the newest version this pnet reads and writes
 QUANTIZE = (None, "int8")  #: version 1's formats (a model in one of them is written as v1)
+PROJECTIONS_V1 = ("ternary", "gaussian")  #: the projections of versions 1 and 2
 #: version 2's narrow formats and their bits per stored weight
 NARROW = {"int4": 4, "ternary": 2}
 QUANTIZE_V2 = (*QUANTIZE, *NARROW)
@@ -80,8 +81,12 @@ def write_model_file(settings, layer_sizes, arrays):
 
 
 def file_version(settings):
-    """The version a model with these settings is written as: 1 when it fits
-    (float32 or int8, no text front), so older pnet versions read it; else 2."""
+    """The version a model with these settings is written as, the oldest that holds
+    it, so older pnet versions read it: 1 (float32 or int8, ternary or gaussian, no
+    text front), 2 (adds int4, ternary weights and the text front), 3 (adds the
+    sparse_sign projection)."""
+    if settings["projection"] not in PROJECTIONS_V1:
+        return 3
     return 1 if settings["quantize"] in QUANTIZE and "text_front" not in settings else 2
 
 
@@ -138,7 +143,7 @@ _SETTINGS_V1 = {
     "n_features": (_is_int, "an integer"),
     "n_projections": (_is_int, "an integer"),
     "n_bits": (_is_int, "an integer"),
-    "projection": (lambda v: isinstance(v, str), "a string"),
+    "projection": (lambda v: v in PROJECTIONS_V1, " or ".join(map(json.dumps, PROJECTIONS_V1))),
     "density": (lambda v: isinstance(v, float), "a number with a decimal point"),
     "activation": (lambda v: isinstance(v, str), "a string"),
     "quantize": (lambda v: v is None or v == "int8", "null or \"int8\""),
@@ -274,7 +279,20 @@ def _check_records(records, expected):
     return records
 
 
-_READERS = {1: _read_v1, 2: _read_v2}
+# ----------------------------------------------------------------- version 3 ----
+#: version 3 adds the sparse_sign projection (``pnet.kernels.hashing``): the same
+#: settings and arrays as version 2, ``density`` giving its entries per feature
+PROJECTIONS_V3 = (*PROJECTIONS_V1, "sparse_sign")
+_SETTINGS_V3 = {**_SETTINGS_V2,
+                "projection": (lambda v: v in PROJECTIONS_V3,
+                               " or ".join(map(json.dumps, PROJECTIONS_V3)))}
+
+
+def _read_v3(header, data, members):
+    return _read_version(header, data, members, _SETTINGS_V3, _OPTIONAL_V2, _expected_v2)
+
+
+_READERS = {1: _read_v1, 2: _read_v2, 3: _read_v3}
 
 
 # ------------------------------------------------------------ the JSON header ----

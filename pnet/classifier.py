@@ -78,10 +78,10 @@ class ProjectionNetClassifier(ClassifierMixin, JointTraining, BaseEstimator):
         T, the number of projection functions.
     n_bits : int, default=12
         d, bits per projection function (T * d bits in all).
-    projection : {'ternary', 'gaussian'}, default='ternary'
+    projection : {'sparse_sign', 'ternary', 'gaussian'}, default='sparse_sign'
         Hyperplane entries (see ``pnet.LSHProjection``).
     density : 'auto' or float in (0, 1], default='auto'
-        Non-zero fraction of ternary hyperplanes; 'auto' = min(1 / sqrt(n_features),
+        Non-zero fraction of the hyperplanes; 'auto' = min(1 / sqrt(n_features),
         8 / n_features), i.e. ~8 non-zero entries per hyperplane: more accurate and
         cheaper than 1 / sqrt(n_features) on images (measured); for very sparse rows
         no lower than keeps a bit's sum touched by 1/16 of a row's non-zero inputs
@@ -230,7 +230,7 @@ class ProjectionNetClassifier(ClassifierMixin, JointTraining, BaseEstimator):
         "quantize": [StrOptions(set(WEIGHT_BITS)), None],
     }
 
-    def __init__(self, n_projections=60, n_bits=12, projection="ternary", density="auto",
+    def __init__(self, n_projections=60, n_bits=12, projection="sparse_sign", density="auto",
                  projection_hidden_layer_sizes=(), trainer_hidden_layer_sizes=(256, 256),
                  activation="relu", trainer_weight=1.0, distillation_weight=0.1,
                  projection_weight=1.0, temperature=1.0, solver="adam", alpha=1e-4,

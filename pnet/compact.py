@@ -108,16 +108,11 @@ def plain_rows(X, n_features):
             and np.isfinite(X).all())
 
 
-#: fused dense kernels by (hyperplane cache kind, quantize)
-_SERIAL = {("lists", None): _fused.ternary_rows, ("matrix", None): _fused.matrix_rows,
-           ("lists", "int8"): _fused.ternary_int8_rows,
-           ("matrix", "int8"): _fused.matrix_int8_rows}
-_PARALLEL = {("lists", None): _fused.ternary_kernel, ("matrix", None): _fused.matrix_kernel,
-             ("lists", "int8"): _fused.ternary_int8_kernel,
-             ("matrix", "int8"): _fused.matrix_int8_kernel}
-_ROW = {("lists", None): _fused.ternary_row_kernel, ("matrix", None): _fused.matrix_row_kernel,
-        ("lists", "int8"): _fused.ternary_row_int8_kernel,
-        ("matrix", "int8"): _fused.matrix_row_int8_kernel}
+#: fused dense kernels by arithmetic (None: float32 gather-add; 'int8': bit planes);
+#: each takes the hyperplanes' dense cache tuple, whatever its layout
+_SERIAL = {None: _fused.float_rows, "int8": _fused.int8_rows}
+_PARALLEL = {None: _fused.float_kernel, "int8": _fused.int8_kernel}
+_ROW = {None: _fused.float_row_kernel, "int8": _fused.int8_row_kernel}
 
 
 class CompactProjectionNet:
@@ -295,19 +290,18 @@ class CompactProjectionNet:
 
     def _first_layer_dense(self, X):
         """First-layer pre-activations (n, fan_out) float32 of dense X, one fused pass."""
-        planes = self.hyperplanes.dense_cache()
-        if planes[0] == "none":
+        cache = self.hyperplanes.dense_cache()
+        if cache[0] == "none":
             return None
         X = np.ascontiguousarray(X)
         W, b = self.coefs_[0], self.intercepts_[0]
         out = np.empty((X.shape[0], W.shape[1]), dtype=np.float32)
         if self.quantize is None:
             weights = (W, b)
-        else:  # the lists kernel sizes its sums from n_bits, the matrix one from R
-            weights = (W.shape[0],) * (planes[0] == "lists") + (self._planes,
-                                                                 self.scales_[0], b)
-        kind = planes[0], self._arithmetic
-        return over_rows(_SERIAL[kind], _PARALLEL[kind], X.shape[0], X, *planes[1:], *weights,
+        else:
+            weights = (W.shape[0], self._planes, self.scales_[0], b)
+        kind = self._arithmetic
+        return over_rows(_SERIAL[kind], _PARALLEL[kind], X.shape[0], X, cache[1:], *weights,
                          out=out)
 
     def _first_layer_of_bits(self, packed):
@@ -366,8 +360,8 @@ class CompactProjectionNet:
         Built once per thread (``threading.local``): the scratch arrays are written
         by every call, so threads sharing one model must not share them.
         """
-        planes = self.hyperplanes.dense_cache()
-        if planes[0] == "none":  # too wide to cache: the on-the-fly batch path
+        cache = self.hyperplanes.dense_cache()
+        if cache[0] == "none":  # too wide to cache: the on-the-fly batch path
             return None, None, None, None
         n_bits, n_out = self.coefs_[0].shape
         nz = np.empty(self.n_features_in_, dtype=np.int64)  # non-zero features of x
@@ -382,7 +376,7 @@ class CompactProjectionNet:
             packed = np.empty(self._planes.shape[2], dtype=np.uint64)
             weights, scratch = (self._planes, self.scales_[0], b), (nz, acc, packed, iacc, z)
         tail = [np.empty(W.shape[1], dtype=np.float32) for W, _ in self._tail]
-        return _ROW[planes[0], self._arithmetic], planes[1:] + weights + scratch, z, tail
+        return _ROW[self._arithmetic], (cache[1:],) + weights + scratch, z, tail
 
     def _row_logits(self, x):
         """(logits (n_classes,), class index) of one row; skips sklearn's validation.

@@ -183,6 +183,9 @@ def _check_exportable(model, hyperplane_table, max_text_bytes):
     if model.activation not in ACTIVATION_CODES:
         raise ValueError(f"activation {model.activation!r} has no C version; "
                          f"expected one of {sorted(ACTIVATION_CODES)}.")
+    if model.projection == "sparse_sign":
+        raise ValueError("the C export does not support the sparse_sign projection yet; "
+                         "train with projection='ternary' to export this model.")
     if hyperplane_table and (model.projection != "ternary" or model._text):
         raise ValueError("hyperplane_table=True needs a ternary projection of dense input "
                          f"(this model: {model.projection}"

@@ -32,13 +32,19 @@ class LSHProjection(TransformerMixin, BaseEstimator):
         T, the number of projection functions.
     n_bits : int, default=12
         d, bits per projection function.
-    projection : {'ternary', 'gaussian'}, default='ternary'
-        Distribution of the hyperplane entries. 'ternary' draws -1/0/+1 with
-        ``density`` non-zeros (integer-only, bit-exact on every platform, and
-        touches only the non-zero entries); 'gaussian' is the paper's
-        spherically symmetric choice.
+    projection : {'sparse_sign', 'ternary', 'gaussian'}, default='sparse_sign'
+        Distribution of the hyperplane entries (``pnet.kernels.hashing``).
+        'sparse_sign' gives every feature exactly ``E = round(density * T * d)``
+        entries of +-1 at distinct bits (a sparse sign matrix); 'ternary' draws
+        every entry -1/0/+1 independently with ``density`` non-zeros. Both are
+        integer-only, bit-exact on every platform, and touch only the non-zero
+        entries; sparse_sign costs E hashes per feature where ternary costs T * d
+        (sparse and text input), and its fixed count makes the dense kernels ~1.8x
+        faster (``bench/RESULTS.md``, "sparse_sign") at the same accuracy
+        (``python -m bench.density``). 'gaussian' is the paper's spherically
+        symmetric choice. pnet < 0.2 had only 'ternary' (its default) and 'gaussian'.
     density : 'auto' or float in (0, 1], default='auto'
-        Non-zero fraction of a ternary hyperplane. 'auto' is min(1 / sqrt(n_features)
+        Non-zero fraction of the hyperplanes. 'auto' is min(1 / sqrt(n_features)
         (Li et al. "very sparse"), 8 / n_features), ~8 non-zero entries per
         hyperplane, floored for very sparse rows of X
         (``pnet._hyperplanes.resolve_density``); 1/3 is Achlioptas.
@@ -80,7 +86,7 @@ class LSHProjection(TransformerMixin, BaseEstimator):
         "random_state": ["random_state"],
     }
 
-    def __init__(self, n_projections=60, n_bits=12, projection="ternary", density="auto",
+    def __init__(self, n_projections=60, n_bits=12, projection="sparse_sign", density="auto",
                  output="packed", random_state=None):
         self.n_projections = n_projections
         self.n_bits = n_bits

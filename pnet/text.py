@@ -68,7 +68,8 @@ class TextProjectionNetClassifier(ProjectionNetClassifier):
         over time 'last', 'mean' or 'max' ('mean'), tokens read per text (64),
         gradient clipping by global norm (5.0; None for none).
     density : 'auto' or float in (0, 1], default='auto'
-        Non-zero fraction of ternary hyperplanes. 'auto' for text is
+        Non-zero fraction of the hyperplanes (sparse_sign: ``round(density * T * d)``
+        entries per feature). 'auto' for text is
         ``pnet.textfront.choose_density(n_projections * n_bits)`` = min(1/3,
         4 / (T * d)): about 4 non-zero entries per feature over all bits, the best
         measured on kaomoji and langid (``python -m bench.textfront density`` and
@@ -153,7 +154,7 @@ class TextProjectionNetClassifier(ProjectionNetClassifier):
                  counts="raw", norm="l2", trainer="mlp", trainer_n_features=2**16,
                  embedding_dim=64, lstm_hidden_size=128, bidirectional=False, pooling="mean",
                  max_length=64, clip=5.0, n_projections=60,
-                 n_bits=12, projection="ternary", density="auto",
+                 n_bits=12, projection="sparse_sign", density="auto",
                  projection_hidden_layer_sizes=(), trainer_hidden_layer_sizes=(256,),
                  activation="relu", trainer_weight=1.0, distillation_weight=0.1,
                  projection_weight=1.0, temperature=1.0, solver="adam", alpha=1e-4,

@@ -42,7 +42,7 @@ def with_threads():
 def kernel_matrix(seed, features, n_bits, projection, density):
     """The hyperplane matrix for arbitrary uint64 feature ids, as the kernels see it.
 
-    ternary: the numpy twin itself (integer-only, so exact everywhere).
+    ternary, sparse_sign: the numpy twin itself (integer-only, so exact everywhere).
     gaussian: the kernel's own entries (``gaussian_matrix_kernel``), after checking
     them against the twin to 1e-12. numpy's log/cos may differ from libm's in the
     last ulp (on this machine ~0.2% of entries do), and the projection tests want
@@ -50,7 +50,7 @@ def kernel_matrix(seed, features, n_bits, projection, density):
     """
     features = np.asarray(features, dtype=np.uint64)
     R_twin = naive.hyperplane_matrix(seed, features, n_bits, projection, density)
-    if projection == "ternary":
+    if projection in ("ternary", "sparse_sign"):
         return R_twin
     key = np.uint64(hashing.seed_key(np.uint64(seed)))
     R = np.empty((features.shape[0], n_bits))

@@ -9,7 +9,8 @@ Twins
 -----
 mix64, mix64_int        splitmix64 finaliser          (kernels/hashing.py)
 entry_hashes            h(j, k) for every feature and bit
-hyperplane_matrix       R (D, n_bits), ternary or gaussian
+sparse_sign_entries     one feature's E (bit, sign) pairs, in Python ints
+hyperplane_matrix       R (D, n_bits), sparse_sign, ternary or gaussian
 project                 packed bits of ``X @ R > 0``  (kernels/projection.py)
 pack, unpack            the packed-bit layout          (kernels/bits.py)
 gather_add, scatter_add ``unpack(b) @ W + bias`` and ``unpack(b).T @ G``
@@ -71,8 +72,34 @@ def entry_hashes(seed, features, n_bits):
         return mix64(feature_keys[:, None] + steps[None, :])  # (n_features, n_bits)
 
 
+def sparse_sign_entries(seed, feature, n_bits, n_entries):
+    """The (bit, sign) pairs of one sparse_sign feature, in the order drawn.
+
+    Draw t = 0, 1, 2, ... takes h = h(feature, t), names bit ((h >> 32) * n_bits) >> 32
+    with sign +1 if h is odd, else -1, and is skipped if that bit was drawn before;
+    until n_entries distinct bits are drawn.
+    """
+    entries, seen, t = [], set(), 0
+    while len(entries) < n_entries:
+        h = entry_hash_int(seed, feature, t)
+        t += 1
+        k = ((h >> 32) * n_bits) >> 32
+        if k not in seen:
+            seen.add(k)
+            entries.append((k, 1.0 if h & 1 else -1.0))
+    return entries
+
+
+def sparse_sign_count(n_bits, density):
+    """E = min(n_bits, max(1, round(density * n_bits))) entries per feature."""
+    return min(n_bits, max(1, round(density * n_bits)))
+
+
 def hyperplane_matrix(seed, features, n_bits, projection="ternary", density=1 / 3):
     """The hyperplane matrix R, float64 (n_features, n_bits).
+
+    sparse_sign: row j holds the signs of ``sparse_sign_entries`` at their bits,
+    E = ``sparse_sign_count(n_bits, density)`` per row, zeros elsewhere.
 
     ternary: 0 unless (h >> 11) < round(density * 2**53); then +1 if the lowest
     bit of h is set, else -1.
@@ -80,6 +107,13 @@ def hyperplane_matrix(seed, features, n_bits, projection="ternary", density=1 / 
     u1 = ((h >> 32) + 1) / 2**32, u2 = (h & 0xffffffff) / 2**32,
     r = sqrt(-2 log u1) cos(2 pi u2).
     """
+    if projection == "sparse_sign":
+        ids = [int(j) for j in _feature_ids(features)]
+        R = np.zeros((len(ids), n_bits))
+        for row, j in enumerate(ids):
+            for k, sign in sparse_sign_entries(seed, j, n_bits, sparse_sign_count(n_bits, density)):
+                R[row, k] = sign
+        return R
     h = entry_hashes(seed, features, n_bits)
     if projection == "ternary":
         threshold = np.uint64(min(round(density * 2.0**53), 2**53))

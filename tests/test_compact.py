@@ -59,9 +59,11 @@ def clf(digits):
 
 @pytest.fixture(scope="module")
 def variants(digits):
-    """Projection nets alone: gaussian hyperplanes, and a hidden layer of 24 (tanh)."""
+    """Projection nets alone: ternary and gaussian hyperplanes, and a hidden layer of 24
+    (tanh)."""
     X_train, _, y_train, _ = digits
     return {
+        "ternary": _fit(dict(ALONE, projection="ternary"), X_train, y_train),
         "gaussian": _fit(dict(ALONE, projection="gaussian"), X_train, y_train),
         "hidden": _fit(dict(ALONE, projection_hidden_layer_sizes=(24,), activation="tanh"),
                        X_train, y_train),
@@ -70,19 +72,21 @@ def variants(digits):
 
 @pytest.fixture(scope="module")
 def all_models(clf, variants):
-    """name -> (estimator, compact model) for every variant and both weight formats."""
+    """name -> (estimator, compact model) for every variant and both weight formats
+    ("joint": the default projection, sparse_sign)."""
     models = {}
-    for name, est in {"ternary": clf, **variants}.items():
+    for name, est in {"joint": clf, **variants}.items():
         for quantize in (None, "int8"):
             models[f"{name}-{quantize or 'float32'}"] = (est, est.to_compact(quantize))
     return models
 
 
-MODEL_NAMES = [f"{n}-{q}" for n in ("ternary", "gaussian", "hidden") for q in ("float32", "int8")]
+VARIANTS = ("joint", "ternary", "gaussian", "hidden")
+MODEL_NAMES = [f"{n}-{q}" for n in VARIANTS for q in ("float32", "int8")]
 
 
 # -- float32: the estimator's predictions, bit for bit --------------------------------
-@pytest.mark.parametrize("name", ["ternary", "gaussian", "hidden"])
+@pytest.mark.parametrize("name", VARIANTS)
 def test_float32_equals_estimator_bitwise(all_models, digits, name):
     est, model = all_models[f"{name}-float32"]
     X_test = digits[1]
@@ -121,8 +125,9 @@ def test_fused_dense_path_equals_packed_path(all_models, rng, name):
 
 
 @pytest.mark.parametrize("threads", THREADS)
-def test_thread_count_does_not_change_results(all_models, digits, with_threads, threads):
-    _, model = all_models["ternary-int8"]
+@pytest.mark.parametrize("name", ["joint-int8", "ternary-int8"])
+def test_thread_count_does_not_change_results(all_models, digits, with_threads, threads, name):
+    _, model = all_models[name]
     X_test = digits[1]
     assert_array_equal(with_threads(threads, model.predict_proba, X_test),
                        with_threads(1, model.predict_proba, X_test))
@@ -143,7 +148,7 @@ def test_save_load_round_trip_identical(all_models, digits, tmp_path, name):
     loaded = pnet.load(path)
     X_test = digits[1]
     assert loaded.quantize == model.quantize
-    assert loaded.format_version == 1
+    assert loaded.format_version == (3 if model.projection == "sparse_sign" else 1)
     assert_array_equal(loaded.predict(X_test), model.predict(X_test))
     assert_array_equal(loaded.predict_proba(X_test), model.predict_proba(X_test))
     for a, b in zip(loaded.coefs_ + loaded.intercepts_, model.coefs_ + model.intercepts_):

@@ -109,7 +109,47 @@ def test_ternary_lists_match_the_matrix():
         assert_array_equal(signs[indptr[j]:indptr[j + 1]], R[j, row_bits])
 
 
+@pytest.mark.parametrize("n_bits,density", [(200, 1 / 3), (720, 8 / 784), (64, 1.0),
+                                            (100, 1e-4), (65, 0.5)])
+def test_sparse_sign_table_equals_twin_exactly(n_bits, density):
+    hp = Hyperplanes(17, 60, n_bits, "sparse_sign", density)
+    E = naive.sparse_sign_count(n_bits, density)
+    assert hp.n_entries == E
+    bits, signs = hp.table()
+    assert bits.shape == signs.shape == (60, E) and bits.dtype == np.int32
+    for j in range(60):
+        expected = naive.sparse_sign_entries(17, j, n_bits, E)
+        assert_array_equal(bits[j], [k for k, _ in expected])  # in the order drawn
+        assert_array_equal(signs[j], [s for _, s in expected])
+    R = hp.matrix()
+    assert_array_equal(R, naive.hyperplane_matrix(17, 60, n_bits, "sparse_sign", density))
+    assert_array_equal(np.count_nonzero(R, axis=1), E)  # exactly E distinct bits each
+
+
+def test_sparse_sign_of_arbitrary_feature_ids():
+    """Text ids are any uint64; the on-the-fly draws equal the twin's for each."""
+    ids = np.array([0, 1, 2**63, 2**64 - 1, 12345678901234567], dtype=np.uint64)
+    hp = Hyperplanes(2**62 + 5, None, 1000, "sparse_sign", 0.01)
+    bits, signs = hp.table(ids)
+    for row, j in enumerate(ids):
+        expected = naive.sparse_sign_entries(2**62 + 5, int(j), 1000, 10)
+        assert_array_equal(bits[row], [k for k, _ in expected])
+        assert_array_equal(signs[row], [s for _, s in expected])
+
+
+def test_sparse_sign_bits_and_signs_are_uniform():
+    """Each bit is drawn about equally often (chi-square), signs are balanced."""
+    bits, signs = Hyperplanes(3, 20_000, 500, "sparse_sign", 0.02).table()
+    counts = np.bincount(bits.ravel(), minlength=500)  # 200,000 draws, 400 per bit
+    expected = bits.size / 500
+    chi2 = ((counts - expected) ** 2 / expected).sum()
+    assert chi2 < 499 + 5 * np.sqrt(2 * 499)  # 5 sd above a chi-square(499) mean
+    assert abs(np.mean(signs > 0) - 0.5) < 5 * np.sqrt(0.25 / signs.size)
+
+
 def test_entries_are_a_pure_function_of_seed_feature_bit():
+    # (sparse_sign: of seed, feature, n_bits and E, since a feature's E bits are drawn
+    # among n_bits; see the tests above)
     for projection in ("ternary", "gaussian"):
         big = Hyperplanes(9, 30, 300, projection).matrix()
         small = Hyperplanes(9, 7, 100, projection).matrix()

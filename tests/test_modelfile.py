@@ -38,7 +38,9 @@ BASES = {"float32-flat-int": {}, "float32-hidden-str": dict(hidden=(5,), labels=
          "int8-flat-str": dict(quantize="int8", labels="str", projection="gaussian"),
          "int8-hidden-int": dict(quantize="int8", hidden=(6, 4)),
          "int4-hidden-str (v2)": dict(quantize="int4", hidden=(5,), labels="str"),
-         "ternary-flat-int (v2)": dict(quantize="ternary", n_bits=5)}
+         "ternary-flat-int (v2)": dict(quantize="ternary", n_bits=5),
+         "sparse_sign-int8 (v3)": dict(quantize="int8", projection="sparse_sign"),
+         "sparse_sign-float32-hidden (v3)": dict(projection="sparse_sign", hidden=(5,))}
 
 
 @pytest.fixture(scope="module")
@@ -282,8 +284,8 @@ def _corrupt_cases(model, trap):
         "payload changed, CRC redone": (
             _rewrite(good, put("coef_0", W[::-1].copy()), fix_records=False),
             "checksum mismatch for array 'coef_0'"),
-        "version 3": (_rewrite(good, edit_header=set_key("version", 3)),
-                      "unsupported pnet-compact version 3.*newer pnet"),
+        "version 4": (_rewrite(good, edit_header=set_key("version", 4)),
+                      "unsupported pnet-compact version 4.*newer pnet"),
         "version 0": (_rewrite(good, edit_header=set_key("version", 0)),
                       "unsupported pnet-compact version 0"),
         "version missing": (_rewrite(good, edit_header=lambda h: h.pop("version")),
@@ -306,7 +308,10 @@ def _corrupt_cases(model, trap):
         "settings disagree": (_rewrite(good, edit_header=set_key("n_bits", 9)),
                               r"inconsistent model file: layer 0 weights .* \(144, fan_out\)"),
         "bad projection": (_rewrite(good, edit_header=set_key("projection", "cubic")),
-                           "projection must be one of"),
+                           "projection must be"),
+        "sparse_sign in a v1 file": (_rewrite(good, edit_header=set_key("projection",
+                                                                       "sparse_sign")),
+                                     'projection must be "ternary" or "gaussian"'),
         "negative seed": (_rewrite(good, edit_header=set_key("seed", -1)),
                           r"seed must be an integer in \[0, "),
         "unknown quantize": (_rewrite(good, edit_header=set_key("quantize", "int4")),
@@ -333,10 +338,11 @@ def _corrupt_cases(model, trap):
 
 CORRUPT_NAMES = [
     "truncated half", "truncated tail", "truncated to the magic", "flipped payload byte",
-    "payload changed, CRC redone", "version 3", "version 0", "version missing",
+    "payload changed, CRC redone", "version 4", "version 0", "version missing",
     "other format", "deleted array", "extra array", "extra object array",
     "pickle in place of weights", "weights wrong shape", "weights wrong dtype",
-    "settings disagree", "bad projection", "negative seed", "unknown quantize",
+    "settings disagree", "bad projection", "sparse_sign in a v1 file", "negative seed",
+    "unknown quantize",
     "header record lies", "repeated class", "flipped header byte", "header not json",
     "header not bytes", "no header (plain npz)", "text file", "PNG image", "npy file",
     "pickle file", "empty file",

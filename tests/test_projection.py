@@ -21,8 +21,10 @@ from pnet._hyperplanes import resolve_density, unpack
 SEED = 1234
 N_FEATURES = 13
 #: (projection, density); 'auto' resolves from n_features and the rows (resolve_density)
-PROJECTIONS = [("ternary", 1 / 3), ("ternary", "auto"), ("gaussian", 1 / 3)]
-PROJECTION_IDS = ["ternary-1/3", "ternary-auto", "gaussian"]
+PROJECTIONS = [("sparse_sign", 1 / 3), ("sparse_sign", "auto"), ("ternary", 1 / 3),
+               ("ternary", "auto"), ("gaussian", 1 / 3)]
+PROJECTION_IDS = ["sparse_sign-1/3", "sparse_sign-auto", "ternary-1/3", "ternary-auto",
+                  "gaussian"]
 
 
 def n_words(n_bits):

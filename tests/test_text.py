@@ -94,7 +94,7 @@ def test_compact_text_model_equals_the_estimator_and_round_trips(fitted, quantiz
     else:
         compact = clf.to_compact(quantize)
     assert isinstance(compact, CompactTextProjectionNet) and compact.quantize == quantize
-    assert compact.format_version == 2  # a text front needs version 2
+    assert compact.format_version == 3  # a text front needs 2, sparse_sign 3
     data = compact.to_bytes()
     loaded = CompactProjectionNet.from_bytes(data)  # the file says it is a text model
     assert isinstance(loaded, CompactTextProjectionNet)
