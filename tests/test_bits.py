@@ -5,7 +5,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 import naive
 from conftest import THREADS
-from pnet._hyperplanes import gather_add, pack, scatter_add, unpack
+from pnet._hyperplanes import gather_add, pack, scatter_add, unpack, unpack_rows
 
 N_BITS = [1, 63, 64, 65, 100, 128, 720]
 N_ROWS = [0, 1, 37]
@@ -74,6 +74,14 @@ def test_unpack_equals_twin(rng, n_bits, n, dtype):
     B = unpack(packed, n_bits, dtype=dtype)
     assert B.dtype == dtype and B.shape == (n, n_bits)
     assert_array_equal(B, naive.unpack(packed, n_bits))
+
+
+@pytest.mark.parametrize("n_bits", N_BITS)
+def test_unpack_rows_equals_twin(rng, n_bits):
+    """One minibatch of rows, in any order and with repeats (training's unpack)."""
+    packed = random_packed(rng, 50, n_bits)
+    rows = np.array([49, 0, 7, 7, 13, 31])
+    assert_array_equal(unpack_rows(packed, rows, n_bits), naive.unpack(packed, n_bits)[rows])
 
 
 @pytest.mark.parametrize("n_bits", N_BITS)
