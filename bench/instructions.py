@@ -5,8 +5,8 @@
 Timings on this shared 2-core machine swing 5-10x with other people's load; an
 instruction count does not (``valgrind --tool=callgrind`` counts the same total for
 the same binary and input, loaded or idle). For each model (the MNIST subset's
-default compact int8 net, T = 60, d = 12, trained 5 epochs alone, at each density
-below), a child process loads the model file under valgrind with instrumentation
+default compact int8 net, T = 60, d = 12, trained 5 epochs alone, for each
+projection and density in ``MODELS``), a child process loads the model file under valgrind with instrumentation
 off, warms every kernel up, and then counts only the calls measured:
 ``predict_one(x)``, the public ``predict(x[None])``, and one ``predict`` of a
 batch. Each is counted at two call counts and the difference is divided by the
@@ -26,7 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-DENSITIES = {"8/D ('auto' now)": "auto", "1/sqrt(D) (before)": 1 / 28}
+#: label -> (projection, density); the first is the default, the last the baseline
+MODELS = {"sparse_sign 8/D (default)": ("sparse_sign", "auto"),
+          "ternary 8/D": ("ternary", "auto"),
+          "ternary 1/sqrt(D) (pnet 0.1)": ("ternary", 1 / 28)}
 CALLS = {"predict_one(x)": "one", "predict(x[None])": "public", "predict(X) batch": "batch"}
 
 
@@ -98,9 +101,10 @@ def main(argv=None):
         X_path = os.path.join(tmp, "X.npy")
         np.save(X_path, np.ascontiguousarray(X_test[:1000]))
         per_row = {}
-        for label, density in DENSITIES.items():
-            clf = ProjectionNetClassifier(density=density, quantize="int8", random_state=0,
-                                          max_iter=5, trainer_weight=0, distillation_weight=0)
+        for label, (projection, density) in MODELS.items():
+            clf = ProjectionNetClassifier(projection=projection, density=density,
+                                          quantize="int8", random_state=0, max_iter=5,
+                                          trainer_weight=0, distillation_weight=0)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 clf.fit(X_train, y_train)
@@ -112,11 +116,13 @@ def main(argv=None):
                 per_row[label, call] = (b - a) / (hi - lo)
                 print(f"  {label} {call}: {per_row[label, call]:,.0f} instructions/row",
                       flush=True)
-    before, now = DENSITIES
-    print(f"\n| call | {now} | {before} | ratio |\n|---|---:|---:|---:|")
+    labels, base = list(MODELS), list(MODELS)[-1]
+    print("\n| call | " + " | ".join(labels) + f" | ratios to {base} |")
+    print("|---|" + "---:|" * (len(labels) + 1))
     for call in CALLS:
-        a, b = per_row[now, call], per_row[before, call]
-        print(f"| {call} | {a:,.0f} | {b:,.0f} | {a / b:.2f}× |")
+        counts = [per_row[label, call] for label in labels]
+        ratios = ", ".join(f"{c / per_row[base, call]:.2f}×" for c in counts[:-1])
+        print(f"| {call} | " + " | ".join(f"{c:,.0f}" for c in counts) + f" | {ratios} |")
 
 
 if __name__ == "__main__":

@@ -3,17 +3,17 @@
 The projection sum ``acc[k] = <x, r_k>`` is written once per source of
 hyperplane entries, for one row:
 
-``signed_lists_sums``  ternary entries from a cache of per-feature bit lists
-``table_sums``         sparse_sign entries from a cache of E (bit, sign) per feature
-``matrix_sums``        entries from a materialised matrix R (gaussian)
-``hashed_sums``        entries hashed on the fly for the row's non-zero features
-                       (CSR rows, and any model too wide to cache)
+``dense_sums``   dense rows, from a cache of the hyperplanes in RAM
+``hashed_sums``  entries hashed on the fly for the row's non-zero features
+                 (CSR rows, and any model too wide to cache)
 
-A dense row reaches the first three through ``dense_sums(x, cache, nz, acc)``,
-whose ``cache`` is the tuple of arrays ``Hyperplanes.dense_cache`` holds:
-(indptr, split, bits) for lists, (bits, signs) for a table, (R,) for a matrix;
-numba picks the function from the tuple's type at compile time, so each row
-kernel below is written once for every layout.
+``dense_sums(x, cache, nz, acc)`` visits x's non-zero features and adds each
+one's entries with the adder of the cache's layout (``add_feature``), the tuple of
+arrays ``Hyperplanes.dense_cache`` holds: (indptr, split, bits), ternary
+lists (``signed_lists_add``); (bits, signs), a sparse_sign table
+(``table_add``); (R,), a gaussian matrix (``matrix_add``). numba picks the
+adder from the tuple's type at compile time, so the loop, and every row kernel
+that calls it, is written once for every layout.
 
 Each accumulates in float64, one feature at a time, in ascending feature order
 (CSR rows are canonical: sorted ids, no repeats; the wrappers see to it),
@@ -55,61 +55,56 @@ def nonzero_features(x, nz):
 
 
 @jit
-def signed_lists_sums(x, indptr, split, bits, nz, acc):
-    """acc[k] = <x, r_k> from ternary lists: feature j's +1 bits are
+def signed_lists_add(indptr, split, bits, j, v, acc):
+    """Feature j's ternary entries from per-feature bit lists: its +1 bits are
     ``bits[indptr[j]:split[j]]``, its -1 bits ``bits[split[j]:indptr[j + 1]]``."""
-    acc[:] = 0.0
-    for t in range(nonzero_features(x, nz)):
-        j = nz[t]
-        v = np.float64(x[j])
-        for p in range(indptr[j], split[j]):
-            acc[bits[p]] += v
-        for p in range(split[j], indptr[j + 1]):
-            acc[bits[p]] -= v
+    for p in range(indptr[j], split[j]):
+        acc[bits[p]] += v
+    for p in range(split[j], indptr[j + 1]):
+        acc[bits[p]] -= v
 
 
 @jit
-def matrix_sums(x, R, nz, acc):
-    """acc[k] = <x, r_k> from the materialised matrix R (D, n_bits)."""
-    acc[:] = 0.0
-    n_bits = R.shape[1]
-    for t in range(nonzero_features(x, nz)):
-        j = nz[t]
-        v = np.float64(x[j])
-        for k in range(n_bits):
-            acc[k] += v * R[j, k]
+def table_add(tbits, tsigns, j, v, acc):
+    """Feature j's sparse_sign entries from a table of E per feature: ``tsigns[j, e]``
+    at bit ``tbits[j, e]``, e < E (distinct bits)."""
+    for e in range(tbits.shape[1]):
+        acc[tbits[j, e]] += v * tsigns[j, e]
 
 
 @jit
-def table_sums(x, tbits, tsigns, nz, acc):
-    """acc[k] = <x, r_k> from a table of E entries per feature (sparse_sign): feature
-    j adds ``tsigns[j, e] * x[j]`` to bit ``tbits[j, e]``, e < E (distinct bits)."""
-    acc[:] = 0.0
-    n_entries = tbits.shape[1]
-    for t in range(nonzero_features(x, nz)):
-        j = nz[t]
-        v = np.float64(x[j])
-        for e in range(n_entries):
-            acc[tbits[j, e]] += v * tsigns[j, e]
+def matrix_add(R, j, v, acc):
+    """Feature j's entries from the materialised matrix R (D, n_bits)."""
+    for k in range(R.shape[1]):
+        acc[k] += v * R[j, k]
 
 
-def dense_sums(x, cache, nz, acc):
-    """acc[k] = <x, r_k> of dense row x from a dense cache tuple (jit code only)."""
-    raise NotImplementedError("dense_sums is a numba overload; call it from jit code")
+def add_feature(cache, j, v, acc):
+    """acc += v * r[j] from a dense cache tuple (jit code only): the layout's adder."""
+    raise NotImplementedError("add_feature is a numba overload; call it from jit code")
 
 
-@overload(dense_sums)
-def _dense_sums(x, cache, nz, acc):
+@overload(add_feature)
+def _add_feature(cache, j, v, acc):
     if not isinstance(cache, types.BaseTuple):
         return None
     if len(cache) == 3:
-        return lambda x, cache, nz, acc: signed_lists_sums(x, cache[0], cache[1], cache[2],
-                                                           nz, acc)
+        return lambda cache, j, v, acc: signed_lists_add(cache[0], cache[1], cache[2], j, v,
+                                                         acc)
     if len(cache) == 2:
-        return lambda x, cache, nz, acc: table_sums(x, cache[0], cache[1], nz, acc)
+        return lambda cache, j, v, acc: table_add(cache[0], cache[1], j, v, acc)
     if len(cache) == 1:
-        return lambda x, cache, nz, acc: matrix_sums(x, cache[0], nz, acc)
+        return lambda cache, j, v, acc: matrix_add(cache[0], j, v, acc)
     return None
+
+
+@jit
+def dense_sums(x, cache, nz, acc):
+    """acc[k] = <x, r_k> of dense row x, from a dense cache tuple (``add_feature``)."""
+    acc[:] = 0.0
+    for t in range(nonzero_features(x, nz)):
+        j = nz[t]
+        add_feature(cache, j, np.float64(x[j]), acc)
 
 
 @jit

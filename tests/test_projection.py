@@ -471,7 +471,7 @@ def test_fit_transform_shapes_and_attributes(digits):
     assert_array_equal(est.fit_transform(X), packed)
     assert est.get_feature_names_out().shape == (2,)
     # the transform is the twin's projection with the fitted seed and density
-    R = naive.hyperplane_matrix(est.seed_, 64, 77, "ternary", est.density_)
+    R = naive.hyperplane_matrix(est.seed_, 64, 77, est.projection, est.density_)
     assert_array_equal(packed, naive.project(X, R))
 
 
