@@ -12,8 +12,10 @@ one's entries with the adder of the cache's layout (``add_feature``), the tuple 
 arrays ``Hyperplanes.dense_cache`` holds: (indptr, split, bits), ternary
 lists (``signed_lists_add``); (bits, signs), a sparse_sign table
 (``table_add``); (R,), a gaussian matrix (``matrix_add``). numba picks the
-adder from the tuple's type at compile time, so the loop, and every row kernel
-that calls it, is written once for every layout.
+adder from the tuple's type at compile time and inlines it (``inline="always"``:
+left to LLVM, the two-loop ternary adder stayed a call per feature, +29,000
+instructions per MNIST row), so the loop, and every row kernel that calls it, is
+written once for every layout.
 
 Each accumulates in float64, one feature at a time, in ascending feature order
 (CSR rows are canonical: sorted ids, no repeats; the wrappers see to it),
@@ -54,7 +56,7 @@ def nonzero_features(x, nz):
     return m
 
 
-@jit
+@jit(inline="always")
 def signed_lists_add(indptr, split, bits, j, v, acc):
     """Feature j's ternary entries from per-feature bit lists: its +1 bits are
     ``bits[indptr[j]:split[j]]``, its -1 bits ``bits[split[j]:indptr[j + 1]]``."""
@@ -64,7 +66,7 @@ def signed_lists_add(indptr, split, bits, j, v, acc):
         acc[bits[p]] -= v
 
 
-@jit
+@jit(inline="always")
 def table_add(tbits, tsigns, j, v, acc):
     """Feature j's sparse_sign entries from a table of E per feature: ``tsigns[j, e]``
     at bit ``tbits[j, e]``, e < E (distinct bits)."""
@@ -72,7 +74,7 @@ def table_add(tbits, tsigns, j, v, acc):
         acc[tbits[j, e]] += v * tsigns[j, e]
 
 
-@jit
+@jit(inline="always")
 def matrix_add(R, j, v, acc):
     """Feature j's entries from the materialised matrix R (D, n_bits)."""
     for k in range(R.shape[1]):
@@ -84,7 +86,7 @@ def add_feature(cache, j, v, acc):
     raise NotImplementedError("add_feature is a numba overload; call it from jit code")
 
 
-@overload(add_feature)
+@overload(add_feature, inline="always")
 def _add_feature(cache, j, v, acc):
     if not isinstance(cache, types.BaseTuple):
         return None

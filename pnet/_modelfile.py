@@ -1,4 +1,4 @@
-"""The compact model's file: format "pnet-compact", version 1, with no pickle.
+"""The compact model's file: format "pnet-compact", versions 1 to 3, with no pickle.
 
 An uncompressed ``.npz`` (a zip of ``.npy`` arrays) holding a ``header`` array
 (uint8 bytes of a UTF-8 JSON object: format, version, the model's settings,

@@ -47,15 +47,16 @@ intercept_<i>  layer i biases (fan_out,) float32
 scale_<i>      quantised files only: per-output-unit scales (fan_out,) float32
 =============  ==========================================================
 
-The JSON header: ``{"format": "pnet-compact", "version": 1 or 2, "seed",
+The JSON header: ``{"format": "pnet-compact", "version": 1, 2 or 3, "seed",
 "n_features", "n_projections", "n_bits", "projection", "density",
 "activation", "quantize", "layer_sizes" ([T*d, hidden..., n_classes]),
 "writer", "arrays": {name: {"dtype", "shape", "sha256"}}}``, where sha256 is
 the hex digest of the array's C-order bytes as stored. Version 1 holds
-float32 and int8 models (``quantize`` null or "int8"), and every model that
-fits it is still written as version 1 so older pnet versions read it; version
-2 adds "int4" and "ternary" and an optional ``text_front`` object (a text
-model's front, ``pnet.textfront``). Every member is stored uncompressed,
+float32 and int8 models (``quantize`` null or "int8") of the "ternary" and
+"gaussian" projections, and every model is written as the oldest version that
+holds it so older pnet versions read it; version 2 adds "int4" and "ternary"
+weights and an optional ``text_front`` object (a text model's front,
+``pnet.textfront``); version 3 the "sparse_sign" projection. Every member is stored uncompressed,
 little-endian, in C order. ``load`` never executes code from the file, checks
 every size the file declares against the file before allocating anything, and
 raises ``ModelFileError`` (and nothing else) naming the problem for any
@@ -129,9 +130,10 @@ class CompactProjectionNet:
         D, input features.
     n_projections, n_bits : int
         T projection functions of d bits (T * d bits in all).
-    projection : {'ternary', 'gaussian'}
+    projection : {'sparse_sign', 'ternary', 'gaussian'}
     density : float in (0, 1]
-        Non-zero fraction of ternary hyperplanes (ignored by gaussian).
+        Non-zero fraction of the hyperplanes (sparse_sign: ``round(density * T * d)``
+        entries per feature; ignored by gaussian).
     activation : {'relu', 'tanh', 'logistic', 'identity'}
         Hidden activation.
     classes : array-like (n_classes,)
