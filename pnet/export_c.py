@@ -25,12 +25,18 @@ What is written, per model:
   packed 4- / 2-bit stream of ``pnet._quantize.pack_weights``), ``pnet_s<i>``
   (scales of quantised formats) and ``pnet_b<i>`` (biases); every float as a
   literal that round-trips exactly (9 significant digits for float32);
-- with ``hyperplane_table=True`` (ternary, dense input only): the per-feature
-  lists of non-zero entries (``Hyperplanes.signed_lists``) as const tables:
-  ~2 bytes per entry of flash and ``8 * T*d`` bytes of stack, against hashing
-  every entry of every non-zero feature on the fly (the default: no table,
-  ``8 * 64`` bytes of sums, one word of 64 bits at a time). Same sums in the same
-  order, so the same bits; ~20x faster on MNIST (``python -m bench.mcu``).
+- with ``hyperplane_table=True`` (ternary or sparse_sign, dense input only): the
+  per-feature lists of non-zero entries, +1 bits then -1 bits
+  (``Hyperplanes.signed_lists``), as const tables: ``pnet_list_bits`` (1, 2 or 4
+  bytes per entry: the smallest type that holds ``T*d - 1``), and per feature
+  either where its list starts and splits (ternary: ``pnet_list_start``,
+  ``pnet_list_split``) or, sparse_sign's lists all having E entries, only how many
+  of them are +1 (``pnet_list_positives``, 1 byte while E < 256). ``8 * T*d``
+  bytes of stack, against hashing the entries of every non-zero feature on the
+  fly (the default: no table, ``8 * 64`` bytes of sums, one word of 64 bits at a
+  time; sparse_sign draws each feature's E entries once per word, with a bitmap
+  of the bits drawn, ``8 * ceil(T*d / 64)`` bytes). Same sums in the same order,
+  so the same bits; ~20x faster on MNIST (``python -m bench.mcu``).
 
 This module owns only the generation of C text; the formulas live in ``pnet/c/``
 and in the kernels it mirrors.
@@ -49,6 +55,10 @@ from ._quantize import WEIGHT_BITS, pack_weights
 
 #: values per line of the emitted arrays
 PER_LINE = {"float": 6, "int": 16}
+#: the projections the C runtime implements, and their PNET_PROJECTION codes
+_PROJECTION_CODES = {"ternary": 0, "gaussian": 1, "sparse_sign": 2}
+#: the projections that hyperplane_table=True can store as tables
+_TABLES = ("ternary", "sparse_sign")
 
 _DENSE_API = """\
 /* x: PNET_N_FEATURES float32 values, one dense row (what predict_one takes). */
@@ -132,6 +142,9 @@ def c_array(ctype, name, values, per_line):
 
 
 def _uint_type(largest):
+    """The smallest unsigned C type that holds ``largest``."""
+    if largest < 1 << 8:
+        return "uint8_t"
     return "uint16_t" if largest < 1 << 16 else "uint32_t"
 
 
@@ -164,16 +177,27 @@ def _layer_arrays(model):
 
 
 def _hyperplane_tables(model):
-    """The per-feature ternary lists (``Hyperplanes.signed_lists``) as const arrays."""
+    """The per-feature lists of +1 then -1 bits (``Hyperplanes.signed_lists``) as
+    const arrays: sparse_sign's have E entries each, so only their +1 counts are
+    written (``PNET_LIST_START`` / ``PNET_LIST_SPLIT`` in pnet_api_dense.c)."""
     indptr, split, bits = model.hyperplanes.signed_lists()
+    bits_array = c_array(_uint_type(model.layer_sizes[0] - 1), "pnet_list_bits",
+                         map(str, bits), PER_LINE["int"])
+    if model.projection == "sparse_sign":
+        E = model.hyperplanes.n_entries
+        return "".join([
+            "/* feature j: +1 entries at bits pnet_list_bits[j * E .. j * E +\n"
+            " * pnet_list_positives[j]), -1 entries up to (j + 1) * E, E = PNET_N_ENTRIES */\n",
+            c_array(_uint_type(E), "pnet_list_positives", map(str, split - indptr[:-1]),
+                    PER_LINE["int"]),
+            bits_array])
     index = _uint_type(int(indptr[-1]))
     return "".join([
         "/* feature j: +1 entries at bits pnet_list_bits[pnet_list_start[j] ..\n"
         " * pnet_list_split[j]), -1 entries up to pnet_list_start[j + 1] */\n",
         c_array(index, "pnet_list_start", map(str, indptr), PER_LINE["int"]),
         c_array(index, "pnet_list_split", map(str, split), PER_LINE["int"]),
-        c_array(_uint_type(model.layer_sizes[0]), "pnet_list_bits", map(str, bits),
-                PER_LINE["int"]),
+        bits_array,
     ])
 
 
@@ -183,12 +207,12 @@ def _check_exportable(model, hyperplane_table, max_text_bytes):
     if model.activation not in ACTIVATION_CODES:
         raise ValueError(f"activation {model.activation!r} has no C version; "
                          f"expected one of {sorted(ACTIVATION_CODES)}.")
-    if model.projection == "sparse_sign":
-        raise ValueError("the C export does not support the sparse_sign projection yet; "
-                         "train with projection='ternary' to export this model.")
-    if hyperplane_table and (model.projection != "ternary" or model._text):
-        raise ValueError("hyperplane_table=True needs a ternary projection of dense input "
-                         f"(this model: {model.projection}"
+    if model.projection not in _PROJECTION_CODES:
+        raise ValueError(f"the C export does not support the {model.projection!r} "
+                         f"projection; expected one of {sorted(_PROJECTION_CODES)}.")
+    if hyperplane_table and (model.projection not in _TABLES or model._text):
+        raise ValueError("hyperplane_table=True needs a ternary or sparse_sign projection "
+                         f"of dense input (this model: {model.projection}"
                          f"{', text' if model._text else ''}); export without it.")
 
 
@@ -197,6 +221,8 @@ def _stack(model, table):
     width = max(model.layer_sizes[1:])
     parts = [("sums", 8 * (model.layer_sizes[0] if table else 64)),
              ("bits", 8 * n_words(model.layer_sizes[0]))]
+    if model.projection == "sparse_sign" and not table:
+        parts.append(("drawn-bits bitmap", 8 * n_words(model.layer_sizes[0])))
 
     if model.quantize is not None:
         parts.append(("int32 sums", 4 * model.layer_sizes[1]))
@@ -214,11 +240,11 @@ def _config(model, table):
     fmt = model.quantize
     lines = {
         "PNET_TEXT": int(model._text),
-        "PNET_TERNARY": 0,
-        "PNET_GAUSSIAN": 1,
-        "PNET_PROJECTION": "PNET_TERNARY" if model.projection == "ternary" else "PNET_GAUSSIAN",
+        **{f"PNET_{name.upper()}": code for name, code in _PROJECTION_CODES.items()},
+        "PNET_PROJECTION": f"PNET_{model.projection.upper()}",
         "PNET_SEED_KEY": f"UINT64_C(0x{int(model.hyperplanes.key):016X}) /* mix64(seed) */",
         "PNET_THRESHOLD": f"UINT64_C({int(model.hyperplanes.threshold)}) /* density * 2**53 */",
+        "PNET_N_ENTRIES": f"{model.hyperplanes.n_entries} /* sparse_sign: Hyperplanes.n_entries */",
         "PNET_HYPERPLANE_TABLE": int(table),
         "PNET_WEIGHT_BITS": 32 if fmt is None else WEIGHT_BITS[fmt],
         "PNET_N_LAYERS": len(model.coefs_),
@@ -248,7 +274,7 @@ def render(model, hyperplane_table=False, max_text_bytes=MAX_TEXT_BYTES):
         inputs = f"#define PNET_N_FEATURES {model.n_features_in_}\n"
         api, runtime = _DENSE_API, ["pnet_api_dense.c"]
     math = _uses_math(model)
-    planes = ("const tables of per-feature ternary lists (hyperplane_table=True)"
+    planes = ("const tables of per-feature lists of +1 and -1 bits (hyperplane_table=True)"
               if hyperplane_table else "regenerated by hashing, not stored")
     header = string.Template(_read_template("pnet_model.h.in")).substitute(
         description=repr(model), version=__version__, size_bytes=f"{model.size_bytes:,}",

@@ -62,6 +62,22 @@ MODELS = {
     "ternary-ternary-relu-sparse": (lambda: random_model(quantize="ternary", hidden=(5,),
                                                          density=0.05, seed=7,
                                                          n_features=40), False),
+    # sparse_sign: 100 bits (not a multiple of 64: the second word has 36), E = 10
+    "sparse-float32": (lambda: random_model("sparse_sign", density=0.1, seed=12), True),
+    "sparse-int8-relu": (lambda: random_model("sparse_sign", quantize="int8", hidden=(16,),
+                                              seed=13, n_bits=30), True),
+    "sparse-int4-tanh": (lambda: random_model("sparse_sign", quantize="int4",
+                                              hidden=(12, 8), activation="tanh",
+                                              density=0.05, seed=14), True),
+    "sparse-ternary-logistic": (lambda: random_model("sparse_sign", quantize="ternary",
+                                                     hidden=(10,), activation="logistic",
+                                                     density=0.2, seed=15), True),
+    # E = 117 of 130 bits: most late draws hit a bit already drawn (the skip path)
+    "sparse-dense-0.9-int8": (lambda: random_model("sparse_sign", quantize="int8", seed=16,
+                                                   density=0.9, n_projections=2,
+                                                   n_bits=65), True),
+    # E = 1: every feature reaches one bit
+    "sparse-one-entry": (lambda: random_model("sparse_sign", seed=17, density=0.001), True),
     "file-float32-flat": (lambda: pnet.load(os.path.join(DATA, "float32-flat.pnet")), True),
     "file-int8-hidden": (lambda: pnet.load(os.path.join(DATA, "int8-hidden.pnet")), False),
     "text-ternary-float32": (lambda: random_model(text_front=TextFront(), density=0.05,
@@ -72,6 +88,12 @@ MODELS = {
     "text-gaussian-int4-relu": (lambda: random_model(
         "gaussian", text_front=TextFront(norm=None, skip_weight=0.0), quantize="int4",
         hidden=(6,), seed=11), False),
+    "text-sparse-float32": (lambda: random_model("sparse_sign", text_front=TextFront(),
+                                                 density=0.05, seed=18), False),
+    "text-sparse-int8-tanh-0.9": (lambda: random_model(
+        "sparse_sign", text_front=TextFront(char_ngram_range=(2, 3), counts="sqrt"),
+        quantize="int8", hidden=(8,), activation="tanh", density=0.9, seed=19,
+        n_bits=13), False),
 }
 CASES = [(name, flags, table) for name, (_, tables) in MODELS.items() for flags in FLAGS
          for table in ((False, True) if tables else (False,))]
@@ -216,9 +238,30 @@ def test_float_literals_round_trip():
     assert c_string('a"\\?\n') == '"a\\"\\\\\\?\\012"'
 
 
-def test_hyperplane_table_needs_ternary_dense(tmp_path):
-    with pytest.raises(ValueError, match="hyperplane_table=True needs a ternary projection"):
-        export_c(random_model("gaussian"), tmp_path, hyperplane_table=True)
+@pytest.mark.parametrize("model", [
+    random_model("gaussian"),
+    random_model("sparse_sign", text_front=TextFront(), density=0.05)])
+def test_hyperplane_table_needs_ternary_or_sparse_sign_dense(tmp_path, model):
+    with pytest.raises(ValueError, match="hyperplane_table=True needs a ternary or sparse_s"):
+        export_c(model, tmp_path, hyperplane_table=True)
+
+
+def test_sparse_sign_table_layout(tmp_path):
+    """E entries per feature, +1 bits first: the table holds exactly Hyperplanes.table()."""
+    model = random_model("sparse_sign", density=0.3, n_bits=50)  # 250 bits: uint8
+    export_c(model, tmp_path, hyperplane_table=True)
+    text = (tmp_path / "pnet_model.c").read_text()
+    assert "#define PNET_N_ENTRIES 75 " in text and " pnet_list_start[" not in text
+
+    def array(name):
+        body = text.split(f"static const uint8_t {name}[")[1].split("{")[1].split("}")[0]
+        return np.array([int(v) for v in body.replace("\n", " ").split(",")])
+    bits, signs = model.hyperplanes.table()
+    positives, listed = array("pnet_list_positives"), array("pnet_list_bits").reshape(bits.shape)
+    np.testing.assert_array_equal(positives, (signs > 0).sum(axis=1))
+    for j in range(len(bits)):
+        assert sorted(listed[j, :positives[j]]) == sorted(bits[j][signs[j] > 0])
+        assert sorted(listed[j, positives[j]:]) == sorted(bits[j][signs[j] < 0])
 
 
 def test_cli_export_c(tmp_path, capsys):
