@@ -36,7 +36,11 @@ What is written, per model:
   fly (the default: no table, ``8 * 64`` bytes of sums, one word of 64 bits at a
   time; sparse_sign draws each feature's E entries once per word, with a bitmap
   of the bits drawn, ``8 * ceil(T*d / 64)`` bytes). Same sums in the same order,
-  so the same bits; ~20x faster on MNIST (``python -m bench.mcu``).
+  so the same bits; ~20x faster on MNIST (``python -m bench.mcu``);
+- with ``all_sums=True`` (no tables): all ``T*d`` sums on the stack at once
+  (``8 * T*d`` bytes) instead of one word of 64, so sparse_sign draws each
+  feature's entries once instead of once per word: ``ceil(T*d / 64)`` times fewer
+  hashes, no flash (ternary and gaussian hash every entry once either way).
 
 This module owns only the generation of C text; the formulas live in ``pnet/c/``
 and in the kernels it mirrors.
@@ -216,10 +220,15 @@ def _check_exportable(model, hyperplane_table, max_text_bytes):
                          f"{', text' if model._text else ''}); export without it.")
 
 
-def _stack(model, table):
+def _sum_bits(model, table, all_sums):
+    """PNET_SUM_BITS: the projection sums held at once (one word, or all of them)."""
+    return model.layer_sizes[0] if table or all_sums else 64
+
+
+def _stack(model, table, all_sums):
     """(bytes, detail) of the largest arrays on the stack during one call."""
     width = max(model.layer_sizes[1:])
-    parts = [("sums", 8 * (model.layer_sizes[0] if table else 64)),
+    parts = [("sums", 8 * _sum_bits(model, table, all_sums)),
              ("bits", 8 * n_words(model.layer_sizes[0]))]
     if model.projection == "sparse_sign" and not table:
         parts.append(("drawn-bits bitmap", 8 * n_words(model.layer_sizes[0])))
@@ -235,7 +244,7 @@ def _stack(model, table):
     return sum(n for _, n in parts), detail
 
 
-def _config(model, table):
+def _config(model, table, all_sums):
     """The configuration macros the runtime (and a text model's front) reads."""
     fmt = model.quantize
     lines = {
@@ -244,8 +253,9 @@ def _config(model, table):
         "PNET_PROJECTION": f"PNET_{model.projection.upper()}",
         "PNET_SEED_KEY": f"UINT64_C(0x{int(model.hyperplanes.key):016X}) /* mix64(seed) */",
         "PNET_THRESHOLD": f"UINT64_C({int(model.hyperplanes.threshold)}) /* density * 2**53 */",
-        "PNET_N_ENTRIES": f"{model.hyperplanes.n_entries} /* sparse_sign: Hyperplanes.n_entries */",
+        "PNET_N_ENTRIES": f"{model.hyperplanes.n_entries} /* sparse_sign: E (n_entries) */",
         "PNET_HYPERPLANE_TABLE": int(table),
+        "PNET_SUM_BITS": _sum_bits(model, table, all_sums),
         "PNET_WEIGHT_BITS": 32 if fmt is None else WEIGHT_BITS[fmt],
         "PNET_N_LAYERS": len(model.coefs_),
         "PNET_MAX_WIDTH": max(model.layer_sizes[1:]),
@@ -261,12 +271,12 @@ def _uses_math(model):
 
 
 # -- the two files ----------------------------------------------------------------------------
-def render(model, hyperplane_table=False, max_text_bytes=MAX_TEXT_BYTES):
+def render(model, hyperplane_table=False, max_text_bytes=MAX_TEXT_BYTES, all_sums=False):
     """(header text, source text) of a compact model."""
     from . import __version__
 
     _check_exportable(model, hyperplane_table, max_text_bytes)
-    stack_bytes, stack_detail = _stack(model, hyperplane_table)
+    stack_bytes, stack_detail = _stack(model, hyperplane_table, all_sums)
     if model._text:
         inputs = f"#define PNET_MAX_TEXT_BYTES {max_text_bytes}\n"
         api, runtime = _TEXT_API, ["textfront.c", "pnet_api_text.c"]
@@ -291,7 +301,7 @@ def render(model, hyperplane_table=False, max_text_bytes=MAX_TEXT_BYTES):
         '#include "pnet_model.h"\n',
         "#include <math.h>\n" if math else "#ifdef PNET_PROBA\n#include <math.h>\n#endif\n",
         "\n/* -- configuration ------------------------------------------------------- */\n",
-        _config(model, hyperplane_table),
+        _config(model, hyperplane_table, all_sums),
         "\nconst char *const pnet_class_labels[PNET_N_CLASSES] = {\n" + labels + "\n};\n",
         "\n/* -- hyperplane tables --------------------------------------------------- */\n"
         + _hyperplane_tables(model) if hyperplane_table else "",
@@ -304,15 +314,20 @@ def render(model, hyperplane_table=False, max_text_bytes=MAX_TEXT_BYTES):
     return header, "".join(parts)
 
 
-def export_c(model, outdir, hyperplane_table=False, max_text_bytes=MAX_TEXT_BYTES):
+def export_c(model, outdir, hyperplane_table=False, max_text_bytes=MAX_TEXT_BYTES,
+             all_sums=False):
     """Write ``pnet_model.h`` and ``pnet_model.c`` for ``model`` into ``outdir``
     (created if needed); returns their two paths. See the module docstring.
 
     max_text_bytes : int
         Text models only: the longest text (in UTF-8 bytes) the C takes; its
         feature buffers (on the stack) grow with it.
+    all_sums : bool
+        Without tables: hold all T*d projection sums at once (``8 * T*d`` bytes of
+        stack) rather than 64, so that sparse_sign draws each feature's entries
+        once rather than once per word of 64 bits.
     """
-    header, source = render(model, hyperplane_table, max_text_bytes)
+    header, source = render(model, hyperplane_table, max_text_bytes, all_sums)
     os.makedirs(outdir, exist_ok=True)
     paths = os.path.join(outdir, "pnet_model.h"), os.path.join(outdir, "pnet_model.c")
     for path, text in zip(paths, (header, source)):

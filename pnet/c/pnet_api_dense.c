@@ -22,7 +22,7 @@
 void pnet_bits(const float *x, uint64_t *words)
 {
     double acc[PNET_N_BITS];
-    uint32_t j, p, k, w;
+    uint32_t j, p, k;
     for (k = 0; k < PNET_N_BITS; k++)
         acc[k] = 0.0;
     for (j = 0; j < PNET_N_FEATURES; j++) {
@@ -35,25 +35,24 @@ void pnet_bits(const float *x, uint64_t *words)
                 acc[pnet_list_bits[p]] -= v;
         }
     }
-    for (w = 0; w < PNET_N_WORDS; w++)
-        words[w] = pnet_pack(acc + 64u * w, pnet_word_count(w));
+    pnet_pack_words(acc, 0, PNET_N_BITS, words);
 }
 #else
-/* One word of sums at a time (64 doubles of stack): each sum <x, r_k> is still
- * accumulated over the features in ascending order, so the order of the words
+/* PNET_SUM_BITS sums at a time (one word of 64, or all): each sum <x, r_k> is still
+ * accumulated over the features in ascending order, so the order of the blocks
  * changes nothing. Entries are hashed on the fly: no table in flash. */
 void pnet_bits(const float *x, uint64_t *words)
 {
-    double acc[64];
-    uint32_t j, b, w;
-    for (w = 0; w < PNET_N_WORDS; w++) {
-        uint32_t count = pnet_word_count(w);
+    double acc[PNET_SUM_BITS];
+    uint32_t j, b, first;
+    for (first = 0; first < PNET_N_BITS; first += PNET_SUM_BITS) {
+        uint32_t count = pnet_block_count(first);
         for (b = 0; b < count; b++)
             acc[b] = 0.0;
         for (j = 0; j < PNET_N_FEATURES; j++)
             if (x[j] != 0.0f)
-                pnet_add_feature(j, x[j], 64u * w, count, acc);
-        words[w] = pnet_pack(acc, count);
+                pnet_add_feature(j, x[j], first, count, acc);
+        pnet_pack_words(acc, first, count, words);
     }
 }
 #endif

@@ -9,6 +9,8 @@
  *   PNET_THRESHOLD          ternary: density * 2**53
  *   PNET_N_ENTRIES          sparse_sign: E, the non-zero entries of every feature
  *   PNET_HYPERPLANE_TABLE   1: per-feature lists of +1 and -1 bits as const tables
+ *   PNET_SUM_BITS           the sums on the stack at once without tables: 64 (one
+ *                           word) or PNET_N_BITS (all; sparse_sign draws once)
  *   PNET_WEIGHT_BITS        32 (float32), 8 (int8), 4 (int4) or 2 (ternary)
  *   PNET_N_LAYERS, PNET_MAX_WIDTH, PNET_ACTIVATION, pnet_layers[]
  *
@@ -87,7 +89,8 @@ static double pnet_gaussian_entry(uint64_t h)
  * k = ((h >> 32) * n_bits) >> 32 with sign +1 if h & 1, else -1 (h = entry_hash(fkey,
  * t)); a bit already drawn (seen) is skipped. All of them are drawn whatever first
  * and count (a skip depends on every earlier draw); those outside the bits asked for
- * are dropped. Entries are +-1, so the product is x or -x, exact. */
+ * are dropped: once per block of PNET_SUM_BITS sums, so once per feature when all
+ * sums are held (all_sums=True). Entries are +-1, so the product is x or -x, exact. */
 static void pnet_add_feature(uint64_t feature, double x, uint32_t first, uint32_t count,
                              double *acc)
 {
@@ -139,10 +142,23 @@ static uint64_t pnet_pack(const double *acc, uint32_t count)
     return word;
 }
 
-static uint32_t pnet_word_count(uint32_t w)
+/* words[(first + b) / 64] = the bits of acc[b], b < count, 64 a word (pack_row; first
+ * a multiple of 64) */
+static void pnet_pack_words(const double *acc, uint32_t first, uint32_t count,
+                            uint64_t *words)
 {
-    return PNET_N_BITS - 64u * w < 64u ? PNET_N_BITS - 64u * w : 64u;
+    uint32_t b;
+    for (b = 0; b < count; b += 64u)
+        words[(first + b) >> 6] = pnet_pack(acc + b, count - b < 64u ? count - b : 64u);
 }
+
+#if !PNET_HYPERPLANE_TABLE
+/* the sums held in a block of at most PNET_SUM_BITS from bit first on */
+static uint32_t pnet_block_count(uint32_t first)
+{
+    return PNET_N_BITS - first < PNET_SUM_BITS ? PNET_N_BITS - first : PNET_SUM_BITS;
+}
+#endif
 
 /* -- the first layer on the set bits (bits.gather_add / plane_add_int8: the same
  *    exact integer sum, here added weight by weight from the stored values) ------- */
