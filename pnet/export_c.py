@@ -18,7 +18,9 @@ pnet_check_main.c       not pasted: a host harness (tests, bench/mcu.py)
 What is written, per model:
 
 - configuration macros: the seed key ``mix64(seed)``, projection kind, ternary
-  threshold, weight format (``PNET_WEIGHT_BITS``), activation, layer sizes, and for
+  threshold, sparse_sign's E (``PNET_N_ENTRIES``, ``Hyperplanes.n_entries``: the
+  rounding is Python's, not redone in C), the sums held at once
+  (``PNET_SUM_BITS``), weight format (``PNET_WEIGHT_BITS``), activation, layer sizes, and for
   a text model its front's (``pnet._c_textfront.textfront_defines``) and
   ``PNET_MAX_TEXT_BYTES``;
 - per layer ``pnet_w<i>`` as stored in the model file (float32, int8, or the
@@ -36,7 +38,8 @@ What is written, per model:
   fly (the default: no table, ``8 * 64`` bytes of sums, one word of 64 bits at a
   time; sparse_sign draws each feature's E entries once per word, with a bitmap
   of the bits drawn, ``8 * ceil(T*d / 64)`` bytes). Same sums in the same order,
-  so the same bits; ~20x faster on MNIST (``python -m bench.mcu``);
+  so the same bits; ~12x (sparse_sign) to ~33x (ternary) faster on MNIST
+  (``python -m bench.mcu``);
 - with ``all_sums=True`` (no tables): all ``T*d`` sums on the stack at once
   (``8 * T*d`` bytes) instead of one word of 64, so sparse_sign draws each
   feature's entries once instead of once per word: ``ceil(T*d / 64)`` times fewer
