@@ -10,8 +10,10 @@ the Debian packages ``gcc-arm-none-eabi`` and ``qemu-system-arm``::
 it calls ``CompactProjectionNet.export_c`` and compiles what it writes.
 
 For digits and the MNIST subset (``bench.datasets.load``), it fits
-``ProjectionNetClassifier(random_state=0)`` (defaults: ternary projection, T = 60,
-d = 12, no hidden layer) and exports its compact model in float32, int8 and int4:
+``ProjectionNetClassifier(random_state=0)`` (defaults: sparse_sign projection, T = 60,
+d = 12, density 'auto', no hidden layer) and exports its compact model in float32, int8
+and int4; and, as the peer, the same estimator with ``projection='ternary'`` at the
+same ``density_`` (int8 only, hashed and with tables: rows ``-ternary-``):
 
 - **Cortex-M4 build**: ``arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -Os`` (soft-float
   ABI: float and double in software, IEEE-exact; and the int8 model once more with
@@ -40,7 +42,11 @@ d = 12, no hidden layer) and exports its compact model in float32, int8 and int4
 - **Host speed**: ``pnet/c/pnet_check_main.c`` compiled with ``gcc -O2``, mean time
   of one ``pnet_predict`` over the test rows (median of passes), against Python's
   ``predict_one`` (median latency), rounds interleaved; with the hyperplanes hashed
-  on the fly (the default export) and as const tables (``hyperplane_table=True``).
+  on the fly (the default export: one word of 64 sums at a time), hashed with all
+  sums at once (``all_sums=True``: sparse_sign draws each feature once) and as const
+  tables (``hyperplane_table=True``), for both projections (int8), with each
+  sparse_sign time / the ternary time of the same build. The MCU table has the
+  int8 model in these three exports too (rows ``-sums``, ``-table``).
 """
 import argparse
 import os
@@ -79,6 +85,10 @@ INSTRUCTIONS_PER_TICK = 40
 FPU_FLAGS = ["-mfloat-abi=hard", "-mfpu=fpv4-sp-d16", "-ffp-contract=fast"]
 HOST_FLAGS = ["-std=c99", "-O2", "-DPNET_PROBA"]
 FORMATS = (None, "int8", "int4")
+#: the exports compared: export_c's keyword arguments
+EXPORTS = {"hash": {}, "sums": {"all_sums": True}, "table": {"hyperplane_table": True}}
+#: the estimator's default projection, then its peer at the same density
+PROJECTIONS = ("sparse_sign", "ternary")
 
 GOALS = {
     "flash": Goal("Cortex-M4 flash of the dense int8 model - its size_bytes", 3072, False,
@@ -205,28 +215,40 @@ def tools_available():
 
 
 # -- the study -----------------------------------------------------------------------------
-def fit(dataset, mode):
+def fit(dataset, mode, projection="sparse_sign", density="auto"):
     X_train, X_test, y_train, y_test = load(dataset)
     start = time.perf_counter()
-    clf = ProjectionNetClassifier(random_state=0, max_iter=mode.max_iter)
+    clf = ProjectionNetClassifier(random_state=0, max_iter=mode.max_iter,
+                                  projection=projection, density=density)
     clf.fit(X_train, y_train)
     seconds = time.perf_counter() - start
     return clf, np.ascontiguousarray(X_test, dtype=np.float32), y_test, seconds
 
 
-def mcu_rows(dataset, clf, X, y, mode, workdir):
-    """One row per format, the int8 model with hyperplane tables, and the int8 model
-    built for the FPU (``FPU_FLAGS``), of the MCU table."""
+def model_name(dataset, projection, fmt, export="hash", fpu=False):
+    """digits-int8, mnist-ternary-int8-table, ...: the default projection and export
+    unnamed."""
+    return "-".join([dataset] + [projection] * (projection != PROJECTIONS[0])
+                    + [fmt or "float32"] + [export] * (export != "hash") + ["fpu"] * fpu)
+
+
+def mcu_rows(dataset, clfs, X, y, mode, workdir):
+    """One row per format, the int8 model with hyperplane tables, with all sums on the
+    stack (``all_sums=True``), and built for the FPU (``FPU_FLAGS``), of the MCU
+    table; then the ternary peer's int8 model, hashed and with tables."""
     rows, results = [], {}
     stubs = {}
-    variants = [(fmt, False, False) for fmt in FORMATS] + [("int8", True, False),
-                                                           ("int8", False, True)]
+    default, peer = PROJECTIONS
+    variants = ([(default, fmt, "hash", False) for fmt in FORMATS]
+                + [(default, "int8", "table", False), (default, "int8", "sums", False),
+                   (default, "int8", "hash", True), (peer, "int8", "hash", False),
+                   (peer, "int8", "table", False)])
     X_mcu = X[:mode.mcu_rows]
-    for fmt, table, fpu in variants:
-        model = clf.to_compact(quantize=fmt)
-        name = "-".join([dataset, fmt or "float32"] + ["table"] * table + ["fpu"] * fpu)
+    for projection, fmt, export, fpu in variants:
+        model = clfs[projection].to_compact(quantize=fmt)
+        name = model_name(dataset, projection, fmt, export, fpu)
         model_dir = workdir / name
-        model.export_c(model_dir, hyperplane_table=table)
+        model.export_c(model_dir, **EXPORTS[export])
         (text, data, bss), stack = model_object(model_dir, fpu)
         elf = build_firmware(model_dir, X_mcu, fpu=fpu)
         if fpu not in stubs:
@@ -249,32 +271,43 @@ def mcu_rows(dataset, clf, X, y, mode, workdir):
     return rows, results
 
 
-def host_rows(dataset, clf, X, mode, workdir):
-    """C pnet_predict (hashed and tabled hyperplanes; -O2, and -O3 -march=native for
-    the tables) vs Python predict_one, int8, rounds interleaved."""
-    model = clf.to_compact(quantize="int8")
-    builds = {"hash": (False, HOST_FLAGS), "table": (True, HOST_FLAGS),
-              "table-O3": (True, [*HOST_FLAGS, "-O3", "-march=native"])}
+def host_rows(dataset, clfs, X, mode, workdir):
+    """C pnet_predict (hashed hyperplanes, one word of sums or all; tables; -O2, and
+    -O3 -march=native for the tables) vs Python predict_one, int8, both projections,
+    rounds interleaved: {projection: {build: median seconds per row}}."""
+    builds = {"hash": ("hash", HOST_FLAGS), "sums": ("sums", HOST_FLAGS),
+              "table": ("table", HOST_FLAGS),
+              "table-O3": ("table", [*HOST_FLAGS, "-O3", "-march=native"])}
+    models = {p: clfs[p].to_compact(quantize="int8") for p in PROJECTIONS}
     exes = {}
-    expected = np.argmax(model.decision_function(X), axis=1)
-    for name, (table, flags) in builds.items():
-        model_dir = workdir / f"{dataset}-host-{name}"
-        model.export_c(model_dir, hyperplane_table=table)
-        exes[name] = build_host(model_dir, flags)
-        assert np.array_equal(host_labels(exes[name], model, X), expected)
-    times = {name: [] for name in [*builds, "python"]}
+    for projection, model in models.items():
+        expected = np.argmax(model.decision_function(X), axis=1)
+        for name, (export, flags) in builds.items():
+            model_dir = workdir / f"{model_name(dataset, projection, 'int8')}-host-{name}"
+            model.export_c(model_dir, **EXPORTS[export])
+            exes[projection, name] = build_host(model_dir, flags)
+            assert np.array_equal(host_labels(exes[projection, name], model, X), expected)
+    times = {(p, name): [] for p in PROJECTIONS for name in [*builds, "python"]}
     for _ in range(mode.rounds):  # interleaved rounds: the same load for all
-        times["hash"].append(host_seconds(exes["hash"], X[:200], 3))
-        times["table"].append(host_seconds(exes["table"], X, 5))
-        times["table-O3"].append(host_seconds(exes["table-O3"], X, 5))
-        times["python"].append(median_latency(model.predict_one, X, len(X))[0])
-    med = {k: statistics.median(v) for k, v in times.items()}
+        for projection, model in models.items():
+            for name in ("hash", "sums"):
+                times[projection, name].append(host_seconds(exes[projection, name], X[:200],
+                                                            3))
+            for name in ("table", "table-O3"):
+                times[projection, name].append(host_seconds(exes[projection, name], X, 5))
+            times[projection, "python"].append(
+                median_latency(model.predict_one, X, len(X))[0])
+    med = {p: {name: statistics.median(times[p, name]) for name in [*builds, "python"]}
+           for p in PROJECTIONS}
     what = {"hash": "C -O2, hyperplanes hashed (default)",
+            "sums": "C -O2, hashed, all sums at once (all_sums)",
             "table": "C -O2, hyperplane tables",
             "table-O3": "C -O3 -march=native, hyperplane tables",
             "python": "Python predict_one"}
-    rows = [[f"{dataset} int8, {what[k]}", fmt_time(med[k]),
-             fmt_ratio(med[k] / med["python"])] for k in what]
+    rows = [[f"{dataset} int8 {p}, {what[k]}", fmt_time(med[p][k]),
+             fmt_ratio(med[p][k] / med[p]["python"]),
+             fmt_ratio(med[p][k] / med["ternary"][k])]
+            for p in PROJECTIONS for k in what]
     return rows, med
 
 
@@ -299,12 +332,17 @@ def main():
         workdir = Path(tmp)
         for dataset in ("digits", "mnist"):
             clf, X, y, seconds = fit(dataset, mode)
-            print(f"{dataset}: fitted in {seconds:.1f} s, {len(X)} test rows", flush=True)
+            peer = fit(dataset, mode, PROJECTIONS[1], clf.density_)[0]
+            E = clf.to_compact().hyperplanes.n_entries
+            print(f"{dataset}: fitted in {seconds:.1f} s, {len(X)} test rows, density_ "
+                  f"{clf.density_:.5f} (sparse_sign: E = {E} entries per feature)",
+                  flush=True)
+            clfs = dict(zip(PROJECTIONS, (clf, peer)))
             if have_arm:
-                rows, res = mcu_rows(dataset, clf, X, y, mode, workdir)
+                rows, res = mcu_rows(dataset, clfs, X, y, mode, workdir)
                 mcu_table += rows
                 results.update(res)
-            rows, speed[dataset] = host_rows(dataset, clf, X, mode, workdir)
+            rows, speed[dataset] = host_rows(dataset, clfs, X, mode, workdir)
             host_table += rows
     if have_arm:
         print_section("Cortex-M4 (arm-none-eabi-gcc -Os, QEMU mps2-an386)", markdown_table(
@@ -314,10 +352,10 @@ def main():
             mcu_table))
     print_section("One row on this machine: C vs Python predict_one (int8; C: CPU time "
                   "per call, mean over the rows, median of passes and rounds)",
-                  markdown_table(["what", "per row", "vs Python"], host_table))
+                  markdown_table(["what", "per row", "vs Python", "/ ternary"], host_table))
     lines = []
     if have_arm:
-        int8 = [r for k, r in results.items() if k.endswith("-int8")]
+        int8 = [results[model_name(d, PROJECTIONS[0], "int8")] for d in ("digits", "mnist")]
         worst = max(r["flash"] - r["model"].size_bytes for r in int8)
         lines.append(GOALS["flash"].line(worst, f"{worst:+,} bytes, worst of digits/MNIST"))
         ram = results["mnist-int8"]["ram"]
@@ -326,9 +364,11 @@ def main():
         total = sum(r["n"] for r in results.values())
         lines.append(f"labels under QEMU equal to Python's: {same}/{total} rows "
                      f"({len(results)} firmwares)")
-    us = 1e6 * speed["mnist"]["table"]
+    mnist = speed["mnist"][PROJECTIONS[0]]
+    us = 1e6 * mnist["table"]
     lines.append(GOALS["speed"].line(us, f"{us:.2f} µs with hyperplane tables, "
-                                         f"{1e6 * speed['mnist']['hash']:.1f} µs hashed"))
+                                         f"{1e6 * mnist['sums']:.1f} µs hashed with all "
+                                         f"sums, {1e6 * mnist['hash']:.1f} µs hashed"))
     print_section("Goals", "\n".join(f"- {line}" for line in lines))
 
 

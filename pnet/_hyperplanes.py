@@ -201,8 +201,15 @@ class Hyperplanes:
     def signed_lists(self):
         """(indptr, split, bits): per feature j, the bits with a +1 entry
         (``bits[indptr[j]:split[j]]``, ascending) then those with a -1 entry
-        (``bits[split[j]:indptr[j + 1]]``), int32: the layout the dense kernels read."""
-        indptr, bits, signs = self.ternary_lists()
+        (``bits[split[j]:indptr[j + 1]]``), int32: the layout the dense kernels read
+        (ternary), and the C export's tables (ternary and sparse_sign: there
+        ``indptr[j] = j * E``, the entries of ``table()`` regrouped)."""
+        if self.kind == _hashing.SPARSE_SIGN:
+            bits, signs = self.table()
+            indptr = np.arange(self.n_features + 1, dtype=np.int64) * self.n_entries
+            bits, signs = bits.ravel().astype(np.int64), signs.ravel()
+        else:
+            indptr, bits, signs = self.ternary_lists()
         feature = np.repeat(np.arange(self.n_features), np.diff(indptr))
         order = np.lexsort((bits, signs < 0, feature))  # feature, + before -, bit
         split = indptr[:-1] + np.bincount(feature[signs > 0], minlength=self.n_features)

@@ -85,7 +85,7 @@ def _export_c(args):
     model = _load_model(args.model)
     try:
         paths = model.export_c(args.outdir, hyperplane_table=args.hyperplane_table,
-                               max_text_bytes=args.max_text_bytes)
+                               max_text_bytes=args.max_text_bytes, all_sums=args.all_sums)
     except ValueError as exc:  # hyperplane tables of a gaussian or text model
         raise InputError(f"{args.model}: {exc}") from exc
     except OSError as exc:
@@ -263,8 +263,13 @@ def build_parser():
     export.add_argument("model", help="model file")
     export.add_argument("outdir", help="directory for the two files (created if needed)")
     export.add_argument("--hyperplane-table", action="store_true",
-                        help="store the ternary hyperplane lists as const tables: faster, "
-                             "more flash (default: hash them on the fly)")
+                        help="store the hyperplanes' non-zero entries as const tables "
+                             "(ternary or sparse_sign, dense input): faster, more flash "
+                             "(default: hash them on the fly)")
+    export.add_argument("--all-sums", action="store_true",
+                        help="without tables: keep all T*d projection sums on the stack "
+                             "(8 bytes each) instead of 64 at a time; sparse_sign then "
+                             "draws each feature's entries once, not once per 64 bits")
     export.add_argument("--max-text-bytes", type=int, default=256,
                         help="text models: the longest text in bytes the C takes "
                              "(default 256)")

@@ -450,21 +450,26 @@ class CompactProjectionNet:
         with open(path, "wb") as f:
             f.write(data)
 
-    def export_c(self, outdir, hyperplane_table=False, max_text_bytes=256):
+    def export_c(self, outdir, hyperplane_table=False, max_text_bytes=256, all_sums=False):
         """Write ``pnet_model.h`` and ``pnet_model.c`` (dependency-free C99 that predicts
         bit for bit as this model) into ``outdir``; returns their paths.
 
         hyperplane_table : bool
             False (default): the C hashes the hyperplane entries on the fly (smallest
-            flash, slowest). True (ternary, dense input): per-feature lists of the
-            non-zero entries as const tables, for speed. See ``pnet.export_c``.
+            flash, slowest). True (ternary or sparse_sign, dense input): per-feature
+            lists of the non-zero entries as const tables, for speed. See
+            ``pnet.export_c``.
         max_text_bytes : int
             Text models: the longest text, in UTF-8 bytes, the C takes (its
             ``PNET_MAX_TEXT_BYTES``; the stack grows with it).
+        all_sums : bool
+            Without tables: all T*d projection sums on the stack at once (8 bytes
+            each) instead of 64; sparse_sign then draws each feature's entries
+            once instead of once per word of 64 bits (faster, more RAM).
         """
         from .export_c import export_c
 
-        return export_c(self, outdir, hyperplane_table, max_text_bytes)
+        return export_c(self, outdir, hyperplane_table, max_text_bytes, all_sums)
 
     @classmethod
     def from_bytes(cls, data, source="<bytes>"):

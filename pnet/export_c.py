@@ -18,19 +18,32 @@ pnet_check_main.c       not pasted: a host harness (tests, bench/mcu.py)
 What is written, per model:
 
 - configuration macros: the seed key ``mix64(seed)``, projection kind, ternary
-  threshold, weight format (``PNET_WEIGHT_BITS``), activation, layer sizes, and for
+  threshold, sparse_sign's E (``PNET_N_ENTRIES``, ``Hyperplanes.n_entries``: the
+  rounding is Python's, not redone in C), the sums held at once
+  (``PNET_SUM_BITS``), weight format (``PNET_WEIGHT_BITS``), activation, layer sizes, and for
   a text model its front's (``pnet._c_textfront.textfront_defines``) and
   ``PNET_MAX_TEXT_BYTES``;
 - per layer ``pnet_w<i>`` as stored in the model file (float32, int8, or the
   packed 4- / 2-bit stream of ``pnet._quantize.pack_weights``), ``pnet_s<i>``
   (scales of quantised formats) and ``pnet_b<i>`` (biases); every float as a
   literal that round-trips exactly (9 significant digits for float32);
-- with ``hyperplane_table=True`` (ternary, dense input only): the per-feature
-  lists of non-zero entries (``Hyperplanes.signed_lists``) as const tables:
-  ~2 bytes per entry of flash and ``8 * T*d`` bytes of stack, against hashing
-  every entry of every non-zero feature on the fly (the default: no table,
-  ``8 * 64`` bytes of sums, one word of 64 bits at a time). Same sums in the same
-  order, so the same bits; ~20x faster on MNIST (``python -m bench.mcu``).
+- with ``hyperplane_table=True`` (ternary or sparse_sign, dense input only): the
+  per-feature lists of non-zero entries, +1 bits then -1 bits
+  (``Hyperplanes.signed_lists``), as const tables: ``pnet_list_bits`` (1, 2 or 4
+  bytes per entry: the smallest type that holds ``T*d - 1``), and per feature
+  either where its list starts and splits (ternary: ``pnet_list_start``,
+  ``pnet_list_split``) or, sparse_sign's lists all having E entries, only how many
+  of them are +1 (``pnet_list_positives``, 1 byte while E < 256). ``8 * T*d``
+  bytes of stack, against hashing the entries of every non-zero feature on the
+  fly (the default: no table, ``8 * 64`` bytes of sums, one word of 64 bits at a
+  time; sparse_sign draws each feature's E entries once per word, with a bitmap
+  of the bits drawn, ``8 * ceil(T*d / 64)`` bytes). Same sums in the same order,
+  so the same bits; ~12x (sparse_sign) to ~33x (ternary) faster on MNIST
+  (``python -m bench.mcu``);
+- with ``all_sums=True`` (no tables): all ``T*d`` sums on the stack at once
+  (``8 * T*d`` bytes) instead of one word of 64, so sparse_sign draws each
+  feature's entries once instead of once per word: ``ceil(T*d / 64)`` times fewer
+  hashes, no flash (ternary and gaussian hash every entry once either way).
 
 This module owns only the generation of C text; the formulas live in ``pnet/c/``
 and in the kernels it mirrors.
@@ -49,6 +62,10 @@ from ._quantize import WEIGHT_BITS, pack_weights
 
 #: values per line of the emitted arrays
 PER_LINE = {"float": 6, "int": 16}
+#: the projections the C runtime implements, and their PNET_PROJECTION codes
+_PROJECTION_CODES = {"ternary": 0, "gaussian": 1, "sparse_sign": 2}
+#: the projections that hyperplane_table=True can store as tables
+_TABLES = ("ternary", "sparse_sign")
 
 _DENSE_API = """\
 /* x: PNET_N_FEATURES float32 values, one dense row (what predict_one takes). */
@@ -132,6 +149,9 @@ def c_array(ctype, name, values, per_line):
 
 
 def _uint_type(largest):
+    """The smallest unsigned C type that holds ``largest``."""
+    if largest < 1 << 8:
+        return "uint8_t"
     return "uint16_t" if largest < 1 << 16 else "uint32_t"
 
 
@@ -164,16 +184,27 @@ def _layer_arrays(model):
 
 
 def _hyperplane_tables(model):
-    """The per-feature ternary lists (``Hyperplanes.signed_lists``) as const arrays."""
+    """The per-feature lists of +1 then -1 bits (``Hyperplanes.signed_lists``) as
+    const arrays: sparse_sign's have E entries each, so only their +1 counts are
+    written (``PNET_LIST_START`` / ``PNET_LIST_SPLIT`` in pnet_api_dense.c)."""
     indptr, split, bits = model.hyperplanes.signed_lists()
+    bits_array = c_array(_uint_type(model.layer_sizes[0] - 1), "pnet_list_bits",
+                         map(str, bits), PER_LINE["int"])
+    if model.projection == "sparse_sign":
+        E = model.hyperplanes.n_entries
+        return "".join([
+            "/* feature j: +1 entries at bits pnet_list_bits[j * E .. j * E +\n"
+            " * pnet_list_positives[j]), -1 entries up to (j + 1) * E, E = PNET_N_ENTRIES */\n",
+            c_array(_uint_type(E), "pnet_list_positives", map(str, split - indptr[:-1]),
+                    PER_LINE["int"]),
+            bits_array])
     index = _uint_type(int(indptr[-1]))
     return "".join([
         "/* feature j: +1 entries at bits pnet_list_bits[pnet_list_start[j] ..\n"
         " * pnet_list_split[j]), -1 entries up to pnet_list_start[j + 1] */\n",
         c_array(index, "pnet_list_start", map(str, indptr), PER_LINE["int"]),
         c_array(index, "pnet_list_split", map(str, split), PER_LINE["int"]),
-        c_array(_uint_type(model.layer_sizes[0]), "pnet_list_bits", map(str, bits),
-                PER_LINE["int"]),
+        bits_array,
     ])
 
 
@@ -183,20 +214,27 @@ def _check_exportable(model, hyperplane_table, max_text_bytes):
     if model.activation not in ACTIVATION_CODES:
         raise ValueError(f"activation {model.activation!r} has no C version; "
                          f"expected one of {sorted(ACTIVATION_CODES)}.")
-    if model.projection == "sparse_sign":
-        raise ValueError("the C export does not support the sparse_sign projection yet; "
-                         "train with projection='ternary' to export this model.")
-    if hyperplane_table and (model.projection != "ternary" or model._text):
-        raise ValueError("hyperplane_table=True needs a ternary projection of dense input "
-                         f"(this model: {model.projection}"
+    if model.projection not in _PROJECTION_CODES:
+        raise ValueError(f"the C export does not support the {model.projection!r} "
+                         f"projection; expected one of {sorted(_PROJECTION_CODES)}.")
+    if hyperplane_table and (model.projection not in _TABLES or model._text):
+        raise ValueError("hyperplane_table=True needs a ternary or sparse_sign projection "
+                         f"of dense input (this model: {model.projection}"
                          f"{', text' if model._text else ''}); export without it.")
 
 
-def _stack(model, table):
+def _sum_bits(model, table, all_sums):
+    """PNET_SUM_BITS: the projection sums held at once (one word, or all of them)."""
+    return model.layer_sizes[0] if table or all_sums else 64
+
+
+def _stack(model, table, all_sums):
     """(bytes, detail) of the largest arrays on the stack during one call."""
     width = max(model.layer_sizes[1:])
-    parts = [("sums", 8 * (model.layer_sizes[0] if table else 64)),
+    parts = [("sums", 8 * _sum_bits(model, table, all_sums)),
              ("bits", 8 * n_words(model.layer_sizes[0]))]
+    if model.projection == "sparse_sign" and not table:
+        parts.append(("drawn-bits bitmap", 8 * n_words(model.layer_sizes[0])))
 
     if model.quantize is not None:
         parts.append(("int32 sums", 4 * model.layer_sizes[1]))
@@ -209,17 +247,18 @@ def _stack(model, table):
     return sum(n for _, n in parts), detail
 
 
-def _config(model, table):
+def _config(model, table, all_sums):
     """The configuration macros the runtime (and a text model's front) reads."""
     fmt = model.quantize
     lines = {
         "PNET_TEXT": int(model._text),
-        "PNET_TERNARY": 0,
-        "PNET_GAUSSIAN": 1,
-        "PNET_PROJECTION": "PNET_TERNARY" if model.projection == "ternary" else "PNET_GAUSSIAN",
+        **{f"PNET_{name.upper()}": code for name, code in _PROJECTION_CODES.items()},
+        "PNET_PROJECTION": f"PNET_{model.projection.upper()}",
         "PNET_SEED_KEY": f"UINT64_C(0x{int(model.hyperplanes.key):016X}) /* mix64(seed) */",
         "PNET_THRESHOLD": f"UINT64_C({int(model.hyperplanes.threshold)}) /* density * 2**53 */",
+        "PNET_N_ENTRIES": f"{model.hyperplanes.n_entries} /* sparse_sign: E (n_entries) */",
         "PNET_HYPERPLANE_TABLE": int(table),
+        "PNET_SUM_BITS": _sum_bits(model, table, all_sums),
         "PNET_WEIGHT_BITS": 32 if fmt is None else WEIGHT_BITS[fmt],
         "PNET_N_LAYERS": len(model.coefs_),
         "PNET_MAX_WIDTH": max(model.layer_sizes[1:]),
@@ -235,12 +274,12 @@ def _uses_math(model):
 
 
 # -- the two files ----------------------------------------------------------------------------
-def render(model, hyperplane_table=False, max_text_bytes=MAX_TEXT_BYTES):
+def render(model, hyperplane_table=False, max_text_bytes=MAX_TEXT_BYTES, all_sums=False):
     """(header text, source text) of a compact model."""
     from . import __version__
 
     _check_exportable(model, hyperplane_table, max_text_bytes)
-    stack_bytes, stack_detail = _stack(model, hyperplane_table)
+    stack_bytes, stack_detail = _stack(model, hyperplane_table, all_sums)
     if model._text:
         inputs = f"#define PNET_MAX_TEXT_BYTES {max_text_bytes}\n"
         api, runtime = _TEXT_API, ["textfront.c", "pnet_api_text.c"]
@@ -248,7 +287,7 @@ def render(model, hyperplane_table=False, max_text_bytes=MAX_TEXT_BYTES):
         inputs = f"#define PNET_N_FEATURES {model.n_features_in_}\n"
         api, runtime = _DENSE_API, ["pnet_api_dense.c"]
     math = _uses_math(model)
-    planes = ("const tables of per-feature ternary lists (hyperplane_table=True)"
+    planes = ("const tables of per-feature lists of +1 and -1 bits (hyperplane_table=True)"
               if hyperplane_table else "regenerated by hashing, not stored")
     header = string.Template(_read_template("pnet_model.h.in")).substitute(
         description=repr(model), version=__version__, size_bytes=f"{model.size_bytes:,}",
@@ -265,7 +304,7 @@ def render(model, hyperplane_table=False, max_text_bytes=MAX_TEXT_BYTES):
         '#include "pnet_model.h"\n',
         "#include <math.h>\n" if math else "#ifdef PNET_PROBA\n#include <math.h>\n#endif\n",
         "\n/* -- configuration ------------------------------------------------------- */\n",
-        _config(model, hyperplane_table),
+        _config(model, hyperplane_table, all_sums),
         "\nconst char *const pnet_class_labels[PNET_N_CLASSES] = {\n" + labels + "\n};\n",
         "\n/* -- hyperplane tables --------------------------------------------------- */\n"
         + _hyperplane_tables(model) if hyperplane_table else "",
@@ -278,15 +317,20 @@ def render(model, hyperplane_table=False, max_text_bytes=MAX_TEXT_BYTES):
     return header, "".join(parts)
 
 
-def export_c(model, outdir, hyperplane_table=False, max_text_bytes=MAX_TEXT_BYTES):
+def export_c(model, outdir, hyperplane_table=False, max_text_bytes=MAX_TEXT_BYTES,
+             all_sums=False):
     """Write ``pnet_model.h`` and ``pnet_model.c`` for ``model`` into ``outdir``
     (created if needed); returns their two paths. See the module docstring.
 
     max_text_bytes : int
         Text models only: the longest text (in UTF-8 bytes) the C takes; its
         feature buffers (on the stack) grow with it.
+    all_sums : bool
+        Without tables: hold all T*d projection sums at once (``8 * T*d`` bytes of
+        stack) rather than 64, so that sparse_sign draws each feature's entries
+        once rather than once per word of 64 bits.
     """
-    header, source = render(model, hyperplane_table, max_text_bytes)
+    header, source = render(model, hyperplane_table, max_text_bytes, all_sums)
     os.makedirs(outdir, exist_ok=True)
     paths = os.path.join(outdir, "pnet_model.h"), os.path.join(outdir, "pnet_model.c")
     for path, text in zip(paths, (header, source)):

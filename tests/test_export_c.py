@@ -41,40 +41,67 @@ def random_model(projection="ternary", quantize=None, hidden=(), activation="rel
                       density, text_front)
 
 
-#: name -> (model factory, whether to also export it with hyperplane tables)
+#: the exports: hashed entries, one word of sums at a time (the default); hyperplane
+#: tables (dense ternary / sparse_sign); hashed with all the sums at once (all_sums)
+EXPORTS = {"hash": {}, "table": {"hyperplane_table": True}, "all-sums": {"all_sums": True}}
+HASH, HASHED, TABLE = ("hash",), ("hash", "all-sums"), ("hash", "table")
+ALL = ("hash", "table", "all-sums")
+#: name -> (model factory, its exports)
 MODELS = {
-    "ternary-float32": (lambda: random_model(), True),
+    "ternary-float32": (lambda: random_model(), TABLE),
     "ternary-float32-identity": (lambda: random_model(hidden=(9,), activation="identity",
-                                                      seed=8), False),
+                                                      seed=8), HASHED),
     "ternary-int8-relu": (lambda: random_model(quantize="int8", hidden=(16,), seed=1,
-                                               n_bits=30), True),
+                                               n_bits=30), TABLE),
     "ternary-int4-tanh": (lambda: random_model(quantize="int4", hidden=(12, 8),
-                                               activation="tanh", seed=2), True),
+                                               activation="tanh", seed=2), TABLE),
     "ternary-ternary-logistic": (lambda: random_model(quantize="ternary", hidden=(10,),
-                                                      activation="logistic", seed=3), False),
+                                                      activation="logistic", seed=3), HASH),
     "gaussian-float32-tanh": (lambda: random_model("gaussian", hidden=(10,),
-                                                   activation="tanh", seed=4), False),
+                                                   activation="tanh", seed=4), HASH),
     "gaussian-int8": (lambda: random_model("gaussian", quantize="int8", seed=5,
-                                           n_bits=7, n_projections=3), False),
+                                           n_bits=7, n_projections=3), HASHED),
     "gaussian-int4-logistic": (lambda: random_model("gaussian", quantize="int4",
                                                     hidden=(6,), activation="logistic",
-                                                    seed=6), False),
+                                                    seed=6), HASH),
     "ternary-ternary-relu-sparse": (lambda: random_model(quantize="ternary", hidden=(5,),
                                                          density=0.05, seed=7,
-                                                         n_features=40), False),
-    "file-float32-flat": (lambda: pnet.load(os.path.join(DATA, "float32-flat.pnet")), True),
-    "file-int8-hidden": (lambda: pnet.load(os.path.join(DATA, "int8-hidden.pnet")), False),
+                                                         n_features=40), HASH),
+    # sparse_sign: 100 bits (not a multiple of 64: the second word has 36), E = 10
+    "sparse-float32": (lambda: random_model("sparse_sign", density=0.1, seed=12), ALL),
+    "sparse-int8-relu": (lambda: random_model("sparse_sign", quantize="int8", hidden=(16,),
+                                              seed=13, n_bits=30), ALL),
+    "sparse-int4-tanh": (lambda: random_model("sparse_sign", quantize="int4",
+                                              hidden=(12, 8), activation="tanh",
+                                              density=0.05, seed=14), ALL),
+    "sparse-ternary-logistic": (lambda: random_model("sparse_sign", quantize="ternary",
+                                                     hidden=(10,), activation="logistic",
+                                                     density=0.2, seed=15), ALL),
+    # E = 117 of 130 bits: most late draws hit a bit already drawn (the skip path)
+    "sparse-dense-0.9-int8": (lambda: random_model("sparse_sign", quantize="int8", seed=16,
+                                                   density=0.9, n_projections=2,
+                                                   n_bits=65), ALL),
+    # E = 1: every feature reaches one bit
+    "sparse-one-entry": (lambda: random_model("sparse_sign", seed=17, density=0.001), ALL),
+    "file-float32-flat": (lambda: pnet.load(os.path.join(DATA, "float32-flat.pnet")), TABLE),
+    "file-int8-hidden": (lambda: pnet.load(os.path.join(DATA, "int8-hidden.pnet")), HASH),
     "text-ternary-float32": (lambda: random_model(text_front=TextFront(), density=0.05,
-                                                  seed=9), False),
+                                                  seed=9), HASH),
     "text-ternary-int8-tanh": (lambda: random_model(
         text_front=TextFront(char_ngram_range=(2, 3), counts="sqrt", lowercase=False),
-        quantize="int8", hidden=(8,), activation="tanh", density=0.1, seed=10), False),
+        quantize="int8", hidden=(8,), activation="tanh", density=0.1, seed=10), HASH),
     "text-gaussian-int4-relu": (lambda: random_model(
         "gaussian", text_front=TextFront(norm=None, skip_weight=0.0), quantize="int4",
-        hidden=(6,), seed=11), False),
+        hidden=(6,), seed=11), HASH),
+    "text-sparse-float32": (lambda: random_model("sparse_sign", text_front=TextFront(),
+                                                 density=0.05, seed=18), HASHED),
+    "text-sparse-int8-tanh-0.9": (lambda: random_model(
+        "sparse_sign", text_front=TextFront(char_ngram_range=(2, 3), counts="sqrt"),
+        quantize="int8", hidden=(8,), activation="tanh", density=0.9, seed=19,
+        n_bits=13), HASHED),
 }
-CASES = [(name, flags, table) for name, (_, tables) in MODELS.items() for flags in FLAGS
-         for table in ((False, True) if tables else (False,))]
+CASES = [(name, flags, export) for name, (_, exports) in MODELS.items() for flags in FLAGS
+         for export in exports]
 
 
 def awkward_rows(n_features, n=300, seed=0):
@@ -95,8 +122,8 @@ def awkward_rows(n_features, n=300, seed=0):
     return X.astype(np.float32)
 
 
-def compile_harness(model, outdir, flags, table):
-    export_c(model, outdir, hyperplane_table=table, max_text_bytes=MAX_BYTES)
+def compile_harness(model, outdir, flags, export):
+    export_c(model, outdir, max_text_bytes=MAX_BYTES, **EXPORTS[export])
     exe = os.path.join(outdir, "pnet_check")
     cmd = [CC, *STRICT, *FLAGS[flags], f"-I{outdir}", os.path.join(outdir, "pnet_model.c"),
            HARNESS, "-lm", "-o", exe]
@@ -126,23 +153,23 @@ def run_harness(exe, model, X):
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    """(model name, flags, table) -> (model, compiled harness), built on first use."""
+    """(model name, flags, export) -> (model, compiled harness), built on first use."""
     cache = {}
 
-    def get(name, flags, table):
-        if (name, flags, table) not in cache:
+    def get(name, flags, export):
+        if (name, flags, export) not in cache:
             model = MODELS[name][0]()
-            outdir = tmp_path_factory.mktemp(f"{name}-{flags}-{int(table)}")
-            cache[name, flags, table] = model, compile_harness(model, outdir, flags, table)
-        return cache[name, flags, table]
+            outdir = tmp_path_factory.mktemp(f"{name}-{flags}-{export}")
+            cache[name, flags, export] = model, compile_harness(model, outdir, flags, export)
+        return cache[name, flags, export]
     return get
 
 
 # sklearn's finite check sums X first: +-3.4e38 rows overflow to inf - inf there (harmless)
 @pytest.mark.filterwarnings("ignore:invalid value encountered in reduce:RuntimeWarning")
-@pytest.mark.parametrize("name, flags, table", CASES)
-def test_c_matches_python(built, name, flags, table):
-    model, exe = built(name, flags, table)
+@pytest.mark.parametrize("name, flags, export", CASES)
+def test_c_matches_python(built, name, flags, export):
+    model, exe = built(name, flags, export)
     if model._text:
         X = awkward_texts(np.random.default_rng(3))
         bits, logits, proba, index = run_harness(exe, model, X)
@@ -166,7 +193,7 @@ def test_c_matches_python(built, name, flags, table):
 
 def test_bits_are_not_trivial(built):
     """The rows exercise both bit values and several classes (else equality proves little)."""
-    model, exe = built("ternary-int8-relu", "O0", False)
+    model, exe = built("ternary-int8-relu", "O0", "hash")
     bits, _, _, index = run_harness(exe, model, awkward_rows(model.n_features_in_))
     ones = np.unpackbits(bits.view(np.uint8)).mean()
     assert 0.2 < ones < 0.6 and np.unique(index).size == len(model.classes_)
@@ -174,7 +201,7 @@ def test_bits_are_not_trivial(built):
 
 @pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
 def test_non_finite_row_predicts_minus_one(built, value):
-    model, exe = built("ternary-float32", "O2-native-fma", False)
+    model, exe = built("ternary-float32", "O2-native-fma", "hash")
     X = np.ones((3, model.n_features_in_), dtype=np.float32)
     X[1, 4] = value
     index = run_harness(exe, model, X)[3]
@@ -184,7 +211,7 @@ def test_non_finite_row_predicts_minus_one(built, value):
 def test_labels_are_exported_as_strings(tmp_path):
     classes = np.array(['plain', 'quo"te', "back\\slash", "??=trigraph", "émeu ✓", "tab\tend"])
     model = random_model(classes=classes, n_classes=len(classes))
-    exe = compile_harness(model, tmp_path, "O0", False)
+    exe = compile_harness(model, tmp_path, "O0", "hash")
     out = subprocess.run([exe, "--labels"], capture_output=True, check=True).stdout
     assert out.decode("utf-8").split("\n")[:-1] == list(classes)
 
@@ -216,9 +243,30 @@ def test_float_literals_round_trip():
     assert c_string('a"\\?\n') == '"a\\"\\\\\\?\\012"'
 
 
-def test_hyperplane_table_needs_ternary_dense(tmp_path):
-    with pytest.raises(ValueError, match="hyperplane_table=True needs a ternary projection"):
-        export_c(random_model("gaussian"), tmp_path, hyperplane_table=True)
+@pytest.mark.parametrize("model", [
+    random_model("gaussian"),
+    random_model("sparse_sign", text_front=TextFront(), density=0.05)])
+def test_hyperplane_table_needs_ternary_or_sparse_sign_dense(tmp_path, model):
+    with pytest.raises(ValueError, match="hyperplane_table=True needs a ternary or sparse_s"):
+        export_c(model, tmp_path, hyperplane_table=True)
+
+
+def test_sparse_sign_table_layout(tmp_path):
+    """E entries per feature, +1 bits first: the table holds exactly Hyperplanes.table()."""
+    model = random_model("sparse_sign", density=0.3, n_bits=50)  # 250 bits: uint8
+    export_c(model, tmp_path, hyperplane_table=True)
+    text = (tmp_path / "pnet_model.c").read_text()
+    assert "#define PNET_N_ENTRIES 75 " in text and " pnet_list_start[" not in text
+
+    def array(name):
+        body = text.split(f"static const uint8_t {name}[")[1].split("{")[1].split("}")[0]
+        return np.array([int(v) for v in body.replace("\n", " ").split(",")])
+    bits, signs = model.hyperplanes.table()
+    positives, listed = array("pnet_list_positives"), array("pnet_list_bits").reshape(bits.shape)
+    np.testing.assert_array_equal(positives, (signs > 0).sum(axis=1))
+    for j in range(len(bits)):
+        assert sorted(listed[j, :positives[j]]) == sorted(bits[j][signs[j] > 0])
+        assert sorted(listed[j, positives[j]:]) == sorted(bits[j][signs[j] < 0])
 
 
 def test_cli_export_c(tmp_path, capsys):
@@ -233,6 +281,10 @@ def test_cli_export_c(tmp_path, capsys):
     code = cli.main(["export-c", str(tmp_path / "m.pnet"), str(tmp_path / "t"),
                      "--hyperplane-table"])
     assert code == 0 and "pnet_list_bits" in (tmp_path / "t" / "pnet_model.c").read_text()
+    code = cli.main(["export-c", str(tmp_path / "m.pnet"), str(tmp_path / "s"), "--all-sums"])
+    source = (tmp_path / "s" / "pnet_model.c").read_text()
+    assert code == 0 and "#define PNET_SUM_BITS 100\n" in source
+    assert "#define PNET_SUM_BITS 64\n" in (tmp_path / "out" / "pnet_model.c").read_text()
     export_gaussian = random_model("gaussian")
     export_gaussian.save(tmp_path / "g.pnet")
     code = cli.main(["export-c", str(tmp_path / "g.pnet"), str(tmp_path / "g"),

@@ -2,45 +2,57 @@
  * Pasted by pnet.export_c after pnet_runtime.c for a model of dense rows.
  */
 
-/* -- dense rows to packed bits (projection.signed_lists_sums / hashed_sums) ------- */
+/* -- dense rows to packed bits (projection.signed_lists_sums, table_sums /
+ *    hashed_sums) -------------------------------------------------------------------- */
 #if PNET_HYPERPLANE_TABLE
+#if PNET_PROJECTION == PNET_SPARSE_SIGN
+/* E entries per feature: feature j's are pnet_list_bits[j * E .. (j + 1) * E), the
+ * first pnet_list_positives[j] of them with sign +1 */
+#define PNET_LIST_START(j) ((uint32_t)(j) * PNET_N_ENTRIES)
+#define PNET_LIST_SPLIT(j) (PNET_LIST_START(j) + pnet_list_positives[j])
+#else
+#define PNET_LIST_START(j) ((uint32_t)pnet_list_start[j])
+#define PNET_LIST_SPLIT(j) ((uint32_t)pnet_list_split[j])
+#endif
 /* All T*d sums at once from the lists: feature j's +1 bits are
- * pnet_list_bits[pnet_list_start[j] .. pnet_list_split[j]), its -1 bits
- * [pnet_list_split[j] .. pnet_list_start[j + 1]). Features ascending, zeros skipped. */
+ * pnet_list_bits[PNET_LIST_START(j) .. PNET_LIST_SPLIT(j)), its -1 bits
+ * [PNET_LIST_SPLIT(j) .. PNET_LIST_START(j + 1)). Features ascending, zeros skipped.
+ * A feature's bits are distinct, so adding its +1 entries before its -1 entries
+ * gives every sum the same additions in the same order as table_sums. */
 void pnet_bits(const float *x, uint64_t *words)
 {
     double acc[PNET_N_BITS];
-    uint32_t j, p, k, w;
+    uint32_t j, p, k;
     for (k = 0; k < PNET_N_BITS; k++)
         acc[k] = 0.0;
     for (j = 0; j < PNET_N_FEATURES; j++) {
         double v = x[j];
         if (v != 0.0) {
-            for (p = pnet_list_start[j]; p < pnet_list_split[j]; p++)
+            uint32_t split = PNET_LIST_SPLIT(j), stop = PNET_LIST_START(j + 1);
+            for (p = PNET_LIST_START(j); p < split; p++)
                 acc[pnet_list_bits[p]] += v;
-            for (p = pnet_list_split[j]; p < pnet_list_start[j + 1]; p++)
+            for (p = split; p < stop; p++)
                 acc[pnet_list_bits[p]] -= v;
         }
     }
-    for (w = 0; w < PNET_N_WORDS; w++)
-        words[w] = pnet_pack(acc + 64u * w, pnet_word_count(w));
+    pnet_pack_words(acc, 0, PNET_N_BITS, words);
 }
 #else
-/* One word of sums at a time (64 doubles of stack): each sum <x, r_k> is still
- * accumulated over the features in ascending order, so the order of the words
+/* PNET_SUM_BITS sums at a time (one word of 64, or all): each sum <x, r_k> is still
+ * accumulated over the features in ascending order, so the order of the blocks
  * changes nothing. Entries are hashed on the fly: no table in flash. */
 void pnet_bits(const float *x, uint64_t *words)
 {
-    double acc[64];
-    uint32_t j, b, w;
-    for (w = 0; w < PNET_N_WORDS; w++) {
-        uint32_t count = pnet_word_count(w);
+    double acc[PNET_SUM_BITS];
+    uint32_t j, b, first;
+    for (first = 0; first < PNET_N_BITS; first += PNET_SUM_BITS) {
+        uint32_t count = pnet_block_count(first);
         for (b = 0; b < count; b++)
             acc[b] = 0.0;
         for (j = 0; j < PNET_N_FEATURES; j++)
             if (x[j] != 0.0f)
-                pnet_add_feature(j, x[j], 64u * w, count, acc);
-        words[w] = pnet_pack(acc, count);
+                pnet_add_feature(j, x[j], first, count, acc);
+        pnet_pack_words(acc, first, count, words);
     }
 }
 #endif

@@ -3,22 +3,22 @@
  * pnet_tf_row, a UTF-8 text to its canonical CSR row) for a text model.
  */
 
-/* The packed bits of a canonical CSR row (ids ascending, unique): hashed_sums one
- * word of 64 bits at a time, each sum over the row's features in ascending order,
- * zero values skipped, as Hyperplanes.project_csr. */
+/* The packed bits of a canonical CSR row (ids ascending, unique): hashed_sums
+ * PNET_SUM_BITS bits at a time (one word of 64, or all), each sum over the row's
+ * features in ascending order, zero values skipped, as Hyperplanes.project_csr. */
 static void pnet_row_bits(const uint64_t *ids, const float *values, int m, uint64_t *words)
 {
-    double acc[64];
-    uint32_t b, w;
+    double acc[PNET_SUM_BITS];
+    uint32_t b, first;
     int p;
-    for (w = 0; w < PNET_N_WORDS; w++) {
-        uint32_t count = pnet_word_count(w);
+    for (first = 0; first < PNET_N_BITS; first += PNET_SUM_BITS) {
+        uint32_t count = pnet_block_count(first);
         for (b = 0; b < count; b++)
             acc[b] = 0.0;
         for (p = 0; p < m; p++)
             if (values[p] != 0.0f)
-                pnet_add_feature(ids[p], values[p], 64u * w, count, acc);
-        words[w] = pnet_pack(acc, count);
+                pnet_add_feature(ids[p], values[p], first, count, acc);
+        pnet_pack_words(acc, first, count, words);
     }
 }
 

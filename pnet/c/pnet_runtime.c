@@ -5,8 +5,12 @@
  * formula names the Python function it mirrors. Reads the configuration macros
  * and the arrays the generator wrote above it:
  *
- *   PNET_SEED_KEY, PNET_PROJECTION (PNET_TERNARY | PNET_GAUSSIAN), PNET_THRESHOLD
- *   PNET_HYPERPLANE_TABLE   1: per-feature ternary lists as const tables
+ *   PNET_SEED_KEY, PNET_PROJECTION (PNET_TERNARY | PNET_GAUSSIAN | PNET_SPARSE_SIGN)
+ *   PNET_THRESHOLD          ternary: density * 2**53
+ *   PNET_N_ENTRIES          sparse_sign: E, the non-zero entries of every feature
+ *   PNET_HYPERPLANE_TABLE   1: per-feature lists of +1 and -1 bits as const tables
+ *   PNET_SUM_BITS           the sums on the stack at once without tables: 64 (one
+ *                           word) or PNET_N_BITS (all; sparse_sign draws once)
  *   PNET_WEIGHT_BITS        32 (float32), 8 (int8), 4 (int4) or 2 (ternary)
  *   PNET_N_LAYERS, PNET_MAX_WIDTH, PNET_ACTIVATION, pnet_layers[]
  *
@@ -53,10 +57,16 @@ static uint64_t pnet_mix64(uint64_t z)
     return z ^ (z >> 31);
 }
 
-/* feature_key(key, j), then entry_hash(fkey, k) = mix64(fkey + (k + 1) * GOLDEN) */
+/* feature_key(key, j) */
 static uint64_t pnet_feature_key(uint64_t feature)
 {
     return pnet_mix64(PNET_SEED_KEY ^ feature);
+}
+
+/* entry_hash(fkey, k) = mix64(fkey + (k + 1) * GOLDEN): draw k of the feature's stream */
+static uint64_t pnet_entry_hash(uint64_t fkey, uint64_t k)
+{
+    return pnet_mix64(fkey + (k + 1u) * PNET_GOLDEN);
 }
 
 #if PNET_PROJECTION == PNET_GAUSSIAN
@@ -69,6 +79,39 @@ static double pnet_gaussian_entry(uint64_t h)
 }
 #endif
 
+#if PNET_PROJECTION == PNET_SPARSE_SIGN
+#if PNET_N_ENTRIES < 1 || PNET_N_ENTRIES > PNET_N_BITS
+#error "pnet: sparse_sign needs 1 <= PNET_N_ENTRIES <= PNET_N_BITS"
+#endif
+/* acc[b] += x * r_k[feature] for the bits k = first + b, b < count (hashed_sums, one
+ * feature, kind SPARSE_SIGN): the feature's PNET_N_ENTRIES entries as
+ * sparse_sign_entries draws them: draw t = 0, 1, ... names bit
+ * k = ((h >> 32) * n_bits) >> 32 with sign +1 if h & 1, else -1 (h = entry_hash(fkey,
+ * t)); a bit already drawn (seen) is skipped. All of them are drawn whatever first
+ * and count (a skip depends on every earlier draw); those outside the bits asked for
+ * are dropped: once per block of PNET_SUM_BITS sums, so once per feature when all
+ * sums are held (all_sums=True). Entries are +-1, so the product is x or -x, exact. */
+static void pnet_add_feature(uint64_t feature, double x, uint32_t first, uint32_t count,
+                             double *acc)
+{
+    uint64_t seen[PNET_N_WORDS]; /* the bits drawn so far */
+    uint64_t fkey = pnet_feature_key(feature), t;
+    uint32_t found = 0, w;
+    for (w = 0; w < PNET_N_WORDS; w++)
+        seen[w] = 0;
+    for (t = 0; found < PNET_N_ENTRIES; t++) {
+        uint64_t h = pnet_entry_hash(fkey, t);
+        uint32_t k = (uint32_t)(((h >> 32) * (uint64_t)PNET_N_BITS) >> 32);
+        uint64_t mask = (uint64_t)1 << (k & 63u);
+        if (seen[k >> 6] & mask)
+            continue;
+        seen[k >> 6] |= mask;
+        found++;
+        if (k - first < count) /* first <= k < first + count (unsigned wrap-around) */
+            acc[k - first] += (h & 1u) ? x : -x;
+    }
+}
+#else
 /* acc[b] += x * r_k[feature] for the bits k = first + b, b < count (hashed_sums, one
  * feature): ternary entries are +-1 or 0, so the product is x or -x, exact. */
 static void pnet_add_feature(uint64_t feature, double x, uint32_t first, uint32_t count,
@@ -77,7 +120,7 @@ static void pnet_add_feature(uint64_t feature, double x, uint32_t first, uint32_
     uint64_t fkey = pnet_feature_key(feature);
     uint32_t b;
     for (b = 0; b < count; b++) {
-        uint64_t h = pnet_mix64(fkey + ((uint64_t)(first + b) + 1u) * PNET_GOLDEN);
+        uint64_t h = pnet_entry_hash(fkey, first + b);
 #if PNET_PROJECTION == PNET_TERNARY
         if ((h >> 11) < PNET_THRESHOLD)
             acc[b] += (h & 1u) ? x : -x;
@@ -86,6 +129,7 @@ static void pnet_add_feature(uint64_t feature, double x, uint32_t first, uint32_
 #endif
     }
 }
+#endif
 #endif
 
 /* bit b of the word: acc[b] > 0, strictly (pack_row) */
@@ -98,10 +142,23 @@ static uint64_t pnet_pack(const double *acc, uint32_t count)
     return word;
 }
 
-static uint32_t pnet_word_count(uint32_t w)
+/* words[(first + b) / 64] = the bits of acc[b], b < count, 64 a word (pack_row; first
+ * a multiple of 64) */
+static void pnet_pack_words(const double *acc, uint32_t first, uint32_t count,
+                            uint64_t *words)
 {
-    return PNET_N_BITS - 64u * w < 64u ? PNET_N_BITS - 64u * w : 64u;
+    uint32_t b;
+    for (b = 0; b < count; b += 64u)
+        words[(first + b) >> 6] = pnet_pack(acc + b, count - b < 64u ? count - b : 64u);
 }
+
+#if !PNET_HYPERPLANE_TABLE
+/* the sums held in a block of at most PNET_SUM_BITS from bit first on */
+static uint32_t pnet_block_count(uint32_t first)
+{
+    return PNET_N_BITS - first < PNET_SUM_BITS ? PNET_N_BITS - first : PNET_SUM_BITS;
+}
+#endif
 
 /* -- the first layer on the set bits (bits.gather_add / plane_add_int8: the same
  *    exact integer sum, here added weight by weight from the stored values) ------- */
