@@ -2,8 +2,8 @@
  * Pasted by pnet.export_c after pnet_runtime.c for a model of dense rows.
  */
 
-/* -- dense rows to packed bits (projection.signed_lists_sums, table_sums /
- *    hashed_sums) -------------------------------------------------------------------- */
+/* -- dense rows to packed bits (projection.dense_sums with signed_lists_add /
+ *    table_add, or hashed_sums) ------------------------------------------------------ */
 #if PNET_HYPERPLANE_TABLE
 #if PNET_PROJECTION == PNET_SPARSE_SIGN
 /* E entries per feature: feature j's are pnet_list_bits[j * E .. (j + 1) * E), the
@@ -18,7 +18,7 @@
  * pnet_list_bits[PNET_LIST_START(j) .. PNET_LIST_SPLIT(j)), its -1 bits
  * [PNET_LIST_SPLIT(j) .. PNET_LIST_START(j + 1)). Features ascending, zeros skipped.
  * A feature's bits are distinct, so adding its +1 entries before its -1 entries
- * gives every sum the same additions in the same order as table_sums. */
+ * gives every sum the same additions in the same order as table_add. */
 void pnet_bits(const float *x, uint64_t *words)
 {
     double acc[PNET_N_BITS];
