@@ -324,6 +324,7 @@ GOALS = {
     "compression": Goal("trainer bytes / compact int8 bytes", 25.0, True, "×"),
     "gaussian": Goal("gaussian projection time / numpy GEMM floor", 1.2, False, "×"),
     "ternary": Goal("ternary projection time / numpy GEMM floor", 0.2, False, "×"),
+    "sparse_sign": Goal("sparse_sign projection time / numpy GEMM floor", 0.2, False, "×"),
     # issue 9: accuracy per byte (MNIST subset, compact int8 bytes)
     "acc_10kb": Goal("best test accuracy of a compact model of <= 10,240 bytes", 92.0,
                      True, " %", 9),

@@ -12,8 +12,10 @@ Four studies, each for 1 and 2 threads (numba threads = BLAS threads):
    density, ``resolve_density('auto', 784)``; 1/sqrt(784) before pnet 0.2),
    against the floor numpy reaches with a prebuilt hyperplane matrix R:
    ``np.packbits(X @ R > 0, axis=1)`` (one GEMM plus a compare and a pack), in
-   float64 and in float32. Goals: gaussian <= 1.2x the GEMM floor, ternary <= 0.2x.
-2. The hyperplane cache (per-feature bit lists for ternary, R for gaussian): the
+   float64 and in float32. Goals: gaussian <= 1.2x the GEMM floor, ternary and
+   sparse_sign (the sparse projections; sparse_sign is the default since 0.2) <= 0.2x.
+2. The hyperplane cache (per-feature bit lists for ternary, an (n_features, E) table
+   for sparse_sign, R for gaussian): the
    first ``project`` after ``_cache = None`` against the steady state.
 3. CSR input shaped like hashed text: 20,000 rows of ~30 non-zeros with random
    uint64 feature ids, ``Hyperplanes(seed, None, 720, ...).project_csr``: rows/s
@@ -41,7 +43,7 @@ SEED = 20170802
 N_FEATURES = 784
 N_BITS = 720  # T = 60 projection functions of d = 12 bits
 DENSITY = resolve_density("auto", N_FEATURES)  # pnet's default: 8 / 784, ~8 non-zeros per bit
-PROJECTIONS = ("gaussian", "ternary")
+PROJECTIONS = ("gaussian", "ternary", "sparse_sign")
 
 
 @dataclass
@@ -187,12 +189,13 @@ def _cache_row(n, p, h, X, steady, mode):
 
 # -- 3. sparse ---------------------------------------------------------------------------
 def bench_sparse(mode):
-    rows_by_projection = {"ternary": mode.sparse_rows, "gaussian": mode.sparse_rows_gaussian}
+    rows_by_projection = {"sparse_sign": mode.sparse_rows, "ternary": mode.sparse_rows,
+                          "gaussian": mode.sparse_rows_gaussian}
     data, features, indptr = text_like_csr(max(rows_by_projection.values()))
     rows = []
     for n in thread_counts():
         with set_threads(n):
-            for p in ("ternary", "gaussian"):
+            for p in rows_by_projection:
                 h = Hyperplanes(SEED, None, N_BITS, p, DENSITY)
                 m = rows_by_projection[p]
                 stop = indptr[m]
@@ -209,8 +212,9 @@ def bench_sparse(mode):
         f"CSR projection: text-like rows (20-40 random uint64 feature ids) to {N_BITS} bits",
         f"`Hyperplanes(seed, None, {N_BITS}, p, {DENSITY:.4g}).project_csr(data, ids, indptr)` "
         "with rows unsorted (the wrapper sorts each row first; 'sort share' is the part "
-        "of the time that sorting takes). Every (non-zero, bit) entry is hashed on the "
-        "fly.\n\n"
+        "of the time that sorting takes). Entries are hashed on the fly: every (non-zero, "
+        "bit) pair for ternary and gaussian, E per non-zero for sparse_sign (its ns per "
+        "(nnz x bit) divides by the same nnz x bits, to compare).\n\n"
         + markdown_table(["threads", "projection", "rows", "non-zeros", "time", "rows/s",
                           "ns per (nnz × bit)", "sort share"], rows))
 
