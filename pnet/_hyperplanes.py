@@ -117,6 +117,9 @@ class Hyperplanes:
     """
 
     def __init__(self, seed, n_features, n_bits, projection="ternary", density=1 / 3):
+        if projection == "sparse_sign" and not 1 <= int(n_bits) < 2**32:
+            raise ValueError(f"sparse_sign hyperplanes need 1 <= T * d < 2**32 bits (its "
+                             f"draws map a 32-bit half of a hash to a bit), got {n_bits}.")
         self.seed = int(seed)
         self.n_features = n_features
         self.n_bits = int(n_bits)

@@ -126,6 +126,12 @@ def test_sparse_sign_table_equals_twin_exactly(n_bits, density):
     assert_array_equal(np.count_nonzero(R, axis=1), E)  # exactly E distinct bits each
 
 
+def test_sparse_sign_bit_count_must_fit_32_bits():
+    with pytest.raises(ValueError, match="sparse_sign hyperplanes need"):
+        Hyperplanes(0, 10, 2**32, "sparse_sign", 1e-9)
+    assert Hyperplanes(0, 10, 2**32 - 1, "sparse_sign", 1e-9).n_entries == 4
+
+
 def test_sparse_sign_of_arbitrary_feature_ids():
     """Text ids are any uint64; the on-the-fly draws equal the twin's for each."""
     ids = np.array([0, 1, 2**63, 2**64 - 1, 12345678901234567], dtype=np.uint64)
