@@ -102,11 +102,19 @@ def _add_feature(cache, j, v, acc):
 
 @jit
 def dense_sums(x, cache, nz, acc):
-    """acc[k] = <x, r_k> of dense row x, from a dense cache tuple (``add_feature``)."""
+    """acc[k] = <x, r_k> of dense row x, from a dense cache tuple (``add_feature``).
+
+    Returns whether x is finite: its zeros are, and each non-zero value is tested
+    as it is read (NaN and +-inf fail ``|v| < inf``), so the check costs one
+    comparison per non-zero feature instead of a pass over the row."""
     acc[:] = 0.0
+    finite = True
     for t in range(nonzero_features(x, nz)):
         j = nz[t]
-        add_feature(cache, j, np.float64(x[j]), acc)
+        v = np.float64(x[j])
+        finite &= abs(v) < np.inf
+        add_feature(cache, j, v, acc)
+    return finite
 
 
 @jit

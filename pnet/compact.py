@@ -100,6 +100,22 @@ SEED_BYTES = 8
 SMALL_BATCH = 64
 
 
+def plain_array(X, n_features):
+    """True for X that ``check_array`` would return unchanged but for its finite check:
+    a C-or-F float32/float64 ndarray of shape (n, n_features), n >= 1. The fused
+    dense kernels check finiteness as they read each row, so such a batch skips
+    ``check_array``'s separate pass (``CompactProjectionNet._validate``)."""
+    return (type(X) is np.ndarray and X.ndim == 2 and X.shape[0] > 0
+            and X.dtype in (np.float32, np.float64) and X.shape[1] == n_features)
+
+
+def check_finite(finite):
+    """ValueError unless every row was finite (``finite``: the kernels' flags)."""
+    if not finite.all():
+        raise ValueError(f"Input X contains NaN or infinity (row "
+                         f"{int(np.argmin(finite))}).")
+
+
 def plain_rows(X, n_features):
     """True for a batch of at most ``SMALL_BATCH`` rows that needs no conversion: a
     C-or-F float32/float64 ndarray of shape (n, n_features), n >= 1, all finite,
@@ -276,8 +292,11 @@ class CompactProjectionNet:
 
     # ------------------------------------------------------------ prediction --
     def _validate(self, X):
-        if plain_rows(X, self.n_features_in_):
-            return X  # a few plain rows: what check_array would return, in ~1 µs
+        """X as the prediction paths take it. A plain float ndarray of the right width
+        is returned as is, its finiteness left to ``_logits_of`` (checked by the
+        kernels as they read it); anything else goes through ``check_array``."""
+        if plain_array(X, self.n_features_in_):
+            return X
         if not sp.issparse(X) and np.ndim(X) != 2:
             raise ValueError(
                 f"X must be 2-D (n_samples, n_features), got {np.ndim(X)} dimension(s) "
@@ -303,8 +322,11 @@ class CompactProjectionNet:
         else:
             weights = (W.shape[0], self._planes, self.scales_[0], b)
         kind = self._arithmetic
-        return over_rows(_SERIAL[kind], _PARALLEL[kind], X.shape[0], X, cache[1:], *weights,
-                         out=out)
+        finite = np.empty(X.shape[0], dtype=np.bool_)
+        over_rows(_SERIAL[kind], _PARALLEL[kind], X.shape[0], X, cache[1:], *weights, finite,
+                  out=out)
+        check_finite(finite)
+        return out
 
     def _first_layer_of_bits(self, packed):
         """First-layer pre-activations (n, fan_out) float32 of packed bits (n, n_words)."""
@@ -337,6 +359,8 @@ class CompactProjectionNet:
             return np.array(self._row_logits(X[0])[0])[None]  # a copy of the scratch
         Z = None if sp.issparse(X) or X.shape[0] == 0 else self._first_layer_dense(X)
         if Z is None:
+            if not sp.issparse(X):  # too wide to cache: a separate finite check
+                check_finite(np.isfinite(X).all(axis=1))
             return self._logits_of_bits(self.hyperplanes.project(X))
         return self._tail_logits(Z)
 

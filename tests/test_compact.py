@@ -377,6 +377,26 @@ def test_predict_rejects_bad_input(clf, bad, error, match):
             method(bad)
 
 
+@pytest.mark.parametrize("quantize", [None, "int8"])
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_large_batches_are_checked_by_the_kernels(clf, digits, quantize, value):
+    """Batches beyond a few rows skip check_array: the fused kernels flag non-finite
+    rows as they read them (each non-zero value is tested), in either block path."""
+    model = clf.to_compact(quantize)
+    X = np.array(digits[1][:300])  # several blocks of rows
+    expected = model.predict(X)
+    for row in (0, 100, 299):
+        bad = X.copy()
+        bad[row, 5] = value
+        with pytest.raises(ValueError, match=f"NaN or infinity \\(row {row}\\)"):
+            model.predict(bad)
+        with pytest.raises(ValueError, match="NaN or infinity"):
+            model.predict_proba(bad.astype(np.float32))
+    negative_zero = X.copy()
+    negative_zero[negative_zero == 0] = -0.0  # zeros, not non-finite
+    assert_array_equal(model.predict(negative_zero), expected)
+
+
 def test_from_classifier_checks(clf):
     from sklearn.exceptions import NotFittedError
 

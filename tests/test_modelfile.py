@@ -90,8 +90,11 @@ def test_narrow_values_out_of_range_are_refused():
                                        activation="relu", classes=model.classes_,
                                        coefs=[bad], intercepts=model.intercepts_,
                                        scales=model.scales_, quantize="ternary")})
-def test_files_written_before_still_load():
-    """tests/data: written by pnet before the hardened reader (numpy 1.24 and 2.4 alike)."""
+def test_files_written_before_still_load(monkeypatch):
+    """tests/data: written by pnet before the hardened reader (numpy 1.24 and 2.4 alike).
+    They name pnet 0.1.0 as their writer; today's writer, under that name, must give
+    the same bytes."""
+    monkeypatch.setattr(pnet, "__version__", "0.1.0")
     spec = importlib.util.spec_from_file_location("make_model_files",
                                                   DATA / "make_model_files.py")
     maker = importlib.util.module_from_spec(spec)
