@@ -6,9 +6,10 @@ themselves are a pure function of (seed, feature, bit) (``pnet.kernels.hashing``
 and are recomputed, never stored: a process may materialise a cache of them in
 RAM for dense input (a table of E (bit, sign) pairs per feature for
 ``sparse_sign``, per-feature bit lists for ``ternary``, a dense matrix for
-``gaussian``), but only while building it costs at most ~4M hashes (tens of
-milliseconds) and 32 MiB (``n_features * E`` or ``n_features * n_bits <=
-MAX_CACHE_ENTRIES``). Wider models hash the entries of each row's non-zero
+``gaussian``), but only while it holds at most ``MAX_CACHE_ENTRIES`` (~4M)
+entries (``n_features * E`` or ``n_features * n_bits``): tens of milliseconds of
+hashing, 32 MiB for a gaussian matrix, 48 MiB for a sparse_sign table (an int32 bit
+and a float64 sign per entry); ternary lists hold only the non-zero entries. Wider models hash the entries of each row's non-zero
 features on the fly, at a cost proportional to the row, not to the feature space. The cache is dropped
 when the object is pickled and never counts as model size.
 
@@ -25,9 +26,9 @@ from .kernels import projection as _projection
 
 #: Rows per prange iteration of the projection kernels (a speed knob only).
 BLOCK_ROWS = 64
-#: Largest ``n_features * n_bits`` for which dense input uses a materialised cache
-#: (building it hashes every entry); beyond it, entries are hashed on the fly for
-#: each row's non-zero features (the CSR kernel), for ternary and gaussian alike.
+#: Largest ``n_features * n_bits`` (ternary, gaussian) or ``n_features * E``
+#: (sparse_sign) for which dense input uses a materialised cache; beyond it, entries
+#: are hashed on the fly for each row's non-zero features (the CSR kernel).
 MAX_CACHE_ENTRIES = 1 << 22
 
 PROJECTIONS = ("sparse_sign", "ternary", "gaussian")
@@ -179,10 +180,10 @@ class Hyperplanes:
         if features is None:
             features = np.arange(self.n_features, dtype=np.uint64)
         features = np.ascontiguousarray(features, dtype=np.uint64)
-        bits = np.empty((features.shape[0], self.n_entries), dtype=np.int64)
+        bits = np.empty((features.shape[0], self.n_entries), dtype=np.int32)
         signs = np.empty((features.shape[0], self.n_entries), dtype=np.float64)
         _hashing.sparse_sign_table_kernel(self.key, features, self.n_bits, bits, signs)
-        return bits.astype(np.int32), signs
+        return bits, signs
 
     def matrix(self):
         """The dense hyperplane matrix R, (n_features, n_bits) float64."""

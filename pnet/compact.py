@@ -282,12 +282,13 @@ class CompactProjectionNet:
     def __getstate__(self):
         state = self.__dict__.copy()
         del state["_local"]  # per-thread scratch, rebuilt on demand
+        state.pop("_planes", None)  # a RAM layout of coefs_[0], rebuilt on load
         return state
 
     def __setstate__(self, state):
         self.__dict__.update(state)
         self._local = threading.local()
-        if self.quantize is not None and "_planes" not in state:  # pickled by pnet < 0.2
+        if self.quantize is not None:  # never pickled (nor stored in the file)
             self._planes = weight_planes(self.coefs_[0])
 
     # ------------------------------------------------------------ prediction --
@@ -356,7 +357,7 @@ class CompactProjectionNet:
         without the batch path's allocations and dispatch)."""
         if (not sp.issparse(X) and X.shape[0] == 1
                 and self.hyperplanes.dense_cache()[0] != "none"):
-            return np.array(self._row_logits(X[0])[0])[None]  # a copy of the scratch
+            return np.array(self._row_logits(X[0], "Input X")[0])[None]  # a copy
         Z = None if sp.issparse(X) or X.shape[0] == 0 else self._first_layer_dense(X)
         if Z is None:
             if not sp.issparse(X):  # too wide to cache: a separate finite check
@@ -404,11 +405,13 @@ class CompactProjectionNet:
         tail = [np.empty(W.shape[1], dtype=np.float32) for W, _ in self._tail]
         return _ROW[self._arithmetic], (cache[1:],) + weights + scratch, z, tail
 
-    def _row_logits(self, x):
+    def _row_logits(self, x, name="x"):
         """(logits (n_classes,), class index) of one row; skips sklearn's validation.
 
         Safe to call from many threads on one model: each thread has its own
         scratch. The logits returned may be that scratch: copy before keeping.
+        ``name``: "x" for ``predict_one``, "Input X" for a one-row batch (the
+        batch's error message, row 0).
         """
         x = np.asarray(x)
         if x.dtype != np.float64 and x.dtype != np.float32:
@@ -420,14 +423,15 @@ class CompactProjectionNet:
         if row is None:
             row = self._local.row = self._row_setup()
         kernel, args, z, tail = row
+        where = "." if name == "x" else " (row 0)."
         if kernel is None:
             if not np.isfinite(x).all():
-                raise ValueError("x contains NaN or infinity.")
+                raise ValueError(f"{name} contains NaN or infinity{where}")
             logits = self.decision_function(x[None])[0]
             return logits, int(np.argmax(logits))
         index = kernel(x, *args)  # finite check, projection, first layer, argmax
         if index < 0:
-            raise ValueError("x contains NaN or infinity.")
+            raise ValueError(f"{name} contains NaN or infinity{where}")
         if not tail:
             return z, index
         logits = predict_hidden_row(z, self._tail, self.activation, tail)

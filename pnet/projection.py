@@ -38,8 +38,9 @@ class LSHProjection(TransformerMixin, BaseEstimator):
         entries of +-1 at distinct bits (a sparse sign matrix); 'ternary' draws
         every entry -1/0/+1 independently with ``density`` non-zeros. Both are
         integer-only, bit-exact on every platform, and touch only the non-zero
-        entries; sparse_sign costs E hashes per feature where ternary costs T * d
-        (sparse and text input), and its fixed count makes the dense kernels ~1.8x
+        entries; on sparse and text input sparse_sign costs ~E hashes per feature
+        where ternary costs T * d (more than E at high densities: distinct bits are
+        drawn until E are found, 1.2 E at density 1/3), and its fixed count makes the dense kernels ~1.8x
         faster (``bench/RESULTS.md``, "sparse_sign") at the same accuracy
         (``python -m bench.density``). 'gaussian' is the paper's spherically
         symmetric choice. pnet < 0.2 had only 'ternary' (its default) and 'gaussian'.

@@ -366,8 +366,9 @@ def density_report(indptr, density, n_bits):
 
 
 def choose_density(n_bits, entries_per_feature=ENTRIES_PER_FEATURE):
-    """Ternary density for sparse text rows: each feature gets about
-    ``entries_per_feature`` non-zero entries over the ``n_bits`` bits, at most 1/3.
+    """Hyperplane density for sparse text rows: each feature gets about
+    ``entries_per_feature`` non-zero entries over the ``n_bits`` bits (sparse_sign,
+    the default: exactly ``round(density * n_bits)``), at most 1/3.
 
     Measured (``python -m bench.textfront density``, a linear read-out of the bits
     on kaomoji and langid): accuracy is best at about 3 to 5 entries per feature
@@ -375,8 +376,10 @@ def choose_density(n_bits, entries_per_feature=ENTRIES_PER_FEATURE):
     both sides: denser bits are random-hyperplane signs of ~20 features each and
     lose what a linear read-out needs, sparser ones (``density='auto'``, 1/1024 at
     2**20 features, is 1 entry per feature at 1,024 bits) leave most features in
-    too few bits. 4 is the low end of that plateau. (The cost does not depend on it:
-    the CSR projection, ``pnet.kernels.projection.hashed_sums``, hashes every
-    (feature, bit) pair and tests each entry, whatever the density.)
+    too few bits. 4 is the low end of that plateau. (The measurement used ternary
+    hyperplanes, pnet 0.1's default. The cost of the CSR projection,
+    ``pnet.kernels.projection.hashed_sums``, grows with it for sparse_sign, ~E
+    hashes per feature, while ternary hashes every (feature, bit) pair whatever
+    the density.)
     """
     return float(min(1.0 / 3.0, entries_per_feature / n_bits))

@@ -392,6 +392,8 @@ def test_large_batches_are_checked_by_the_kernels(clf, digits, quantize, value):
             model.predict(bad)
         with pytest.raises(ValueError, match="NaN or infinity"):
             model.predict_proba(bad.astype(np.float32))
+    with pytest.raises(ValueError, match=r"Input X contains NaN or infinity \(row 0\)"):
+        model.predict(bad[299:])  # one row: predict_one's kernel, the batch's message
     negative_zero = X.copy()
     negative_zero[negative_zero == 0] = -0.0  # zeros, not non-finite
     assert_array_equal(model.predict(negative_zero), expected)

@@ -57,7 +57,8 @@ void pnet_bits(const float *x, uint64_t *words)
 }
 #endif
 
-/* compact.all_finite without math.h: x - x is 0 for a finite x, NaN otherwise
+/* the finite test of projection.dense_sums, without math.h: x - x is 0 for a
+ * finite x, NaN otherwise
  * (no early exit: a loop the compiler can vectorise) */
 static int pnet_all_finite(const float *x)
 {
