@@ -96,7 +96,6 @@ def main(argv=None):
     from .datasets import load
 
     X_train, X_test, y_train, y_test = load("mnist")
-    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         X_path = os.path.join(tmp, "X.npy")
         np.save(X_path, np.ascontiguousarray(X_test[:1000]))

@@ -49,7 +49,6 @@ same ``density_`` (int8 only, hashed and with tables: rows ``-ternary-``):
   int8 model in these three exports too (rows ``-sums``, ``-table``).
 """
 import argparse
-import os
 import re
 import shutil
 import statistics
