@@ -9,9 +9,10 @@ RAM for dense input (a table of E (bit, sign) pairs per feature for
 ``gaussian``), but only while it holds at most ``MAX_CACHE_ENTRIES`` (~4M)
 entries (``n_features * E`` or ``n_features * n_bits``): tens of milliseconds of
 hashing, 32 MiB for a gaussian matrix, 48 MiB for a sparse_sign table (an int32 bit
-and a float64 sign per entry); ternary lists hold only the non-zero entries. Wider models hash the entries of each row's non-zero
-features on the fly, at a cost proportional to the row, not to the feature space. The cache is dropped
-when the object is pickled and never counts as model size.
+and a float64 sign per entry); ternary lists hold only the non-zero entries.
+Wider models hash the entries of each row's non-zero features on the fly, at a
+cost proportional to the row, not to the feature space. The cache is dropped when
+the object is pickled and never counts as model size.
 
 This module owns validation-free casting and dispatch to the kernels; input
 validation belongs to the estimators.

@@ -20,8 +20,9 @@ int8, int4, ternary
     float32. Values are held in RAM as int8 whatever the format, so the first
     layer is always the exact int32 sum of the set bits' weights, then ``* scale +
     bias``, computed by popcounts over the weights' bit planes (``weight_planes``,
-    a RAM layout built at construction; ``pnet.kernels.bits.plane_add_int8``). Later layers, when there are
-    hidden layers, are dequantised to float32 once at load time (``Wq * scale``).
+    a RAM layout built at construction; ``pnet.kernels.bits.plane_add_int8``).
+    Later layers, when there are hidden layers, are dequantised to float32 once at
+    load time (``Wq * scale``).
     A model trained for its format (``ProjectionNetClassifier(quantize=...)``)
     predicts exactly as the estimator.
 
@@ -56,8 +57,8 @@ float32 and int8 models (``quantize`` null or "int8") of the "ternary" and
 "gaussian" projections, and every model is written as the oldest version that
 holds it so older pnet versions read it; version 2 adds "int4" and "ternary"
 weights and an optional ``text_front`` object (a text model's front,
-``pnet.textfront``); version 3 the "sparse_sign" projection. Every member is stored uncompressed,
-little-endian, in C order. ``load`` never executes code from the file, checks
+``pnet.textfront``); version 3 the "sparse_sign" projection. Every member is
+stored uncompressed, little-endian, in C order. ``load`` never executes code from the file, checks
 every size the file declares against the file before allocating anything, and
 raises ``ModelFileError`` (and nothing else) naming the problem for any
 foreign, truncated, corrupted, hostile or inconsistent file, or an
@@ -535,8 +536,8 @@ def load(path):
     """Read a ``CompactProjectionNet`` from a model file written by ``save``.
 
     Never executes code from the file; allocates the file's bytes, then the
-    arrays it holds once checked (their sizes bounded by the file's). Raises FileNotFoundError for a missing file (other
-    OSErrors as they come) and ``ModelFileError`` (a ValueError) naming the
+    arrays it holds once checked (their sizes bounded by the file's). Raises
+    FileNotFoundError for a missing file (other OSErrors as they come) and ``ModelFileError`` (a ValueError) naming the
     problem for anything that is not a complete, intact pnet-compact file of a
     supported version, a directory included.
     """

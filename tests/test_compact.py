@@ -1,7 +1,8 @@
 """CompactProjectionNet: equality with the estimator, int8, save/load round trips.
 
 The integer first layer (bit planes and popcounts) is compared with its numpy twin
-(``gather_add_int8_twin`` below, ``B @ Wq`` in int64) exactly; the float32 compact model with the estimator bit for bit. Corrupt
+(``gather_add_int8_twin`` below, ``B @ Wq`` in int64) exactly; the float32 compact
+model with the estimator bit for bit. Corrupt
 and hostile model files are in ``test_modelfile.py``, the command line in
 ``test_cli.py``.
 """
