@@ -19,8 +19,9 @@ layer is the same exact integer sum over the set bits, ``z = float32(sum Wq[k]) 
 scale + bias``, computed from the bit planes of Wq (``weight_planes``, then
 ``pnet.kernels.bits.plane_add_int8``: 8 popcounts per output unit and 64 bits for
 int8, 4 for int4, 2 for ternary); only storage differs: ``pack_weights`` stores
-``bits`` bits per value, two's complement, in a uint8 stream (value i of the C-order matrix at bit ``bits * i``, least
-significant bits first), and ``stored_bytes`` counts exactly that.
+``bits`` bits per value, two's complement, in a uint8 stream (value i of the
+C-order matrix at bit ``bits * i``, least significant bits first), and
+``stored_bytes`` counts exactly that.
 
 ``fake_quantize`` (``dequantize(quantize_columns(W))``) is what the estimator's
 forward pass uses when trained for a format (straight-through estimator).
