@@ -188,15 +188,6 @@ def plane_add_int8_kernel(packed, planes, scale, bias, block, out):
 
 
 @parallel_jit
-def plane_sum_kernel(packed, planes, block, out):
-    """out[i] = ``plane_sum`` of packed row i: (n, n_out) int32, exact."""
-    n = packed.shape[0]
-    for blk in prange((n + block - 1) // block):
-        for i in range(blk * block, min(n, (blk + 1) * block)):
-            plane_sum(packed[i], planes, out[i])
-
-
-@parallel_jit
 def scatter_add_kernel(packed, G, out):
     """out[k] = sum over rows i with bit k set of G[i]  (ascending i).
 

@@ -224,10 +224,10 @@ class Hyperplanes:
         """The hyperplanes as the dense kernels read them, built on first use.
 
         ('table', bits, signs) for sparse_sign, ('lists', indptr, split, bits) for
-        ternary, ('matrix', R) for gaussian, or ('none',) when building it would
-        take more than ``MAX_CACHE_ENTRIES`` hashes (``n_features * E`` for
-        sparse_sign, ``n_features * n_bits`` for the others; dense rows then go
-        through the on-the-fly kernel). A RAM cache, never stored. The kernels
+        ternary, ('matrix', R) for gaussian, or ('none',) when it would hold more
+        than ``MAX_CACHE_ENTRIES`` entries (``n_features * E`` for sparse_sign,
+        ``n_features * n_bits`` for the others; dense rows then go through the
+        on-the-fly kernel). A RAM cache, never stored. The kernels
         take ``cache[1:]`` (``pnet.kernels.projection.dense_sums``).
         """
         if self._cache is None:

@@ -31,7 +31,7 @@ the model object and its file live in ``pnet.compact``.
 """
 import numpy as np
 
-from ._hyperplanes import BLOCK_ROWS, n_words, over_rows, pack
+from ._hyperplanes import n_words, over_rows, pack
 from .kernels import bits as _bits
 
 #: bits per stored weight of each quantised format
@@ -155,20 +155,10 @@ def weight_planes(Wq):
     return packed.reshape(fan_out, count, n_words(n_bits))
 
 
-def gather_add_int8(packed, Wq, planes=None):
-    """``sum_{k : bit k set} Wq[k]`` per row, (n, fan_out) int32 (exact); ``planes`` =
-    ``weight_planes(Wq)`` when the caller keeps them."""
-    _check_int8_bits(Wq)
-    planes = weight_planes(Wq) if planes is None else planes
-    out = np.empty((packed.shape[0], Wq.shape[1]), dtype=np.int32)
-    if out.shape[0]:
-        _bits.plane_sum_kernel(np.ascontiguousarray(packed, dtype=np.uint64), planes,
-                               BLOCK_ROWS, out)
-    return out
-
-
 def first_layer_int8(packed, Wq, scale, bias, planes=None):
-    """``float32(gather_add_int8(packed, Wq)) * scale + bias``: (n, fan_out) float32."""
+    """``float32(sum_{k : bit k set} Wq[k]) * scale + bias`` per row, (n, fan_out)
+    float32, the sum exact in int32; ``planes`` = ``weight_planes(Wq)`` when the caller
+    keeps them."""
     _check_int8_bits(Wq)
     planes = weight_planes(Wq) if planes is None else planes
     out = np.empty((packed.shape[0], Wq.shape[1]), dtype=np.float32)

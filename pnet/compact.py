@@ -118,12 +118,10 @@ def check_finite(finite):
 
 
 def plain_rows(X, n_features):
-    """True for a batch of at most ``SMALL_BATCH`` rows that needs no conversion: a
-    C-or-F float32/float64 ndarray of shape (n, n_features), n >= 1, all finite,
-    exactly what ``check_array`` would return unchanged, checked in a few µs."""
-    return (type(X) is np.ndarray and X.ndim == 2 and 0 < X.shape[0] <= SMALL_BATCH
-            and X.dtype in (np.float32, np.float64) and X.shape[1] == n_features
-            and np.isfinite(X).all())
+    """True for a ``plain_array`` of at most ``SMALL_BATCH`` rows, all finite: exactly
+    what ``check_array`` would return unchanged, checked in a few µs (the estimator's
+    shortcut, whose predictions do not all run the fused kernels)."""
+    return plain_array(X, n_features) and X.shape[0] <= SMALL_BATCH and np.isfinite(X).all()
 
 
 #: fused dense kernels by arithmetic (None: float32 gather-add; 'int8': bit planes);

@@ -92,7 +92,8 @@ class TextProjectionNetClassifier(ProjectionNetClassifier):
     Sizing for a byte budget (``to_compact().size_bytes``). Measured at <= 16,000
     bytes, d = 13, the projection net alone, seed 0 unless stated
     (``python -m bench.text_bytes`` and ``python -m bench.text``; bench/RESULTS.md,
-    "What closes the gap"):
+    "What closes the gap"), with pnet 0.1's ternary hyperplanes; on 0.2's
+    sparse_sign, langid's best point moved by -0.1, kaomoji's by +1.0 ("pnet 0.2"):
 
     - ``quantize='ternary'`` with as many projections as fit beats 'int4' with half
       as many bits: kaomoji 62.7 against 52.8 %, langid 83.5 against 82.6 % (8

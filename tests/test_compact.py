@@ -23,8 +23,7 @@ import pnet
 from conftest import THREADS
 from pnet import CompactProjectionNet, ProjectionNetClassifier
 from pnet import _hyperplanes
-from pnet._quantize import (first_layer_int8, gather_add_int8, plane_count, quantize_columns,
-                            weight_planes)
+from pnet._quantize import first_layer_int8, plane_count, quantize_columns, weight_planes
 
 BASE = dict(n_projections=16, n_bits=8, trainer_hidden_layer_sizes=(32,), max_iter=30,
             random_state=0)
@@ -223,6 +222,14 @@ def gather_add_int8_twin(packed, Wq):
     return B @ Wq.astype(np.int64)
 
 
+def integer_sums(packed, Wq, planes=None):
+    """The first layer's exact integer sums, read through ``first_layer_int8`` with
+    scale 1 and bias 0: float32 holds every integer below 2**24 exactly, and these
+    tests stay below 128 * 720."""
+    ones = np.ones(Wq.shape[1], dtype=np.float32)
+    return first_layer_int8(packed, Wq, ones, np.zeros_like(ones), planes)
+
+
 @pytest.mark.parametrize("n_bits", [1, 63, 64, 65, 200, 720])
 @pytest.mark.parametrize("n", [0, 1, 37, 300])
 @pytest.mark.parametrize("threads", THREADS)
@@ -232,8 +239,8 @@ def test_int8_gather_add_kernel_equals_twin(rng, with_threads, n_bits, n, thread
     Wq = rng.integers(-128, 128, size=(n_bits, 10), dtype=np.int8)
     Wq[0] = 127
     Wq[-1] = -128  # the extremes
-    acc = with_threads(threads, gather_add_int8, packed, Wq)
-    assert acc.dtype == np.int32 and acc.shape == (n, 10)
+    acc = with_threads(threads, integer_sums, packed, Wq)
+    assert acc.shape == (n, 10)
     assert_array_equal(acc, gather_add_int8_twin(packed, Wq))
 
 
@@ -247,7 +254,7 @@ def test_plane_sum_for_every_plane_count(rng, top):
     planes = weight_planes(Wq)
     assert planes.shape == (5, plane_count(Wq), 3) and planes.dtype == np.uint64
     assert plane_count(Wq) == {0: 1, 1: 2, 2: 3, 7: 4, 8: 5, 127: 8, 128: 8}[top]
-    assert_array_equal(gather_add_int8(naive.pack(B), Wq, planes),
+    assert_array_equal(integer_sums(naive.pack(B), Wq, planes),
                        B.astype(np.int64) @ Wq.astype(np.int64))
 
 
@@ -268,8 +275,8 @@ def test_int8_gather_add_awkward_layouts(rng):
     packed_ro.setflags(write=False)
     Wq.setflags(write=False)
     expected = gather_add_int8_twin(packed, Wq)
-    assert_array_equal(gather_add_int8(packed_ro, Wq), expected)
-    assert_array_equal(gather_add_int8(packed[::2], Wq), expected[::2])
+    assert_array_equal(integer_sums(packed_ro, Wq), expected)
+    assert_array_equal(integer_sums(packed[::2], Wq), expected[::2])
 
 
 def test_int8_first_layer_equals_numpy_dequantization(rng):
