@@ -1,45 +1,44 @@
 """Dense rows to the projection net's first layer in one pass (``CompactProjectionNet``).
 
 The fused version of what the estimator does in two kernels
-(``projection.dense_*_kernel`` to packed bits, then ``bits.gather_add_kernel``),
-for dense input, row by row:
+(``projection.dense_kernel`` to packed bits, then the first layer on them), for
+dense input, ``LANES`` (4) rows at a time:
 
-1. ``acc[k] = <x, r_k>`` by the projection sums of ``pnet.kernels.projection``
-   (``dense_sums`` on the hyperplanes' dense cache tuple: ternary lists, a
-   sparse_sign table or a gaussian matrix), the functions the estimator's
-   projection runs, so the bits ``acc[k] > 0`` are the same bits.
-2. the first layer on those bits, with the row formulas of ``pnet.kernels.bits``:
-   float32 weights by ``gather_add`` (ascending k) on the list of positive sums
-   (``projection.positive_bits``), the very function the packed path calls on
-   its list of set bits; quantised weights by ``plane_add_int8`` (an exact
-   int32 sum by popcounts over the weights' bit planes, then ``* scale +
-   bias``) on the row's packed bits (``projection.pack_row``), the very
-   functions the packed path runs.
+1. ``acc[k, r] = <x_r, r_k>`` by the projection sums of ``pnet.kernels.projection``
+   (``block_sums`` on the hyperplanes' dense cache tuple: ternary lists, a
+   sparse_sign table or a gaussian matrix) and packed (``pack_lanes``): the
+   functions the estimator's projection runs, so the bits are the same bits.
+2. the first layer on each row's packed bits, with the row formulas of
+   ``pnet.kernels.bits``: float32 weights by ``gather_add`` (ascending k) on the
+   list of set bits (``set_bits``), quantised weights by ``plane_add_int8`` (an
+   exact int32 sum by popcounts over the weights' bit planes, then ``* scale +
+   bias``): the very functions the packed path runs.
 
 The same functions, so ``z`` is bitwise the two-kernel result by construction.
-Speed comes from doing less: no packed words are written and re-read for
-float32, whose set bits are first compacted into an index list without a
-branch (``positive_bits``), so the gather loop has no "is this bit set?" test,
-which mispredicts about every other bit when half the bits are set; the
-non-zero features are listed the same way. For quantised weights the popcounts
-replace ~3,600 int8 additions per MNIST row (720 bits, 10 classes) by 960
-AND+POPCNT pairs (``python -m bench.compact``, ``python -m bench.instructions``).
+Speed comes from doing less: the packed words of a block stay in a 4-row scratch
+instead of a (n, n_words) array written and re-read, the set bits are listed
+without a branch (so the float32 gather loop has no "is this bit set?" test), and
+for quantised weights the popcounts replace ~3,600 int8 additions per MNIST row
+(720 bits, 10 classes) by 960 AND+POPCNT pairs (``python -m bench.compact``,
+``python -m bench.instructions``).
 
-Every kernel checks that its rows are finite as it reads them (``dense_sums``
-returns it: one comparison per non-zero value), so the compact model needs no
-separate pass over a batch (sklearn's ``check_array`` spends ~16 % of an int8
-predict of 10,000 MNIST rows on it). Batch kernels parallelise over blocks of
-rows (``prange``), each block owning its scratch, and write ``finite[i]``; the
-single-row kernels are serial (waking a thread pool costs more than a row's
-work), use the caller's scratch and return ``argmax(z)`` (first maximum, as
-numpy), or -1 for a non-finite ``x``.
+Every kernel checks that its rows are finite as it reads them (``block_sums``
+returns the non-finite rows of a block), so the compact model needs no separate
+pass over a batch (sklearn's ``check_array`` spends ~16 % of an int8 predict of
+10,000 MNIST rows on it). Batch kernels parallelise over blocks of rows
+(``prange``), each block owning its scratch, and write ``finite[i]``; the
+single-row kernels run one row as a block of one (the same functions), are
+serial (waking a thread pool costs more than a row's work), use the caller's
+scratch and return ``argmax(z)`` (first maximum, as numpy), or -1 for a
+non-finite row.
 """
 import numpy as np
 from numba import prange
 
 from ._jit import jit, parallel_jit
-from .bits import gather_add, plane_add_int8
-from .projection import dense_sums, pack_row, positive_bits
+from .bits import gather_add, plane_add_int8, set_bits
+from .lanes import LANES
+from .projection import block_sums, pack_lanes
 
 
 # -- pieces ----------------------------------------------------------------------------
@@ -52,34 +51,50 @@ def first_max(z):
     return best
 
 
+@jit
+def mark_finite(bad, first, nrow, finite):
+    """finite[first + r] = row r of a block is finite (bit r of ``bad`` clear)."""
+    for r in range(nrow):
+        finite[first + r] = ((bad >> r) & 1) == 0
+
+
 # -- batches: out (n, fan_out) float32 ------------------------------------------------
 # ``*_rows`` run rows [start, stop) serially (the caller uses them directly for a
 # batch of at most one block: a parallel launch would only add its overhead);
 # ``*_kernel`` run blocks of ``block`` rows in parallel through them. ``cache`` is
-# the hyperplanes' dense cache tuple (``projection.dense_sums``).
+# the hyperplanes' dense cache tuple (``projection.block_sums``).
 @jit
 def float_rows(X, start, stop, cache, W, bias, finite, out):
     """First-layer pre-activations of dense rows, float32 W; finite[i] = row i is."""
-    nz = np.empty(X.shape[1], dtype=np.int64)
-    acc = np.empty(W.shape[0])
-    idx = np.empty(W.shape[0], dtype=np.int64)
-    for i in range(start, stop):
-        finite[i] = dense_sums(X[i], cache, nz, acc)
-        gather_add(idx, positive_bits(acc, idx), W, bias, out[i])
+    n_bits = W.shape[0]
+    mask = np.empty(X.shape[1], dtype=np.uint8)
+    feats = np.empty(X.shape[1], dtype=np.int64)
+    acc = np.empty((n_bits, LANES))
+    packed = np.empty((LANES, (n_bits + 63) // 64), dtype=np.uint64)
+    idx = np.empty(n_bits, dtype=np.int64)
+    for first in range(start, stop, LANES):
+        nrow = min(LANES, stop - first)
+        mark_finite(block_sums(X, first, nrow, cache, mask, feats, acc), first, nrow, finite)
+        pack_lanes(acc, nrow, packed, 0)
+        for r in range(nrow):
+            gather_add(idx, set_bits(packed[r], n_bits, idx), W, bias, out[first + r])
 
 
 @jit
 def int8_rows(X, start, stop, cache, n_bits, planes, scale, bias, finite, out):
     """First-layer pre-activations of dense rows, integer weights as bit planes
     (``pnet._quantize.weight_planes``); finite[i] = row i is."""
-    nz = np.empty(X.shape[1], dtype=np.int64)
-    acc = np.empty(n_bits)
-    packed = np.empty(planes.shape[2], dtype=np.uint64)
+    mask = np.empty(X.shape[1], dtype=np.uint8)
+    feats = np.empty(X.shape[1], dtype=np.int64)
+    acc = np.empty((n_bits, LANES))
+    packed = np.empty((LANES, planes.shape[2]), dtype=np.uint64)
     iacc = np.empty(planes.shape[0], dtype=np.int32)
-    for i in range(start, stop):
-        finite[i] = dense_sums(X[i], cache, nz, acc)
-        pack_row(acc, packed)
-        plane_add_int8(packed, planes, scale, bias, iacc, out[i])
+    for first in range(start, stop, LANES):
+        nrow = min(LANES, stop - first)
+        mark_finite(block_sums(X, first, nrow, cache, mask, feats, acc), first, nrow, finite)
+        pack_lanes(acc, nrow, packed, 0)
+        for r in range(nrow):
+            plane_add_int8(packed[r], planes, scale, bias, iacc, out[first + r])
 
 
 @parallel_jit
@@ -98,18 +113,21 @@ def int8_kernel(X, cache, n_bits, planes, scale, bias, finite, block, out):
 
 
 # -- one row: z (fan_out,) float32 in the caller's scratch; returns argmax(z) or -1 ----
+# ``x1`` is the row as a (1, n_features) view; the scratch is that of the block
+# functions (mask, feats: (n_features,); acc: (n_bits, LANES); packed: (LANES, n_words)).
 @jit
-def float_row_kernel(x, cache, W, bias, nz, acc, idx, z):
-    if not dense_sums(x, cache, nz, acc):
+def float_row_kernel(x1, cache, W, bias, mask, feats, acc, packed, idx, z):
+    if block_sums(x1, 0, 1, cache, mask, feats, acc):
         return -1
-    gather_add(idx, positive_bits(acc, idx), W, bias, z)
+    pack_lanes(acc, 1, packed, 0)
+    gather_add(idx, set_bits(packed[0], W.shape[0], idx), W, bias, z)
     return first_max(z)
 
 
 @jit
-def int8_row_kernel(x, cache, planes, scale, bias, nz, acc, packed, iacc, z):
-    if not dense_sums(x, cache, nz, acc):
+def int8_row_kernel(x1, cache, planes, scale, bias, mask, feats, acc, packed, iacc, z):
+    if block_sums(x1, 0, 1, cache, mask, feats, acc):
         return -1
-    pack_row(acc, packed)
-    plane_add_int8(packed, planes, scale, bias, iacc, z)
+    pack_lanes(acc, 1, packed, 0)
+    plane_add_int8(packed[0], planes, scale, bias, iacc, z)
     return first_max(z)

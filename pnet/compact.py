@@ -83,7 +83,7 @@ import scipy.sparse as sp
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
-from ._hyperplanes import Hyperplanes, over_rows
+from ._hyperplanes import Hyperplanes, n_words, over_rows
 from ._modelcheck import check_model
 from ._quantize import (FORMATS, dequantize, first_layer_int8, pack_weights,
                         quantize_columns, stored_bytes, unpack_weights, weight_planes)
@@ -390,17 +390,20 @@ class CompactProjectionNet:
         if cache[0] == "none":  # too wide to cache: the on-the-fly batch path
             return None, None, None, None
         n_bits, n_out = self.coefs_[0].shape
-        nz = np.empty(self.n_features_in_, dtype=np.int64)  # non-zero features of x
-        acc = np.empty(n_bits)  # <x, r_k> float64
-        idx = np.empty(n_bits, dtype=np.int64)  # set bits
+        lanes = _fused.LANES
+        mask = np.empty(self.n_features_in_, dtype=np.uint8)  # features non-zero in x
+        feats = np.empty(self.n_features_in_, dtype=np.int64)  # their list
+        acc = np.empty((n_bits, lanes))  # <x, r_k> float64, in lane 0
+        packed = np.empty((lanes, n_words(n_bits)), dtype=np.uint64)  # bits, in row 0
         z = np.empty(n_out, dtype=np.float32)  # first-layer pre-activation
         W, b = self.coefs_[0], self.intercepts_[0]
         if self.quantize is None:
-            weights, scratch = (W, b), (nz, acc, idx, z)
+            idx = np.empty(n_bits, dtype=np.int64)  # set bits
+            weights, scratch = (W, b), (mask, feats, acc, packed, idx, z)
         else:
             iacc = np.empty(n_out, dtype=np.int32)
-            packed = np.empty(self._planes.shape[2], dtype=np.uint64)
-            weights, scratch = (self._planes, self.scales_[0], b), (nz, acc, packed, iacc, z)
+            weights = (self._planes, self.scales_[0], b)
+            scratch = (mask, feats, acc, packed, iacc, z)
         tail = [np.empty(W.shape[1], dtype=np.float32) for W, _ in self._tail]
         return _ROW[self._arithmetic], (cache[1:],) + weights + scratch, z, tail
 
@@ -428,7 +431,7 @@ class CompactProjectionNet:
                 raise ValueError(f"{name} contains NaN or infinity{where}")
             logits = self.decision_function(x[None])[0]
             return logits, int(np.argmax(logits))
-        index = kernel(x, *args)  # finite check, projection, first layer, argmax
+        index = kernel(x[None], *args)  # finite check, projection, first layer, argmax
         if index < 0:
             raise ValueError(f"{name} contains NaN or infinity{where}")
         if not tail:

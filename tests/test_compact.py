@@ -389,11 +389,12 @@ def test_predict_rejects_bad_input(clf, bad, error, match):
 @pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
 def test_large_batches_are_checked_by_the_kernels(clf, digits, quantize, value):
     """Batches beyond a few rows skip check_array: the fused kernels flag non-finite
-    rows as they read them (each non-zero value is tested), in either block path."""
+    rows as they read them (each non-zero value is tested), in either block path,
+    in every lane of a block of 4 rows (row % 4), and only that row."""
     model = clf.to_compact(quantize)
     X = np.array(digits[1][:300])  # several blocks of rows
     expected = model.predict(X)
-    for row in (0, 100, 299):
+    for row in (0, 101, 198, 299):
         bad = X.copy()
         bad[row, 5] = value
         with pytest.raises(ValueError, match=f"NaN or infinity \\(row {row}\\)"):

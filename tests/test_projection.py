@@ -386,6 +386,30 @@ def test_bits_do_not_depend_on_batch_order_or_threads(rng, monkeypatch, with_thr
 
 
 @pytest.mark.parametrize("projection,density", PROJECTIONS, ids=PROJECTION_IDS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_rows_bits_do_not_depend_on_its_block(rng, reference_matrix, projection, density,
+                                                dtype):
+    """Dense rows are summed 4 at a time (``block_sums``): a row's lane also adds
+    +-0 * r for the features only its neighbours have. Its bits must be the twin's
+    of the row alone, whatever the neighbours, its lane and its -0.0 entries."""
+    n_bits = 200
+    hp, density = make_hyperplanes(projection, density, n_bits)
+    R = reference_matrix(SEED, np.arange(N_FEATURES), n_bits, projection, density)
+    rows = order_sensitive_rows(R, rng).astype(dtype)
+    signed_zeros = rows.copy()
+    signed_zeros[signed_zeros == 0] = -0.0
+    neighbours = rng.standard_normal((3, N_FEATURES)).astype(dtype)  # every feature non-zero
+    for x in np.vstack([rows, signed_zeros]):
+        alone = naive.project(x[None].astype(np.float64), R)
+        for lane in range(4):
+            for n_rows in range(lane + 1, 5):
+                block = np.vstack([neighbours[:lane], x[None], neighbours[lane:]])[:n_rows]
+                assert_array_equal(hp.project(block)[lane], alone[0])
+        nan_neighbour = np.vstack([x, np.full(N_FEATURES, np.nan, dtype)])
+        assert_array_equal(hp.project(nan_neighbour)[0], alone[0])
+
+
+@pytest.mark.parametrize("projection,density", PROJECTIONS, ids=PROJECTION_IDS)
 def test_same_seed_same_bits_different_seed_different_bits(rng, projection, density):
     X = rng.standard_normal((150, N_FEATURES))  # no ties
     a, _ = make_hyperplanes(projection, density, 720, seed=7)

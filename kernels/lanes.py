@@ -1,0 +1,181 @@
+"""Four rows at once: a float64 value per row in the lanes of one SIMD register.
+
+The dense projection (``pnet.kernels.projection.block_sums``) runs a block of up to
+``LANES`` rows together: each hyperplane entry of a feature is one vector
+operation ``acc[k, :] += s * x[:, j]`` over the block's rows instead of one scalar
+operation per row, and a feature is visited once per block if any row has it
+non-zero. numba does not vectorise that loop by itself (its SLP vectoriser is off
+and the loop over 4 lanes is unrolled before the loop vectoriser sees it), so the
+lanes are an LLVM ``<4 x double>`` value, held in a register by the jit code that
+passes it around (``Lanes``), and the few operations below are LLVM intrinsics.
+
+Each lane is IEEE float64 arithmetic, lane by lane: ``fadd``/``fmul``, never fused
+or reassociated, so lane r computes exactly what the scalar code would for row r
+(on AVX2 one ``vaddpd``; on a CPU without 256-bit registers LLVM splits it into
+narrower instructions with the same per-lane results).
+
+All array arguments are numba arrays of float64 and C layout (accumulators) or
+any layout (inputs, addressed through their strides). Indices are not bounds- or
+wraparound-checked: the callers pass indices they built themselves.
+"""
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic, models, register_model
+
+LANES = 4
+_F64 = ir.DoubleType()
+_I64 = ir.IntType(64)
+_VEC = ir.VectorType(_F64, LANES)
+
+
+class Lanes(types.Type):
+    """``LANES`` float64 values, one per row of a block (an LLVM vector value)."""
+
+    def __init__(self):
+        super().__init__(name=f"Lanes{LANES}xf64")
+
+
+lanes = Lanes()
+
+
+@register_model(Lanes)
+class _LanesModel(models.PrimitiveModel):
+    def __init__(self, dmm, fe_type):
+        super().__init__(dmm, fe_type, _VEC)
+
+
+def _accumulator(a):
+    return (isinstance(a, types.Array) and a.ndim == 2 and a.layout == "C"
+            and a.dtype == types.float64)
+
+
+def _lane_row(context, builder, acc_type, acc, k, k_type):
+    """Pointer to ``acc[k, 0:LANES]`` as a vector pointer (acc: (n, LANES) C float64)."""
+    array = context.make_array(acc_type)(context, builder, acc)
+    k = context.cast(builder, k, k_type, types.int64)
+    start = builder.mul(k, ir.Constant(_I64, LANES))
+    return builder.bitcast(builder.gep(array.data, [start]), _VEC.as_pointer())
+
+
+def _splat(builder, value):
+    vec = builder.insert_element(ir.Constant(_VEC, ir.Undefined), value, ir.Constant(ir.IntType(32), 0))
+    zeros = ir.Constant(ir.VectorType(ir.IntType(32), LANES), [0] * LANES)
+    return builder.shuffle_vector(vec, ir.Constant(_VEC, ir.Undefined), zeros)
+
+
+@intrinsic
+def lanes_from_rows(typingctx, X, start, nrow, j):
+    """Lane r = float64(X[start + r, j]) for r < nrow, +0.0 for r >= nrow.
+
+    X: 2-D float32/float64, any strides; 1 <= nrow <= LANES rows from ``start``
+    must exist. Lanes past nrow read row ``start + nrow - 1`` (always valid) and
+    are then replaced by zero, so there is no branch per lane."""
+    if not (isinstance(X, types.Array) and X.ndim == 2
+            and X.dtype in (types.float32, types.float64)
+            and all(isinstance(t, types.Integer) for t in (start, nrow, j))):
+        return None
+
+    def codegen(context, builder, signature, args):
+        x_type, start_type, nrow_type, j_type = signature.args
+        array = context.make_array(x_type)(context, builder, args[0])
+        start = context.cast(builder, args[1], start_type, types.int64)
+        nrow = context.cast(builder, args[2], nrow_type, types.int64)
+        j = context.cast(builder, args[3], j_type, types.int64)
+        row_stride = builder.extract_value(array.strides, 0)
+        col_stride = builder.extract_value(array.strides, 1)
+        base = builder.ptrtoint(array.data, _I64)
+        base = builder.add(base, builder.mul(j, col_stride))
+        item = context.get_data_type(x_type.dtype)
+        last = builder.sub(nrow, ir.Constant(_I64, 1))
+        vec = ir.Constant(_VEC, ir.Undefined)
+        for r in range(LANES):
+            lane = ir.Constant(_I64, r)
+            row = builder.add(start, builder.select(builder.icmp_signed("<", lane, nrow),
+                                                     lane, last))
+            address = builder.add(base, builder.mul(row, row_stride))
+            value = builder.load(builder.inttoptr(address, item.as_pointer()), typ=item)
+            if x_type.dtype == types.float32:
+                value = builder.fpext(value, _F64)
+            value = builder.select(builder.icmp_signed("<", lane, nrow), value,
+                                   ir.Constant(_F64, 0.0))
+            vec = builder.insert_element(vec, value, ir.Constant(ir.IntType(32), r))
+        return vec
+    return lanes(X, start, nrow, j), codegen
+
+
+@intrinsic
+def lanes_nonfinite(typingctx, v):
+    """Bit r set (int64) where lane r is NaN or +-inf: ``v - v`` is 0 exactly for
+    finite values and NaN otherwise."""
+    if not isinstance(v, Lanes):
+        return None
+
+    def codegen(context, builder, signature, args):
+        zero = builder.fsub(args[0], args[0])
+        finite = builder.fcmp_ordered("==", zero, ir.Constant(_VEC, [0.0] * LANES))
+        bad = builder.bitcast(builder.not_(finite), ir.IntType(LANES))
+        return builder.zext(bad, _I64)
+    return types.int64(v), codegen
+
+
+@intrinsic
+def lanes_add_at(typingctx, acc, k, v):
+    """acc[k, :] += v."""
+    if not (_accumulator(acc) and isinstance(k, types.Integer) and isinstance(v, Lanes)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        row = _lane_row(context, builder, signature.args[0], args[0], args[1],
+                        signature.args[1])
+        total = builder.fadd(builder.load(row, align=8, typ=_VEC), args[2])
+        builder.store(total, row, align=8)
+        return context.get_dummy_value()
+    return types.void(acc, k, v), codegen
+
+
+@intrinsic
+def lanes_sub_at(typingctx, acc, k, v):
+    """acc[k, :] -= v."""
+    if not (_accumulator(acc) and isinstance(k, types.Integer) and isinstance(v, Lanes)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        row = _lane_row(context, builder, signature.args[0], args[0], args[1],
+                        signature.args[1])
+        total = builder.fsub(builder.load(row, align=8, typ=_VEC), args[2])
+        builder.store(total, row, align=8)
+        return context.get_dummy_value()
+    return types.void(acc, k, v), codegen
+
+
+@intrinsic
+def lanes_axpy_at(typingctx, acc, k, s, v):
+    """acc[k, :] += v * s  (s a float64 scalar; a product, then a sum: not fused)."""
+    if not (_accumulator(acc) and isinstance(k, types.Integer) and isinstance(s, types.Float)
+            and isinstance(v, Lanes)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        row = _lane_row(context, builder, signature.args[0], args[0], args[1],
+                        signature.args[1])
+        s = context.cast(builder, args[2], signature.args[2], types.float64)
+        product = builder.fmul(args[3], _splat(builder, s))
+        total = builder.fadd(builder.load(row, align=8, typ=_VEC), product)
+        builder.store(total, row, align=8)
+        return context.get_dummy_value()
+    return types.void(acc, k, types.float64, v), codegen
+
+
+@intrinsic
+def lanes_positive(typingctx, acc, k):
+    """Bit r set (int64) where acc[k, r] > 0 (strictly; NaN is not)."""
+    if not (_accumulator(acc) and isinstance(k, types.Integer)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        row = _lane_row(context, builder, signature.args[0], args[0], args[1],
+                        signature.args[1])
+        values = builder.load(row, align=8, typ=_VEC)
+        positive = builder.fcmp_ordered(">", values, ir.Constant(_VEC, [0.0] * LANES))
+        return builder.zext(builder.bitcast(positive, ir.IntType(LANES)), _I64)
+    return types.int64(acc, k), codegen
