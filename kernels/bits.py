@@ -9,9 +9,9 @@ The first layer of the projection net on bits ``b`` is a gather-add,
 multiplications. It is written once, for one row, on the list of set bits
 (``gather_add``): every path that needs it (the estimator's packed bits, the
 compact model's fused kernels, one row or a batch) lists a row's set bits in
-ascending order (``set_bits`` from packed words, ``projection.positive_bits``
-from the sums) and calls it, so they all perform the same float32 additions in
-the same order and agree bit for bit by construction.
+ascending order from its packed words (``set_bits``) and calls it, so they all
+perform the same float32 additions in the same order and agree bit for bit by
+construction.
 
 The quantised version (``plane_add_int8``) needs no order: its sum is exact.
 Integer weights of P-bit two's complement (int8: P = 8, int4: 4, ternary: 2)

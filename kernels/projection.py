@@ -131,7 +131,10 @@ def block_sums(X, start, nrow, cache, mask, feats, acc):
     bad = 0
     for t in range(union_features(X, start, nrow, mask, feats)):
         j = feats[t]
-        x = lanes_from_rows(X, start, nrow, j)
+        if nrow == LANES:  # a full block: the constant lets LLVM drop the lane selects
+            x = lanes_from_rows(X, start, LANES, j)
+        else:
+            x = lanes_from_rows(X, start, nrow, j)
         bad |= lanes_nonfinite(x)
         add_feature(cache, j, x, acc)
     return bad
@@ -208,9 +211,12 @@ def pack_lanes(acc, nrow, out, start):
                 nib |= np.uint64(lanes_positive(acc, base + b)) << np.uint64(4 * b)
             shift = np.uint64(q)
             w0 |= spread_nibbles(nib, 0) << shift
-            w1 |= spread_nibbles(nib, 1) << shift
-            w2 |= spread_nibbles(nib, 2) << shift
-            w3 |= spread_nibbles(nib, 3) << shift
+            if nrow > 1:
+                w1 |= spread_nibbles(nib, 1) << shift
+            if nrow > 2:
+                w2 |= spread_nibbles(nib, 2) << shift
+            if nrow > 3:
+                w3 |= spread_nibbles(nib, 3) << shift
         out[start, w] = w0
         if nrow > 1:
             out[start + 1, w] = w1

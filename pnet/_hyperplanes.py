@@ -228,7 +228,7 @@ class Hyperplanes:
         than ``MAX_CACHE_ENTRIES`` entries (``n_features * E`` for sparse_sign,
         ``n_features * n_bits`` for the others; dense rows then go through the
         on-the-fly kernel). A RAM cache, never stored. The kernels
-        take ``cache[1:]`` (``pnet.kernels.projection.dense_sums``).
+        take ``cache[1:]`` (``pnet.kernels.projection.block_sums``).
         """
         if self._cache is None:
             per_feature = self.n_entries if self.n_entries else self.n_bits
