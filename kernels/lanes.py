@@ -58,7 +58,8 @@ def _lane_row(context, builder, acc_type, acc, k, k_type):
 
 
 def _splat(builder, value):
-    vec = builder.insert_element(ir.Constant(_VEC, ir.Undefined), value, ir.Constant(ir.IntType(32), 0))
+    first = ir.Constant(ir.IntType(32), 0)
+    vec = builder.insert_element(ir.Constant(_VEC, ir.Undefined), value, first)
     zeros = ir.Constant(ir.VectorType(ir.IntType(32), LANES), [0] * LANES)
     return builder.shuffle_vector(vec, ir.Constant(_VEC, ir.Undefined), zeros)
 
@@ -118,34 +119,34 @@ def lanes_nonfinite(typingctx, v):
     return types.int64(v), codegen
 
 
-@intrinsic
-def lanes_add_at(typingctx, acc, k, v):
-    """acc[k, :] += v."""
+def _update_row(context, builder, signature, args, combine):
+    """acc[k, :] = combine(acc[k, :], value) for args (acc, k, ..., value)."""
+    row = _lane_row(context, builder, signature.args[0], args[0], args[1], signature.args[1])
+    total = combine(builder.load(row, align=8, typ=_VEC), args[-1])
+    builder.store(total, row, align=8)
+    return context.get_dummy_value()
+
+
+def _lanes_update(typingctx, acc, k, v, combine):
     if not (_accumulator(acc) and isinstance(k, types.Integer) and isinstance(v, Lanes)):
         return None
 
     def codegen(context, builder, signature, args):
-        row = _lane_row(context, builder, signature.args[0], args[0], args[1],
-                        signature.args[1])
-        total = builder.fadd(builder.load(row, align=8, typ=_VEC), args[2])
-        builder.store(total, row, align=8)
-        return context.get_dummy_value()
+        return _update_row(context, builder, signature, args,
+                           lambda a, x: combine(builder, a, x))
     return types.void(acc, k, v), codegen
+
+
+@intrinsic
+def lanes_add_at(typingctx, acc, k, v):
+    """acc[k, :] += v."""
+    return _lanes_update(typingctx, acc, k, v, lambda builder, a, x: builder.fadd(a, x))
 
 
 @intrinsic
 def lanes_sub_at(typingctx, acc, k, v):
     """acc[k, :] -= v."""
-    if not (_accumulator(acc) and isinstance(k, types.Integer) and isinstance(v, Lanes)):
-        return None
-
-    def codegen(context, builder, signature, args):
-        row = _lane_row(context, builder, signature.args[0], args[0], args[1],
-                        signature.args[1])
-        total = builder.fsub(builder.load(row, align=8, typ=_VEC), args[2])
-        builder.store(total, row, align=8)
-        return context.get_dummy_value()
-    return types.void(acc, k, v), codegen
+    return _lanes_update(typingctx, acc, k, v, lambda builder, a, x: builder.fsub(a, x))
 
 
 @intrinsic
@@ -156,13 +157,10 @@ def lanes_axpy_at(typingctx, acc, k, s, v):
         return None
 
     def codegen(context, builder, signature, args):
-        row = _lane_row(context, builder, signature.args[0], args[0], args[1],
-                        signature.args[1])
         s = context.cast(builder, args[2], signature.args[2], types.float64)
         product = builder.fmul(args[3], _splat(builder, s))
-        total = builder.fadd(builder.load(row, align=8, typ=_VEC), product)
-        builder.store(total, row, align=8)
-        return context.get_dummy_value()
+        return _update_row(context, builder, signature, args,
+                           lambda a, x: builder.fadd(a, product))
     return types.void(acc, k, types.float64, v), codegen
 
 
