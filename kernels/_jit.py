@@ -7,8 +7,17 @@
   rounding of ``<x, r_k>`` and therefore which sign bit comes out; the numpy twins
   in the tests would stop matching bit for bit.
 - ``parallel=True`` only for kernels whose ``prange`` iterations write disjoint
-  outputs (one block of rows, or one word of bits), so results never depend on
-  the thread count.
+  outputs (one word of bits, one document), so results never depend on the
+  thread count. Batches of rows are not prange kernels: ``pnet._hyperplanes.over_rows``
+  runs a serial row kernel on ranges of rows from Python threads (``nogil``), which
+  spares numba a second, slow ``parallel=True`` compile of every row kernel.
+- Compile time is start-up time (``python -m bench.startup``). numba compiles a jit
+  function called from jit code once per argument types, *literal constants
+  included* (``f(x, 0)`` compiles ``f`` for ``Literal[int](0)``), and each caller
+  links in its callees' code and optimises it again. So: no literal constants as
+  arguments of big kernels (pass run-time values), and small helpers that are
+  called with constants or from one place are ``inline="always"`` (inlined in
+  numba's IR, compiled only as part of their caller).
 
 Tunables are always kernel *arguments*: cached code would freeze a module global
 at the value it had when compiled.

@@ -123,11 +123,13 @@ def unpack_row(packed_row, out_row):
 
 
 # -- batches ---------------------------------------------------------------------------
-@parallel_jit
+@jit
 def pack_kernel(B, out):
-    """B (n, n_bits) of 0/non-zero -> out (n, n_words) uint64."""
+    """B (n, n_bits) of 0/non-zero -> out (n, n_words) uint64. Serial: it packs
+    weight bit planes (``pnet._quantize.weight_planes``), a few hundred rows, where a
+    ``parallel=True`` compile (~0.9 s) would cost more than it could save."""
     n, n_bits = B.shape
-    for i in prange(n):
+    for i in range(n):
         for w in range(out.shape[1]):
             word = np.uint64(0)
             for b in range(min(64, n_bits - 64 * w)):
@@ -162,29 +164,12 @@ def gather_add_rows(packed, start, stop, W, bias, out):
         gather_add(idx, set_bits(packed[i], W.shape[0], idx), W, bias, out[i])
 
 
-@parallel_jit
-def gather_add_kernel(packed, W, bias, block, out):
-    """``gather_add_rows`` over blocks of ``block`` rows in parallel."""
-    n = packed.shape[0]
-    for blk in prange((n + block - 1) // block):
-        gather_add_rows(packed, blk * block, min(n, (blk + 1) * block), W, bias, out)
-
-
 @jit
 def plane_add_int8_rows(packed, start, stop, planes, scale, bias, out):
     """out[i] = ``plane_add_int8`` of packed row i, rows [start, stop)."""
     iacc = np.empty(planes.shape[0], dtype=np.int32)
     for i in range(start, stop):
         plane_add_int8(packed[i], planes, scale, bias, iacc, out[i])
-
-
-@parallel_jit
-def plane_add_int8_kernel(packed, planes, scale, bias, block, out):
-    """``plane_add_int8_rows`` over blocks of ``block`` rows in parallel."""
-    n = packed.shape[0]
-    for blk in prange((n + block - 1) // block):
-        plane_add_int8_rows(packed, blk * block, min(n, (blk + 1) * block), planes, scale,
-                            bias, out)
 
 
 @parallel_jit

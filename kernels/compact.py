@@ -1,7 +1,7 @@
 """Dense rows to the projection net's first layer in one pass (``CompactProjectionNet``).
 
 The fused version of what the estimator does in two kernels
-(``projection.dense_kernel`` to packed bits, then the first layer on them), for
+(``projection.dense_rows`` to packed bits, then the first layer on them), for
 dense input, ``LANES`` (4) rows at a time:
 
 1. ``acc[k, r] = <x_r, r_k>`` by the projection sums of ``pnet.kernels.projection``
@@ -25,17 +25,16 @@ for quantised weights the popcounts replace ~3,600 int8 additions per MNIST row
 Every kernel checks that its rows are finite as it reads them (``block_sums``
 returns the non-finite rows of a block), so the compact model needs no separate
 pass over a batch (sklearn's ``check_array`` spends ~16 % of an int8 predict of
-10,000 MNIST rows on it). Batch kernels parallelise over blocks of rows
-(``prange``), each block owning its scratch, and write ``finite[i]``; the
-single-row kernels run one row as a block of one (the same functions), are
+10,000 MNIST rows on it). Batch kernels run rows [start, stop), each call owning
+its scratch (``pnet._hyperplanes.over_rows`` runs ranges of rows on threads), and
+write ``finite[i]``; the single-row kernels run one row as a block of one (the same functions), are
 serial (waking a thread pool costs more than a row's work), use the caller's
 scratch and return ``argmax(z)`` (first maximum, as numpy), or -1 for a
 non-finite row.
 """
 import numpy as np
-from numba import prange
 
-from ._jit import jit, parallel_jit
+from ._jit import jit
 from .bits import gather_add, plane_add_int8, set_bits
 from .lanes import LANES
 from .projection import block_sums, pack_lanes
@@ -59,10 +58,9 @@ def mark_finite(bad, first, nrow, finite):
 
 
 # -- batches: out (n, fan_out) float32 ------------------------------------------------
-# ``*_rows`` run rows [start, stop) serially (the caller uses them directly for a
-# batch of at most one block: a parallel launch would only add its overhead);
-# ``*_kernel`` run blocks of ``block`` rows in parallel through them. ``cache`` is
-# the hyperplanes' dense cache tuple (``projection.block_sums``).
+# ``*_rows`` run rows [start, stop) serially; ``pnet._hyperplanes.over_rows`` runs
+# ranges of a batch on threads through them. ``cache`` is the hyperplanes' dense
+# cache tuple (``projection.block_sums``).
 @jit
 def float_rows(X, start, stop, cache, W, bias, finite, out):
     """First-layer pre-activations of dense rows, float32 W; finite[i] = row i is."""
@@ -97,27 +95,16 @@ def int8_rows(X, start, stop, cache, n_bits, planes, scale, bias, finite, out):
             plane_add_int8(packed[r], planes, scale, bias, iacc, out[first + r])
 
 
-@parallel_jit
-def float_kernel(X, cache, W, bias, finite, block, out):
-    n = X.shape[0]
-    for blk in prange((n + block - 1) // block):
-        float_rows(X, blk * block, min(n, (blk + 1) * block), cache, W, bias, finite, out)
-
-
-@parallel_jit
-def int8_kernel(X, cache, n_bits, planes, scale, bias, finite, block, out):
-    n = X.shape[0]
-    for blk in prange((n + block - 1) // block):
-        int8_rows(X, blk * block, min(n, (blk + 1) * block), cache, n_bits, planes, scale,
-                  bias, finite, out)
-
-
 # -- one row: z (fan_out,) float32 in the caller's scratch; returns argmax(z) or -1 ----
 # ``x1`` is the row as a (1, n_features) view; the scratch is that of the block
 # functions (mask, feats: (n_features,); acc: (n_bits, LANES); packed: (LANES, n_words)).
+# The block is x1's one row, [0, 1), given to ``block_sums`` as run-time values
+# (``x1.shape[0] - 1``, ``x1.shape[0]``): numba compiles a jit function called with
+# literal constants a second time, specialised for them (~0.7 s of first call).
 @jit
 def float_row_kernel(x1, cache, W, bias, mask, feats, acc, packed, idx, z):
-    if block_sums(x1, 0, 1, cache, mask, feats, acc):
+    row = x1.shape[0] - 1
+    if block_sums(x1, row, x1.shape[0] - row, cache, mask, feats, acc):
         return -1
     pack_lanes(acc, 1, packed, 0)
     gather_add(idx, set_bits(packed[0], W.shape[0], idx), W, bias, z)
@@ -126,7 +113,8 @@ def float_row_kernel(x1, cache, W, bias, mask, feats, acc, packed, idx, z):
 
 @jit
 def int8_row_kernel(x1, cache, planes, scale, bias, mask, feats, acc, packed, iacc, z):
-    if block_sums(x1, 0, 1, cache, mask, feats, acc):
+    row = x1.shape[0] - 1
+    if block_sums(x1, row, x1.shape[0] - row, cache, mask, feats, acc):
         return -1
     pack_lanes(acc, 1, packed, 0)
     plane_add_int8(packed[0], planes, scale, bias, iacc, z)

@@ -23,9 +23,8 @@ from the platform's math library (numba's), the same in every path on one
 machine.
 """
 import numpy as np
-from numba import prange
 
-from ._jit import jit, parallel_jit
+from ._jit import jit
 
 IDENTITY, RELU, TANH, LOGISTIC = 0, 1, 2, 3
 
@@ -69,11 +68,3 @@ def hidden_row(a, W, b, code, z):
 def hidden_rows(A, start, stop, W, b, code, out):
     for i in range(start, stop):
         hidden_row(A[i], W, b, code, out[i])
-
-
-@parallel_jit
-def hidden_kernel(A, W, b, code, block, out):
-    """``hidden_rows`` over blocks of ``block`` rows in parallel."""
-    n = A.shape[0]
-    for blk in prange((n + block - 1) // block):
-        hidden_rows(A, blk * block, min(n, (blk + 1) * block), W, b, code, out)

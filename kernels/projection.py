@@ -36,28 +36,28 @@ not the thread count, and dense and CSR inputs of the same data give the same bi
 The sums are then packed (``pack_lanes`` for a block, ``pack_row`` for one row
 of ``hashed_sums``); both test ``acc[k] > 0``.
 
-Batch kernels parallelise over blocks of rows (``prange``); each block owns its
-scratch and writes only its own output rows. ``*_rows`` functions run rows
-``[start, stop)`` serially (a batch of one block needs no thread pool).
+Batch kernels (``*_rows``) run rows ``[start, stop)`` serially, each call owning
+its scratch and writing only its own output rows; ``pnet._hyperplanes.over_rows``
+runs ranges of a batch on threads through them (the kernels release the GIL).
 
 Packed layout (see ``pnet.kernels.bits``): bit k in word ``k // 64`` at position
 ``k % 64``, least significant bit first; unused high bits of the last word are 0.
 """
 import numpy as np
-from numba import prange, types
+from numba import types
 from numba.extending import overload
 
-from ._jit import jit, parallel_jit
+from ._jit import jit
 from .hashing import (SPARSE_SIGN, TERNARY, entry_hash, feature_key, gaussian_entry,
                       sparse_sign_entries, ternary_entry)
 from .lanes import (LANES, lanes_add_at, lanes_axpy_at, lanes_from_rows, lanes_nonfinite,
                     lanes_positive, lanes_sub_at)
 
-assert LANES == 4, "pack_lanes and the row kernels hold one word per lane in four locals"
+assert LANES == 4, "pack_lanes gathers one 4-bit mask per bit into a word of nibbles"
 
 
 # -- the projection sum: a block of dense rows ----------------------------------------------
-@jit
+@jit(inline="always")
 def union_features(X, start, nrow, mask, feats):
     """feats[:m] = the j with X[i, j] != 0 for some row i of [start, start + nrow),
     ascending; returns m. ``mask`` is (n_features,) uint8 scratch."""
@@ -186,7 +186,7 @@ def pack_row(acc, out_row):
 _NIBBLES = np.uint64(0x1111111111111111)
 
 
-@jit
+@jit(inline="always")
 def spread_nibbles(nib, r):
     """The 16 bits r, r + 4, ..., r + 60 of ``nib``, packed into bits 0..15."""
     x = (nib >> np.uint64(r)) & _NIBBLES
@@ -202,28 +202,18 @@ def pack_lanes(acc, nrow, out, start):
     r < nrow, as ``pack_row`` packs one row: 16 bits at a time, one 4-bit mask per
     bit (``lanes_positive``) gathered into a word of nibbles, then spread per row."""
     n_bits = acc.shape[0]
+    words = np.empty(LANES, dtype=np.uint64)
     for w in range(out.shape[1]):
-        w0 = w1 = w2 = w3 = np.uint64(0)  # LANES == 4 rows
+        words[:] = 0
         for q in range(0, min(64, n_bits - 64 * w), 16):
             base = 64 * w + q
             nib = np.uint64(0)
             for b in range(min(16, n_bits - base)):
                 nib |= np.uint64(lanes_positive(acc, base + b)) << np.uint64(4 * b)
-            shift = np.uint64(q)
-            w0 |= spread_nibbles(nib, 0) << shift
-            if nrow > 1:
-                w1 |= spread_nibbles(nib, 1) << shift
-            if nrow > 2:
-                w2 |= spread_nibbles(nib, 2) << shift
-            if nrow > 3:
-                w3 |= spread_nibbles(nib, 3) << shift
-        out[start, w] = w0
-        if nrow > 1:
-            out[start + 1, w] = w1
-        if nrow > 2:
-            out[start + 2, w] = w2
-        if nrow > 3:
-            out[start + 3, w] = w3
+            for r in range(nrow):
+                words[r] |= spread_nibbles(nib, r) << np.uint64(q)
+        for r in range(nrow):
+            out[start + r, w] = words[r]
 
 
 # -- batches to packed bits ---------------------------------------------------------------
@@ -239,13 +229,6 @@ def dense_rows(X, start, stop, cache, n_bits, out):
         pack_lanes(acc, nrow, out, first)
 
 
-@parallel_jit
-def dense_kernel(X, cache, n_bits, block, out):
-    n = X.shape[0]
-    for blk in prange((n + block - 1) // block):
-        dense_rows(X, blk * block, min(n, (blk + 1) * block), cache, n_bits, out)
-
-
 @jit
 def csr_rows(data, start, stop, features, indptr, key, kind, threshold, n_entries, n_bits,
              out):
@@ -258,11 +241,3 @@ def csr_rows(data, start, stop, features, indptr, key, kind, threshold, n_entrie
         hashed_sums(data, features, indptr[i], indptr[i + 1], key, kind, threshold,
                     n_entries, seen, ebits, esigns, acc)
         pack_row(acc, out[i])
-
-
-@parallel_jit
-def csr_kernel(data, features, indptr, key, kind, threshold, n_entries, n_bits, block, out):
-    n = indptr.shape[0] - 1
-    for blk in prange((n + block - 1) // block):
-        csr_rows(data, blk * block, min(n, (blk + 1) * block), features, indptr, key, kind,
-                 threshold, n_entries, n_bits, out)

@@ -17,6 +17,9 @@ the object is pickled and never counts as model size.
 This module owns validation-free casting and dispatch to the kernels; input
 validation belongs to the estimators.
 """
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numba
 import numpy as np
 import scipy.sparse as sp
@@ -25,7 +28,7 @@ from .kernels import bits as _bits
 from .kernels import hashing as _hashing
 from .kernels import projection as _projection
 
-#: Rows per prange iteration of the projection kernels (a speed knob only).
+#: Rows per block of the parallel row kernels (``over_rows``; a speed knob only).
 BLOCK_ROWS = 64
 #: Largest ``n_features * n_bits`` (ternary, gaussian) or ``n_features * E``
 #: (sparse_sign) for which dense input uses a materialised cache; beyond it, entries
@@ -264,8 +267,8 @@ class Hyperplanes:
         if cache[0] == "none":
             return self.project(sp.csr_matrix(X))
         X = np.ascontiguousarray(X)
-        return over_rows(_projection.dense_rows, _projection.dense_kernel, X.shape[0], X,
-                         cache[1:], self.n_bits, out=out)
+        return over_rows(_projection.dense_rows, X.shape[0], X, cache[1:], self.n_bits,
+                         out=out)
 
     def project_csr(self, data, features, indptr, sorted_features=False):
         """Packed bits of CSR rows given as (data, uint64 feature ids, indptr).
@@ -280,26 +283,68 @@ class Hyperplanes:
         if not sorted_features:
             data, features, indptr = _canonical_rows(data, features, indptr)
         out = np.empty((indptr.shape[0] - 1, n_words(self.n_bits)), dtype=np.uint64)
-        over_rows(_projection.csr_rows, _projection.csr_kernel, out.shape[0], data, features,
+        over_rows(_projection.csr_rows, out.shape[0], data, features,
                   indptr, self.key, self.kind, self.threshold, self.n_entries, self.n_bits,
                   out=out)
         return out
 
 
-def over_rows(rows, kernel, n, first, *args, out):
-    """Run a row kernel on ``n`` rows: ``rows(first, 0, n, *args, out)`` serially
-    for at most one block (waking a thread pool costs more than the work) or when
-    the calling thread allows numba one thread (``numba.set_num_threads(1)``: a dask
-    worker thread, see ``pnet.dask``; the thread pool is then not entered at all),
-    else ``kernel(first, *args, BLOCK_ROWS, out)`` over blocks in parallel. Both run
-    the same row function, so the result does not depend on which one ran."""
+def over_rows(rows, n, first, *args, out):
+    """Run a serial row kernel on ``n`` rows, ``rows(first, start, stop, *args, out)``
+    for rows [start, stop), in parallel when that pays.
+
+    Serially in the calling thread for at most one block of ``BLOCK_ROWS`` rows
+    (handing work to a thread costs more than the work) or when the calling thread
+    allows numba one thread (``numba.set_num_threads(1)``: a dask worker thread, see
+    ``pnet.dask``). Otherwise the blocks are split into ``numba.get_num_threads()``
+    contiguous ranges: the calling thread runs the first, a pool of Python threads
+    the others (every row kernel is compiled ``nogil=True``, so they run at once).
+    Each range writes only its own rows of ``out``, and a row's result depends only
+    on the row, so the result does not depend on the split.
+
+    Why Python threads and not a numba ``prange`` kernel: the kernel would be a
+    second compiled function per row kernel and argument types, and numba compiles
+    a ``parallel=True`` function, with every function it calls linked in and
+    optimised again, in seconds; ``bench.startup`` measures what this saves.
+    """
     if n == 0:
         return out
-    if n <= BLOCK_ROWS or numba.get_num_threads() == 1:
+    blocks = -(-n // BLOCK_ROWS)
+    threads = min(numba.get_num_threads(), blocks)
+    if threads <= 1:
         rows(first, 0, n, *args, out)
-    else:
-        kernel(first, *args, BLOCK_ROWS, out)
+        return out
+    cuts = [min(n, BLOCK_ROWS * (blocks * t // threads)) for t in range(threads + 1)]
+    pool = _thread_pool()
+    futures = [pool.submit(rows, first, cuts[t], cuts[t + 1], *args, out)
+               for t in range(1, threads)]
+    try:
+        rows(first, cuts[0], cuts[1], *args, out)
+    finally:
+        for future in futures:  # wait for every range (and raise the first error)
+            future.result()
     return out
+
+
+_POOL = None
+
+
+def _thread_pool():
+    """The process's worker threads for ``over_rows`` (numba's maximum, less the
+    caller), created on first use and forgotten in a forked child."""
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max(1, numba.config.NUMBA_NUM_THREADS - 1),
+                                   thread_name_prefix="pnet")
+    return _POOL
+
+
+def _forget_pool():
+    global _POOL
+    _POOL = None
+
+
+os.register_at_fork(after_in_child=_forget_pool)
 
 
 def _canonical_rows(data, features, indptr):
@@ -352,7 +397,7 @@ def unpack_rows(packed, rows, n_bits, dtype=np.float32):
 def gather_add(packed, W, bias):
     """``bias + sum_{k : bit k set} W[k]`` per row: (n, n_out) in W's dtype."""
     out = np.empty((packed.shape[0], W.shape[1]), dtype=W.dtype)
-    return over_rows(_bits.gather_add_rows, _bits.gather_add_kernel, packed.shape[0],
+    return over_rows(_bits.gather_add_rows, packed.shape[0],
                      np.ascontiguousarray(packed, dtype=np.uint64), np.ascontiguousarray(W),
                      np.ascontiguousarray(bias, dtype=W.dtype), out=out)
 

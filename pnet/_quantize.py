@@ -162,7 +162,7 @@ def first_layer_int8(packed, Wq, scale, bias, planes=None):
     _check_int8_bits(Wq)
     planes = weight_planes(Wq) if planes is None else planes
     out = np.empty((packed.shape[0], Wq.shape[1]), dtype=np.float32)
-    return over_rows(_bits.plane_add_int8_rows, _bits.plane_add_int8_kernel, out.shape[0],
+    return over_rows(_bits.plane_add_int8_rows, out.shape[0],
                      np.ascontiguousarray(packed, dtype=np.uint64), planes,
                      np.ascontiguousarray(scale, dtype=np.float32),
                      np.ascontiguousarray(bias, dtype=np.float32), out=out)

@@ -124,10 +124,9 @@ def plain_rows(X, n_features):
     return plain_array(X, n_features) and X.shape[0] <= SMALL_BATCH and np.isfinite(X).all()
 
 
-#: fused dense kernels by arithmetic (None: float32 gather-add; 'int8': bit planes);
+#: fused dense row kernels by arithmetic (None: float32 gather-add; 'int8': bit planes);
 #: each takes the hyperplanes' dense cache tuple, whatever its layout
 _SERIAL = {None: _fused.float_rows, "int8": _fused.int8_rows}
-_PARALLEL = {None: _fused.float_kernel, "int8": _fused.int8_kernel}
 _ROW = {None: _fused.float_row_kernel, "int8": _fused.int8_row_kernel}
 
 
@@ -323,8 +322,7 @@ class CompactProjectionNet:
             weights = (W.shape[0], self._planes, self.scales_[0], b)
         kind = self._arithmetic
         finite = np.empty(X.shape[0], dtype=np.bool_)
-        over_rows(_SERIAL[kind], _PARALLEL[kind], X.shape[0], X, cache[1:], *weights, finite,
-                  out=out)
+        over_rows(_SERIAL[kind], X.shape[0], X, cache[1:], *weights, finite, out=out)
         check_finite(finite)
         return out
 

@@ -197,8 +197,7 @@ def predict_hidden(Z, layers, activation):
     for W, b in layers:
         A = Z
         Z = np.empty((A.shape[0], W.shape[1]), dtype=np.float32)
-        over_rows(_network.hidden_rows, _network.hidden_kernel, A.shape[0], A, W, b, code,
-                  out=Z)
+        over_rows(_network.hidden_rows, A.shape[0], A, W, b, code, out=Z)
     return Z
 
 
