@@ -18,7 +18,8 @@ This module owns validation-free casting and dispatch to the kernels; input
 validation belongs to the estimators.
 """
 import os
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numba
 import numpy as np
@@ -321,27 +322,30 @@ def over_rows(rows, n, first, *args, out):
     try:
         rows(first, cuts[0], cuts[1], *args, out)
     finally:
-        for future in futures:  # wait for every range (and raise the first error)
-            future.result()
+        wait(futures)  # no range is still writing ``out`` when the caller gets it back
+    for future in futures:
+        future.result()  # a worker's error, if any
     return out
 
 
 _POOL = None
+_POOL_LOCK = threading.Lock()
 
 
 def _thread_pool():
     """The process's worker threads for ``over_rows`` (numba's maximum, less the
     caller), created on first use and forgotten in a forked child."""
     global _POOL
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(max(1, numba.config.NUMBA_NUM_THREADS - 1),
-                                   thread_name_prefix="pnet")
-    return _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max(1, numba.config.NUMBA_NUM_THREADS - 1),
+                                       thread_name_prefix="pnet")
+        return _POOL
 
 
 def _forget_pool():
-    global _POOL
-    _POOL = None
+    global _POOL, _POOL_LOCK
+    _POOL, _POOL_LOCK = None, threading.Lock()
 
 
 os.register_at_fork(after_in_child=_forget_pool)
