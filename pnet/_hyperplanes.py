@@ -26,6 +26,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .kernels import bits as _bits
+from .kernels import columns as _columns
 from .kernels import hashing as _hashing
 from .kernels import projection as _projection
 
@@ -402,8 +403,21 @@ def gather_add(packed, W, bias):
     """``bias + sum_{k : bit k set} W[k]`` per row: (n, n_out) in W's dtype."""
     out = np.empty((packed.shape[0], W.shape[1]), dtype=W.dtype)
     return over_rows(_bits.gather_add_rows, packed.shape[0],
-                     np.ascontiguousarray(packed, dtype=np.uint64), np.ascontiguousarray(W),
-                     np.ascontiguousarray(bias, dtype=W.dtype), out=out)
+                     np.ascontiguousarray(packed, dtype=np.uint64), *pad_columns(W, bias),
+                     out=out)
+
+
+def pad_columns(W, bias):
+    """(W, bias) in W's dtype with zero columns appended up to a multiple of the
+    gather-add's register width (``pnet.kernels.columns``), C-contiguous: the RAM
+    layout ``gather_add`` reads a register of columns at a time from."""
+    width = _columns.width_of(W.dtype)
+    n_pad = -(-W.shape[1] // width) * width
+    W_pad = np.zeros((W.shape[0], n_pad), dtype=W.dtype)
+    W_pad[:, :W.shape[1]] = W
+    bias_pad = np.zeros(n_pad, dtype=W.dtype)
+    bias_pad[:W.shape[1]] = bias
+    return W_pad, bias_pad
 
 
 def scatter_add(packed, G, n_bits):

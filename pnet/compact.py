@@ -83,7 +83,7 @@ import scipy.sparse as sp
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
-from ._hyperplanes import Hyperplanes, n_words, over_rows
+from ._hyperplanes import Hyperplanes, n_words, over_rows, pad_columns
 from ._modelcheck import check_model
 from ._quantize import (FORMATS, dequantize, first_layer_int8, pack_weights,
                         quantize_columns, stored_bytes, unpack_weights, weight_planes)
@@ -195,6 +195,7 @@ class CompactProjectionNet:
         self.hyperplanes = Hyperplanes(seed, n_features, n_projections * n_bits, projection,
                                        density)
         if self.quantize is None:
+            self._padded = pad_columns(self.coefs_[0], self.intercepts_[0])
             self._tail = list(zip(self.coefs_[1:], self.intercepts_[1:]))
         else:  # first layer as bit planes; later layers dequantised once, run in float32
             self._planes = weight_planes(self.coefs_[0])
@@ -280,7 +281,8 @@ class CompactProjectionNet:
     def __getstate__(self):
         state = self.__dict__.copy()
         del state["_local"]  # per-thread scratch, rebuilt on demand
-        state.pop("_planes", None)  # a RAM layout of coefs_[0], rebuilt on load
+        state.pop("_planes", None)  # RAM layouts of coefs_[0], rebuilt on load
+        state.pop("_padded", None)
         return state
 
     def __setstate__(self, state):
@@ -288,6 +290,8 @@ class CompactProjectionNet:
         self._local = threading.local()
         if self.quantize is not None:  # never pickled (nor stored in the file)
             self._planes = weight_planes(self.coefs_[0])
+        else:
+            self._padded = pad_columns(self.coefs_[0], self.intercepts_[0])
 
     # ------------------------------------------------------------ prediction --
     def _validate(self, X):
@@ -317,7 +321,7 @@ class CompactProjectionNet:
         W, b = self.coefs_[0], self.intercepts_[0]
         out = np.empty((X.shape[0], W.shape[1]), dtype=np.float32)
         if self.quantize is None:
-            weights = (W, b)
+            weights = self._padded
         else:
             weights = (W.shape[0], self._planes, self.scales_[0], b)
         kind = self._arithmetic
@@ -397,7 +401,7 @@ class CompactProjectionNet:
         W, b = self.coefs_[0], self.intercepts_[0]
         if self.quantize is None:
             idx = np.empty(n_bits, dtype=np.int64)  # set bits
-            weights, scratch = (W, b), (mask, feats, acc, packed, idx, z)
+            weights, scratch = self._padded, (mask, feats, acc, packed, idx, z)
         else:
             iacc = np.empty(n_out, dtype=np.int32)
             weights = (self._planes, self.scales_[0], b)
