@@ -73,7 +73,7 @@ def float_rows(X, start, stop, cache, W, bias, finite, out):
     for first in range(start, stop, LANES):
         nrow = min(LANES, stop - first)
         mark_finite(block_sums(X, first, nrow, cache, mask, feats, acc), first, nrow, finite)
-        pack_lanes(acc, nrow, packed, 0)
+        pack_lanes(acc, nrow, packed)
         for r in range(nrow):
             gather_add(idx, set_bits(packed[r], n_bits, idx), W, bias, out[first + r])
 
@@ -90,7 +90,7 @@ def int8_rows(X, start, stop, cache, n_bits, planes, scale, bias, finite, out):
     for first in range(start, stop, LANES):
         nrow = min(LANES, stop - first)
         mark_finite(block_sums(X, first, nrow, cache, mask, feats, acc), first, nrow, finite)
-        pack_lanes(acc, nrow, packed, 0)
+        pack_lanes(acc, nrow, packed)
         for r in range(nrow):
             plane_add_int8(packed[r], planes, scale, bias, iacc, out[first + r])
 
@@ -98,15 +98,16 @@ def int8_rows(X, start, stop, cache, n_bits, planes, scale, bias, finite, out):
 # -- one row: z (fan_out,) float32 in the caller's scratch; returns argmax(z) or -1 ----
 # ``x1`` is the row as a (1, n_features) view; the scratch is that of the block
 # functions (mask, feats: (n_features,); acc: (n_bits, LANES); packed: (LANES, n_words)).
-# The block is x1's one row, [0, 1), given to ``block_sums`` as run-time values
-# (``x1.shape[0] - 1``, ``x1.shape[0]``): numba compiles a jit function called with
-# literal constants a second time, specialised for them (~0.7 s of first call).
+# The block is x1's one row, [0, 1), given to ``block_sums`` and ``pack_lanes`` as
+# run-time values (``x1.shape[0] - 1``, ``x1.shape[0] - row``): numba compiles a jit
+# function called with literal constants a second time, specialised for them
+# (~0.4-0.7 s of first call each).
 @jit
 def float_row_kernel(x1, cache, W, bias, mask, feats, acc, packed, idx, z):
     row = x1.shape[0] - 1
     if block_sums(x1, row, x1.shape[0] - row, cache, mask, feats, acc):
         return -1
-    pack_lanes(acc, 1, packed, 0)
+    pack_lanes(acc, x1.shape[0] - row, packed)
     gather_add(idx, set_bits(packed[0], W.shape[0], idx), W, bias, z)
     return first_max(z)
 
@@ -116,6 +117,6 @@ def int8_row_kernel(x1, cache, planes, scale, bias, mask, feats, acc, packed, ia
     row = x1.shape[0] - 1
     if block_sums(x1, row, x1.shape[0] - row, cache, mask, feats, acc):
         return -1
-    pack_lanes(acc, 1, packed, 0)
+    pack_lanes(acc, x1.shape[0] - row, packed)
     plane_add_int8(packed[0], planes, scale, bias, iacc, z)
     return first_max(z)

@@ -92,7 +92,7 @@ def feature_key(key, feature):
     return mix64(np.uint64(key) ^ np.uint64(feature))
 
 
-@jit
+@jit(inline="always")  # small, and called with constants: see kernels/_jit.py
 def entry_hash(fkey, bit):
     return mix64(np.uint64(fkey) + (np.uint64(bit) + _ONE) * GOLDEN)
 

@@ -197,10 +197,12 @@ def spread_nibbles(nib, r):
 
 
 @jit
-def pack_lanes(acc, nrow, out, start):
-    """out[start + r, w] = packed bits ``acc[:, r] > 0`` (strictly) of the block's rows
-    r < nrow, as ``pack_row`` packs one row: 16 bits at a time, one 4-bit mask per
-    bit (``lanes_positive``) gathered into a word of nibbles, then spread per row."""
+def pack_lanes(acc, nrow, out):
+    """out[r, w] = packed bits ``acc[:, r] > 0`` (strictly) of the block's rows r <
+    nrow, as ``pack_row`` packs one row: 16 bits at a time, one 4-bit mask per bit
+    (``lanes_positive``) gathered into a word of nibbles, then spread per row.
+    ``out`` is the block's (LANES, n_words) scratch: callers copy rows from it, so
+    no call passes a constant row offset (which numba would compile again)."""
     n_bits = acc.shape[0]
     words = np.empty(LANES, dtype=np.uint64)
     for w in range(out.shape[1]):
@@ -213,7 +215,7 @@ def pack_lanes(acc, nrow, out, start):
             for r in range(nrow):
                 words[r] |= spread_nibbles(nib, r) << np.uint64(q)
         for r in range(nrow):
-            out[start + r, w] = words[r]
+            out[r, w] = words[r]
 
 
 # -- batches to packed bits ---------------------------------------------------------------
@@ -223,10 +225,12 @@ def dense_rows(X, start, stop, cache, n_bits, out):
     mask = np.empty(X.shape[1], dtype=np.uint8)
     feats = np.empty(X.shape[1], dtype=np.int64)
     acc = np.empty((n_bits, LANES))
+    packed = np.empty((LANES, out.shape[1]), dtype=np.uint64)
     for first in range(start, stop, LANES):
         nrow = min(LANES, stop - first)
         block_sums(X, first, nrow, cache, mask, feats, acc)
-        pack_lanes(acc, nrow, out, first)
+        pack_lanes(acc, nrow, packed)
+        out[first:first + nrow] = packed[:nrow]
 
 
 @jit
