@@ -230,7 +230,9 @@ def dense_rows(X, start, stop, cache, n_bits, out):
         nrow = min(LANES, stop - first)
         block_sums(X, first, nrow, cache, mask, feats, acc)
         pack_lanes(acc, nrow, packed)
-        out[first:first + nrow] = packed[:nrow]
+        for r in range(nrow):  # a loop: a slice assignment compiles numba's
+            for w in range(out.shape[1]):  # shape-mismatch error path (~4 s cold)
+                out[first + r, w] = packed[r, w]
 
 
 @jit
