@@ -302,7 +302,10 @@ def over_rows(rows, n, first, *args, out):
     contiguous ranges: the calling thread runs the first, a pool of Python threads
     the others (every row kernel is compiled ``nogil=True``, so they run at once).
     Each range writes only its own rows of ``out``, and a row's result depends only
-    on the row, so the result does not depend on the split.
+    on the row, so the result does not depend on the split. The calling thread runs
+    every range itself when the pool refuses work (the interpreter is shutting down:
+    a batch predicted from an ``atexit`` handler or a late thread) or when it is one
+    of the pool's own workers.
 
     Why Python threads and not a numba ``prange`` kernel: the kernel would be a
     second compiled function per row kernel and argument types, and numba compiles
@@ -313,15 +316,20 @@ def over_rows(rows, n, first, *args, out):
         return out
     blocks = -(-n // BLOCK_ROWS)
     threads = min(numba.get_num_threads(), blocks)
-    if threads <= 1:
-        rows(first, 0, n, *args, out)
+    if threads <= 1 or threading.current_thread().name.startswith(_POOL_PREFIX):
+        rows(first, 0, n, *args, out)  # (in a pool worker: waiting on the pool could deadlock)
         return out
     cuts = [min(n, BLOCK_ROWS * (blocks * t // threads)) for t in range(threads + 1)]
     pool = _thread_pool()
-    futures = [pool.submit(rows, first, cuts[t], cuts[t + 1], *args, out)
-               for t in range(1, threads)]
+    futures, mine = [], [0]  # ranges the workers run / the caller runs
     try:
-        rows(first, cuts[0], cuts[1], *args, out)
+        for t in range(1, threads):
+            try:
+                futures.append(pool.submit(rows, first, cuts[t], cuts[t + 1], *args, out))
+            except RuntimeError:  # the interpreter is shutting down: no new futures
+                mine.append(t)
+        for t in mine:
+            rows(first, cuts[t], cuts[t + 1], *args, out)
     finally:
         wait(futures)  # no range is still writing ``out`` when the caller gets it back
     for future in futures:
@@ -331,6 +339,7 @@ def over_rows(rows, n, first, *args, out):
 
 _POOL = None
 _POOL_LOCK = threading.Lock()
+_POOL_PREFIX = "pnet-rows"
 
 
 def _thread_pool():
@@ -340,7 +349,7 @@ def _thread_pool():
     with _POOL_LOCK:
         if _POOL is None:
             _POOL = ThreadPoolExecutor(max(1, numba.config.NUMBA_NUM_THREADS - 1),
-                                       thread_name_prefix="pnet")
+                                       thread_name_prefix=_POOL_PREFIX)
         return _POOL
 
 
@@ -401,10 +410,14 @@ def unpack_rows(packed, rows, n_bits, dtype=np.float32):
 
 def gather_add(packed, W, bias):
     """``bias + sum_{k : bit k set} W[k]`` per row: (n, n_out) in W's dtype."""
-    out = np.empty((packed.shape[0], W.shape[1]), dtype=W.dtype)
+    return gather_add_padded(packed, *pad_columns(W, bias), W.shape[1])
+
+
+def gather_add_padded(packed, W_pad, bias_pad, n_out):
+    """``gather_add`` with weights already padded (``pad_columns``): (n, n_out)."""
+    out = np.empty((packed.shape[0], n_out), dtype=W_pad.dtype)
     return over_rows(_bits.gather_add_rows, packed.shape[0],
-                     np.ascontiguousarray(packed, dtype=np.uint64), *pad_columns(W, bias),
-                     out=out)
+                     np.ascontiguousarray(packed, dtype=np.uint64), W_pad, bias_pad, out=out)
 
 
 def pad_columns(W, bias):

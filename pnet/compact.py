@@ -13,7 +13,9 @@ float32 (None)
     (``Hyperplanes.project`` to packed bits, then the gather-add of
     ``pnet.kernels.bits``); dense input runs one fused kernel per block of rows
     (``pnet.kernels.compact``) that calls the same projection-sum and
-    gather-add row functions without writing packed bits.
+    gather-add row functions without writing packed bits. Every path reads the
+    first layer from a copy whose columns are zero-padded to the gather-add's
+    register width (``pad_columns``, a RAM layout built at construction).
 int8, int4, ternary
     every weight matrix quantised per output unit (``pnet._quantize``: 8, 4 or
     2 bits per weight, one float32 scale per output unit); biases stay
@@ -25,6 +27,10 @@ int8, int4, ternary
     load time (``Wq * scale``).
     A model trained for its format (``ProjectionNetClassifier(quantize=...)``)
     predicts exactly as the estimator.
+
+The RAM layouts (padded columns, bit planes) are built from ``coefs_`` when the
+model is made or loaded: a model is not edited in place; build a new one
+(``CompactProjectionNet(...)``, ``from_classifier``) from changed weights.
 
 Later layers always run pnet's fixed-order kernels (``pnet.layers.predict_hidden``),
 and the softmax (``pnet.losses``, float64) is shared code.
@@ -83,12 +89,12 @@ import scipy.sparse as sp
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
-from ._hyperplanes import Hyperplanes, n_words, over_rows, pad_columns
+from ._hyperplanes import Hyperplanes, gather_add_padded, n_words, over_rows, pad_columns
 from ._modelcheck import check_model
 from ._quantize import (FORMATS, dequantize, first_layer_int8, pack_weights,
                         quantize_columns, stored_bytes, unpack_weights, weight_planes)
 from .kernels import compact as _fused
-from .layers import first_layer, predict_hidden, predict_hidden_row
+from .layers import predict_hidden, predict_hidden_row
 from .losses import log_softmax, softmax
 from ._modelfile import (NARROW, file_version, ModelFileError, classes_for_file,
                          read_file_bytes, read_model_file, write_model_file)
@@ -332,8 +338,8 @@ class CompactProjectionNet:
 
     def _first_layer_of_bits(self, packed):
         """First-layer pre-activations (n, fan_out) float32 of packed bits (n, n_words)."""
-        if self.quantize is None:  # the estimator's own first layer
-            return first_layer(packed, self.coefs_[0], self.intercepts_[0])
+        if self.quantize is None:  # the estimator's gather-add, on the padded weights
+            return gather_add_padded(packed, *self._padded, self.coefs_[0].shape[1])
         return first_layer_int8(packed, self.coefs_[0], self.scales_[0], self.intercepts_[0],
                                 self._planes)
 
@@ -398,7 +404,7 @@ class CompactProjectionNet:
         acc = np.empty((n_bits, lanes))  # <x, r_k> float64, in lane 0
         packed = np.empty((lanes, n_words(n_bits)), dtype=np.uint64)  # bits, in row 0
         z = np.empty(n_out, dtype=np.float32)  # first-layer pre-activation
-        W, b = self.coefs_[0], self.intercepts_[0]
+        b = self.intercepts_[0]
         if self.quantize is None:
             idx = np.empty(n_bits, dtype=np.int64)  # set bits
             weights, scratch = self._padded, (mask, feats, acc, packed, idx, z)

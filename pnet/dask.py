@@ -22,12 +22,13 @@ moves between workers pickled; its optimiser state travels with it.
 whole stream ahead of the fits). ``ParallelPostFit(LSHProjection).transform``
 reports the input's column count as the output's; ``transform`` gives the right one.
 
-Threads. pnet's kernels split large batches over numba's threads, and
-``numba.set_num_threads`` is a property of the calling thread. A dask worker
-already runs one task per thread, so numba should use one thread per task:
-pnet then runs its row functions serially in that thread and never enters
-numba's thread pool (whose 'workqueue' layer aborts the process when two threads
-enter it at once). ``OneNumbaThread`` sets this up on every worker::
+Threads. pnet splits large batches over ``numba.get_num_threads()`` threads (its
+own pool of Python threads for projection and prediction, numba's thread pool for
+some training and text kernels), and ``numba.set_num_threads`` is a property of
+the calling thread. A dask worker already runs one task per thread, so numba
+should use one thread per task: pnet then runs its row functions serially in that
+thread and enters neither pool (numba's 'workqueue' layer aborts the process when
+two threads enter it at once). ``OneNumbaThread`` sets this up on every worker::
 
     client.register_plugin(pnet.dask.OneNumbaThread())   # before submitting work
 

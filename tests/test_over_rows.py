@@ -98,3 +98,29 @@ def test_a_forked_child_gets_a_pool_of_its_own():
     os.close(write)
     assert os.read(read, 1) == b"1"
     os.waitpid(pid, 0)
+
+
+@pytest.mark.skipif(max(THREADS) < 2, reason="numba allows one thread here")
+def test_a_pool_worker_runs_its_own_batch_serially():
+    # a row function that itself splits a batch: waiting on the pool from inside
+    # the pool could deadlock, so the worker must run the inner batch itself
+    def outer(first, start, stop, out):
+        for i in range(start, stop):
+            out[i] = recorded(2 * BLOCK_ROWS + 1, 2)[1].sum()
+
+    out = np.zeros(3 * BLOCK_ROWS, dtype=np.int64)
+    with numba_threads(2):
+        over_rows(outer, out.shape[0], None, out=out)
+    assert (out == 2 * BLOCK_ROWS + 1).all()
+
+
+def test_batches_still_run_when_the_pool_refuses_work(monkeypatch):
+    # at interpreter shutdown ThreadPoolExecutor.submit raises RuntimeError
+    class Closed:
+        def submit(self, *args, **kwargs):
+            raise RuntimeError("cannot schedule new futures after shutdown")
+
+    monkeypatch.setattr(_hyperplanes, "_thread_pool", lambda: Closed())
+    calls, out = recorded(10_000, max(THREADS))
+    assert (out == 1).all()
+    assert {ident for _, _, ident in calls} == {threading.get_ident()}
