@@ -27,10 +27,10 @@ returns the non-finite rows of a block), so the compact model needs no separate
 pass over a batch (sklearn's ``check_array`` spends ~16 % of an int8 predict of
 10,000 MNIST rows on it). Batch kernels run rows [start, stop), each call owning
 its scratch (``pnet._hyperplanes.over_rows`` runs ranges of rows on threads), and
-write ``finite[i]``; the single-row kernels run one row as a block of one (the same functions), are
-serial (waking a thread pool costs more than a row's work), use the caller's
-scratch and return ``argmax(z)`` (first maximum, as numpy), or -1 for a
-non-finite row.
+write ``finite[i]``; the single-row kernels run one row as a block of one (the
+same functions), are serial (waking a thread costs more than a row's work), use
+the caller's scratch and return ``argmax(z)`` (first maximum, as numpy), or -1
+for a non-finite row.
 """
 import numpy as np
 
@@ -63,7 +63,8 @@ def mark_finite(bad, first, nrow, finite):
 # cache tuple (``projection.block_sums``).
 @jit
 def float_rows(X, start, stop, cache, W, bias, finite, out):
-    """First-layer pre-activations of dense rows, float32 W; finite[i] = row i is."""
+    """First-layer pre-activations of dense rows, float32 W and bias with padded
+    columns (``pnet._hyperplanes.pad_columns``); finite[i] = row i is."""
     n_bits = W.shape[0]
     mask = np.empty(X.shape[1], dtype=np.uint8)
     feats = np.empty(X.shape[1], dtype=np.int64)

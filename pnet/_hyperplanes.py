@@ -316,8 +316,9 @@ def over_rows(rows, n, first, *args, out):
         return out
     blocks = -(-n // BLOCK_ROWS)
     threads = min(numba.get_num_threads(), blocks)
+    # (a pool worker that waited on the pool could deadlock: it runs its batch itself)
     if threads <= 1 or threading.current_thread().name.startswith(_POOL_PREFIX):
-        rows(first, 0, n, *args, out)  # (in a pool worker: waiting on the pool could deadlock)
+        rows(first, 0, n, *args, out)
         return out
     cuts = [min(n, BLOCK_ROWS * (blocks * t // threads)) for t in range(threads + 1)]
     pool = _thread_pool()
