@@ -71,28 +71,20 @@ def gather_add(idx, m, W, bias, z):
     """z = bias + sum_{t < m} W[idx[t]]  (in the order of idx, in W's dtype).
 
     W (n_bits, n_pad) and bias (n_pad,) have their columns padded to a multiple of
-    ``columns_width`` (``pnet._hyperplanes.pad_columns``); z has the real columns,
-    ``len(z) <= n_pad``. The running sums of each register of columns stay in a
-    register (``pnet.kernels.columns``), two registers per pass over idx; each
-    column's additions are the scalar loop's, in the same order.
+    two registers, ``2 * columns_width`` (``pnet._hyperplanes.pad_columns``); z has
+    the real columns, ``len(z) <= n_pad``. The running sums stay in two registers
+    of columns per pass over idx (``pnet.kernels.columns``); each column's additions
+    are the scalar loop's, in the same order.
     """
     width = columns_width(W)
-    c0 = 0
-    while c0 < z.shape[0]:
-        if c0 + width < z.shape[0]:  # two registers of columns in one pass
-            u = columns_at(bias, c0)
-            v = columns_at(bias, c0 + width)
-            for t in range(m):
-                u = columns_add_row(u, W, idx[t], c0)
-                v = columns_add_row(v, W, idx[t], c0 + width)
-            columns_store(u, z, c0)
-            columns_store(v, z, c0 + width)
-        else:
-            u = columns_at(bias, c0)
-            for t in range(m):
-                u = columns_add_row(u, W, idx[t], c0)
-            columns_store(u, z, c0)
-        c0 += 2 * width
+    for c0 in range(0, z.shape[0], 2 * width):
+        u = columns_at(bias, c0)
+        v = columns_at(bias, c0 + width)
+        for t in range(m):
+            u = columns_add_row(u, W, idx[t], c0)
+            v = columns_add_row(v, W, idx[t], c0 + width)
+        columns_store(u, z, c0)
+        columns_store(v, z, c0 + width)  # stores nothing past z's end
 
 
 @jit

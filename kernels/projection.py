@@ -204,7 +204,7 @@ def pack_lanes(acc, nrow, out):
     ``out`` is the block's (LANES, n_words) scratch: callers copy rows from it, so
     no call passes a constant row offset (which numba would compile again)."""
     n_bits = acc.shape[0]
-    words = np.empty(LANES, dtype=np.uint64)
+    words = np.empty(LANES, dtype=np.uint64)  # fresh, so LLVM keeps it in registers
     for w in range(out.shape[1]):
         words[:] = 0
         for q in range(0, min(64, n_bits - 64 * w), 16):

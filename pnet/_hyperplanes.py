@@ -422,10 +422,10 @@ def gather_add_padded(packed, W_pad, bias_pad, n_out):
 
 
 def pad_columns(W, bias):
-    """(W, bias) in W's dtype with zero columns appended up to a multiple of the
-    gather-add's register width (``pnet.kernels.columns``), C-contiguous: the RAM
-    layout ``gather_add`` reads a register of columns at a time from."""
-    width = _columns.width_of(W.dtype)
+    """(W, bias) in W's dtype with zero columns appended up to a multiple of two of
+    the gather-add's registers (``pnet.kernels.columns``), C-contiguous: the RAM
+    layout ``gather_add`` reads two registers of columns at a time from."""
+    width = 2 * _columns.width_of(W.dtype)
     n_pad = -(-W.shape[1] // width) * width
     W_pad = np.zeros((W.shape[0], n_pad), dtype=W.dtype)
     W_pad[:, :W.shape[1]] = W
