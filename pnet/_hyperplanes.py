@@ -332,10 +332,31 @@ def over_rows(rows, n, first, *args, out):
         for t in mine:
             rows(first, cuts[t], cuts[t + 1], *args, out)
     finally:
-        wait(futures)  # no range is still writing ``out`` when the caller gets it back
+        wait_through_interrupts(futures)  # no range still writes ``out`` after we return
     for future in futures:
         future.result()  # a worker's error, if any
     return out
+
+
+def wait_through_interrupts(futures):
+    """Wait until every future is done, even when Ctrl-C arrives meanwhile.
+
+    A KeyboardInterrupt during the wait cancels the ranges not yet started, waits
+    for the running ones and is raised once they have finished: returning at once
+    would leave worker threads writing into an ``out`` the caller already holds.
+    """
+    interrupted = None
+    while True:
+        try:
+            wait(futures)
+            break
+        except KeyboardInterrupt as error:
+            if interrupted is None:
+                interrupted = error
+            for future in futures:
+                future.cancel()
+    if interrupted is not None:
+        raise interrupted
 
 
 _POOL = None

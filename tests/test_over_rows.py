@@ -124,3 +124,33 @@ def test_batches_still_run_when_the_pool_refuses_work(monkeypatch):
     calls, out = recorded(10_000, max(THREADS))
     assert (out == 1).all()
     assert {ident for _, _, ident in calls} == {threading.get_ident()}
+
+
+@pytest.mark.skipif(max(THREADS) < 2, reason="numba allows one thread here")
+def test_ctrl_c_during_the_wait_is_raised_after_the_workers_finished(monkeypatch):
+    # Ctrl-C arrives while the caller waits for the worker's range: over_rows must
+    # not hand the interrupt back while that range still writes into ``out``
+    worker_started, release = threading.Event(), threading.Event()
+
+    def rows(first, start, stop, out):
+        if start:  # the worker's range: slow, and still running when Ctrl-C comes
+            worker_started.set()
+            release.wait(10)
+        out[start:stop] += 1
+
+    real_wait, waits = _hyperplanes.wait, []
+
+    def interrupted_wait(futures):
+        waits.append(len(futures))
+        if len(waits) == 1:
+            assert worker_started.wait(10)
+            threading.Timer(0.2, release.set).start()
+            raise KeyboardInterrupt
+        return real_wait(futures)
+
+    monkeypatch.setattr(_hyperplanes, "wait", interrupted_wait)
+    out = np.zeros(4 * BLOCK_ROWS, dtype=np.int64)
+    with numba_threads(2), pytest.raises(KeyboardInterrupt):
+        over_rows(rows, out.shape[0], None, out=out)
+    assert release.is_set() and len(waits) == 2
+    assert (out == 1).all()  # both ranges finished before the interrupt was raised
