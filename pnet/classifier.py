@@ -137,7 +137,11 @@ class ProjectionNetClassifier(ClassifierMixin, JointTraining, BaseEstimator):
         One line per epoch: joint loss, each term, and (with early_stopping)
         both nets' validation accuracy.
     warm_start : bool, default=False
-        Continue from the previous fit's weights (same hyperplanes).
+        Continue from the previous fit's weights (same hyperplanes). The parameters
+        that fix the fitted model (``n_projections``, ``n_bits``, ``projection``,
+        ``density``, the layer sizes, ``activation``; for text also the text front's
+        and the trainer's) cannot change between such fits: ValueError. ``quantize``
+        can: later epochs train for the new format.
     class_weight : dict, 'balanced' or None, default=None
         Multiplies the per-sample weights of every loss term.
     quantize : {None, 'int8', 'int4', 'ternary'}, default=None
@@ -324,6 +328,8 @@ class ProjectionNetClassifier(ClassifierMixin, JointTraining, BaseEstimator):
     def _fit_checked(self, X, y, sample_weight, incremental):
         start = time.perf_counter()
         first = not hasattr(self, "projection_") or not (incremental or self.warm_start)
+        if not first:
+            self._check_structure()
         X, y = self._validate_fit_input(X, y, reset=first)
         check_classification_targets(y)
         self._check_parameters()
@@ -408,6 +414,38 @@ class ProjectionNetClassifier(ClassifierMixin, JointTraining, BaseEstimator):
             raise ValueError(f"class_weight values must be finite and >= 0, got "
                              f"{self.class_weight!r}.")
 
+    # -- what a warm start cannot change -------------------------------------------------
+    #: parameters that fix the fitted model's shape, hyperplanes and arithmetic: a warm
+    #: start or ``partial_fit`` continues the fitted model, so it cannot change them
+    _structure_params = ("n_projections", "n_bits", "projection", "density",
+                         "projection_hidden_layer_sizes", "trainer_hidden_layer_sizes",
+                         "activation")
+
+    def _structure(self):
+        return {name: _comparable(getattr(self, name)) for name in self._structure_params}
+
+    def _check_structure(self):
+        """ValueError naming every structural parameter changed since the fitted model
+        was initialised (``set_params`` between fits), instead of training one model
+        and predicting with another."""
+        fitted = getattr(self, "_fitted_structure", None)
+        if fitted is None:  # pickled by pnet 0.2.0 or earlier: not recorded
+            return
+        changed = [f"{name} ({fitted[name]!r} -> {value!r})"
+                   for name, value in self._structure().items() if value != fitted[name]]
+        if changed:
+            raise ValueError(
+                f"{', '.join(changed)} changed since this model was fitted. warm_start=True "
+                "and partial_fit continue the fitted model, whose shape, hyperplanes and "
+                "activation these parameters fix: set them back, or fit with "
+                "warm_start=False to train a new model.")
+
+    def _fitted_param(self, name):
+        """A structural parameter as the fitted model has it (``set_params`` after
+        fitting does not change the fitted model)."""
+        fitted = getattr(self, "_fitted_structure", None)
+        return getattr(self, name) if fitted is None else fitted[name]
+
     # -- the inputs: what a subclass for another kind of X (text) overrides ----------------
     def _validate_fit_input(self, X, y, reset):
         """(X, y) checked; sets ``n_features_in_`` when ``reset``."""
@@ -437,9 +475,12 @@ class ProjectionNetClassifier(ClassifierMixin, JointTraining, BaseEstimator):
                              reset=False)
 
     def _predict_trainer_input(self, X):
-        """The trainer's input for rows to predict (validated here)."""
+        """The trainer's input for rows to predict (validated here; in float32's range,
+        as in fit: the trainer computes in float32)."""
         check_is_fitted(self)
-        return self._predict_input(X)
+        X = self._predict_input(X)
+        _check_float32_range(X)
+        return X
 
     def _initialize(self, X):
         """Fitted state of a fresh model; every random draw in its documented order.
@@ -450,6 +491,7 @@ class ProjectionNetClassifier(ClassifierMixin, JointTraining, BaseEstimator):
         projection net's draws identical whether or not a trainer is built, so
         "alone" and "joint" fits of one ``random_state`` start from the same net.
         """
+        self._fitted_structure = self._structure()
         rng = check_random_state(self.random_state)
         seeds = [int(s) for s in rng.randint(SEED_MAX, size=4)]
         self.seed_, self._trainer_seed, projection_seed, training_seed = seeds
@@ -624,8 +666,8 @@ class ProjectionNetClassifier(ClassifierMixin, JointTraining, BaseEstimator):
             training unless the estimator was trained for that format.
         """
         check_is_fitted(self)
-        if quantize == "auto":
-            quantize = self.quantize
+        if quantize == "auto":  # the format it was trained for, even after set_params
+            quantize = self.projection_.quantize
         return self._compact_class().from_classifier(self, quantize=quantize)
 
     @staticmethod
@@ -638,6 +680,13 @@ class ProjectionNetClassifier(ClassifierMixin, JointTraining, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+def _comparable(value):
+    """A parameter value for comparison (lists as tuples, arrays as tuples)."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return tuple(_comparable(v) for v in value)
+    return value
 
 
 def _labelled_rows(y):

@@ -232,9 +232,10 @@ class CompactProjectionNet:
         if quantize is not None:
             pairs = [quantize_columns(W, quantize) for W in coefs]
             coefs, scales = [p[0] for p in pairs], [p[1] for p in pairs]
-        settings = dict(seed=h.seed, n_features=h.n_features, n_projections=clf.n_projections,
-                        n_bits=clf.n_bits, projection=h.projection, density=h.density,
-                        activation=clf.activation)
+        settings = dict(seed=h.seed, n_features=h.n_features,
+                        n_projections=clf._fitted_param("n_projections"),
+                        n_bits=clf._fitted_param("n_bits"), projection=h.projection,
+                        density=h.density, activation=clf.projection_.activation)
         settings.update(cls._input_settings(clf))
         return cls(**settings, classes=clf.classes_, coefs=coefs, intercepts=intercepts,
                    scales=scales, quantize=quantize)

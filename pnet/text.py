@@ -194,6 +194,10 @@ class TextProjectionNetClassifier(ProjectionNetClassifier):
         self.max_length = max_length
         self.clip = clip
 
+    _structure_params = ProjectionNetClassifier._structure_params + _FRONT_PARAMS + (
+        "trainer", "trainer_n_features", "embedding_dim", "lstm_hidden_size", "bidirectional",
+        "pooling")
+
     # -- the inputs: strings through the text front ---------------------------------------
     def _validate_fit_input(self, X, y, reset):
         texts = _texts(X)

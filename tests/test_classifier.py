@@ -276,6 +276,10 @@ def test_values_beyond_float32_are_an_error_not_a_silent_model(blobs):
     alone = fit_quiet(ProjectionNetClassifier(**FAST, trainer_weight=0,
                                               distillation_weight=0), X, y)
     assert np.isfinite(alone.loss_curve_).all()
+    # the trainer's predictions check the range as its fit does, instead of NaN
+    with pytest.raises(ValueError, match="beyond float32's range"):
+        clf.trainer_predict_proba(X[:3])
+    assert clf.predict(X[:3]).shape == (3,)  # the projection net's bits are exact
 
 
 def test_divergence_raises_and_keeps_the_previous_model(blobs):
@@ -413,6 +417,45 @@ def test_warm_start_keeps_the_hyperplanes_and_continues(blobs):
     assert clf.seed_ == seed
     assert clf.n_iter_ == epochs + 5
     assert len(clf.loss_curve_) == clf.n_iter_
+
+
+@pytest.mark.parametrize("change", [dict(activation="logistic"), dict(n_bits=4),
+                                    dict(n_projections=9), dict(projection="ternary"),
+                                    dict(density=0.5),
+                                    dict(projection_hidden_layer_sizes=[8]),
+                                    dict(trainer_hidden_layer_sizes=(8,))])
+@pytest.mark.parametrize("how", ["warm_start", "partial_fit"])
+def test_a_continued_fit_refuses_a_changed_structure_and_keeps_the_model(blobs, change, how):
+    # set_params between fits must not train one model and predict with another
+    X, y = blobs
+    clf = fit_quiet(ProjectionNetClassifier(**{**FAST, "max_iter": 5}, warm_start=True), X, y)
+    before, proba = [p.copy() for p in all_params(clf)], clf.predict_proba(X)
+    clf.set_params(**change)
+    name = next(iter(change))
+    with pytest.raises(ValueError, match=f"{name} .* changed since this model was fitted"):
+        if how == "warm_start":
+            clf.fit(X, y)
+        else:
+            clf.partial_fit(X, y)
+    for p, q in zip(all_params(clf), before, strict=True):
+        np.testing.assert_array_equal(p, q)
+    # predictions and the shipped model are the fitted model's, not the new settings'
+    np.testing.assert_array_equal(clf.predict_proba(X), proba)
+    np.testing.assert_array_equal(clf.to_compact().predict_proba(X), proba)
+    clf.set_params(warm_start=False)  # a new model: allowed
+    fit_quiet(clf, X, y)
+    np.testing.assert_array_equal(clf.to_compact().predict_proba(X), clf.predict_proba(X))
+
+
+def test_a_warm_start_may_change_the_format_and_auto_is_the_trained_one(blobs):
+    X, y = blobs
+    clf = fit_quiet(ProjectionNetClassifier(**{**FAST, "max_iter": 5}, warm_start=True), X, y)
+    clf.set_params(quantize="int8")  # not refitted: still a float32-trained model
+    assert clf.to_compact().quantize is None
+    np.testing.assert_array_equal(clf.to_compact().predict_proba(X), clf.predict_proba(X))
+    fit_quiet(clf, X, y)  # later epochs train for int8
+    assert clf.to_compact().quantize == "int8"
+    np.testing.assert_array_equal(clf.to_compact().predict_proba(X), clf.predict_proba(X))
 
 
 def test_early_stopping_restores_the_best_epoch(digits):

@@ -178,6 +178,21 @@ def test_unlabelled_texts_and_partial_fit():
                                                               test_labels)) > 0.8
 
 
+@pytest.mark.parametrize("change", [dict(lowercase=False), dict(char_ngram_range=(2, 3)),
+                                    dict(trainer="lstm")])
+def test_a_continued_fit_refuses_a_changed_text_front_or_trainer(change):
+    # the fitted front and trainer stay: a continued fit would silently ignore the change
+    texts, labels = corpus(60)
+    clf = fit_quiet(TextProjectionNetClassifier(**{**SMALL, "max_iter": 2}, warm_start=True),
+                    texts, labels)
+    proba = clf.predict_proba(texts)
+    clf.set_params(**change)
+    with pytest.raises(ValueError, match=f"{next(iter(change))} .* changed since"):
+        clf.partial_fit(texts, labels)
+    assert_array_equal(clf.predict_proba(texts), proba)
+    assert_array_equal(clf.to_compact().predict_proba(texts), proba)
+
+
 def word_corpus(n, seed=0):
     """Texts of whole syllables as words: an LSTM on word tokens sees known tokens."""
     rng = np.random.default_rng(seed)
