@@ -124,7 +124,7 @@ def _read_text(path, encoding):
 def read_lines(path):
     """The lines of a UTF-8 text file ('-' is stdin), one text per line (a text model's
     input): every line is a row, an empty one too; only the final newline ends the file."""
-    lines = _read_text(path, "utf-8").split("\n")
+    lines = _read_text(path, "utf-8-sig").split("\n")  # a byte-order mark is not text
     if lines and lines[-1] == "":
         lines.pop()  # the newline that ends the last line
     if not lines:
@@ -236,15 +236,17 @@ def build_parser():
     info.set_defaults(func=_info)
 
     predict = sub.add_parser(
-        "predict", help="predict every row of a numeric CSV",
+        "predict", help="predict every row of a numeric CSV (or every line of a text file)",
         description="One prediction per data row of a numeric CSV, in order, on stdout. "
         "Blank lines are ignored; every other line is one row of numbers. Without "
         "--header or --no-header, a first line of numbers is data and a first line "
         "with no number is a header; any other first line (numbers mixed with text or "
         "empty fields, or exactly 0,1,...,n-1 as pandas writes column names) is an "
-        "error asking for one of the two.")
+        "error asking for one of the two. A text model reads a UTF-8 text file "
+        "instead: one text per line, every line a row (an empty one too), no header.")
     predict.add_argument("model", help="model file")
-    predict.add_argument("data", help="numeric CSV, one sample per row ('-' for stdin)")
+    predict.add_argument("data", help="numeric CSV, one sample per row; for a text model, "
+                         "a text file, one text per line ('-' for stdin)")
     header = predict.add_mutually_exclusive_group()
     header.add_argument("--header", dest="header", action="store_const", const=True,
                         default=None, help="the first non-blank line is a header: skip it")

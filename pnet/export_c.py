@@ -269,8 +269,10 @@ def _config(model, table, all_sums):
 
 
 def _uses_math(model):
+    """Whether the C calls libm (so needs -lm): tanh/logistic layers, gaussian
+    hyperplanes (cos, log), and every text model (the text front's sqrt)."""
     hidden = len(model.coefs_) > 1 and model.activation in ("tanh", "logistic")
-    return hidden or model.projection == "gaussian"
+    return hidden or model.projection == "gaussian" or model._text
 
 
 # -- the two files ----------------------------------------------------------------------------

@@ -233,6 +233,29 @@ def test_only_allowed_headers(tmp_path):
     assert "\n#include <math.h>\n" in text.replace("#ifdef PNET_PROBA\n#include <math.h>", "")
 
 
+NM = shutil.which("nm")
+
+
+@pytest.mark.skipif(NM is None, reason="no nm to list the object's undefined symbols")
+@pytest.mark.parametrize("model, libm", [
+    (lambda: random_model("sparse_sign", quantize="int8", hidden=(4,), density=0.1), False),
+    (lambda: random_model(hidden=(4,), activation="tanh"), True),
+    (lambda: random_model("sparse_sign", text_front=TextFront(), density=0.05), True)])
+def test_the_header_says_when_libm_is_needed(tmp_path, model, libm):
+    # what the header promises about libm is what the compiled object calls from it
+    model = model()
+    export_c(model, tmp_path)
+    header = (tmp_path / "pnet_model.h").read_text()
+    assert ("stdint.h and stddef.h and math.h (libm)" in header) == libm
+    obj = tmp_path / "pnet_model.o"
+    subprocess.run([CC, "-std=c99", "-O0", "-c", str(tmp_path / "pnet_model.c"),
+                    f"-I{tmp_path}", "-o", str(obj)], check=True)
+    undefined = subprocess.run([NM, "-u", str(obj)], capture_output=True, text=True,
+                               check=True).stdout.split()
+    libm_calls = {"sqrt", "exp", "expf", "log", "cos", "tanh", "tanhf", "sqrtf", "logf"}
+    assert bool(libm_calls & set(undefined)) == libm, undefined
+
+
 def test_float_literals_round_trip():
     rng = np.random.default_rng(1)
     values = np.concatenate([rng.standard_normal(1000).astype(np.float32),

@@ -229,5 +229,12 @@ def test_cli_predicts_one_line_per_text(fitted, tmp_path, capsys):
     (tmp_path / "t.txt").write_text("\n".join(lines) + "\r\n", encoding="utf-8")
     assert cli.main(["predict", str(tmp_path / "m.pnet"), str(tmp_path / "t.txt")]) == 0
     assert capsys.readouterr().out.split() == [str(c) for c in compact.predict(lines)]
+    # a byte-order mark (Windows editors write one) is not part of the first text
+    (tmp_path / "bom.txt").write_text("\n".join(lines), encoding="utf-8-sig")
+    assert cli.main(["predict", "--proba", str(tmp_path / "m.pnet"),
+                     str(tmp_path / "bom.txt")]) == 0
+    first = capsys.readouterr().out.splitlines()[1]
+    np.testing.assert_allclose([float(v) for v in first.split(",")],
+                               compact.predict_proba(lines[:1])[0], atol=1e-5)
     assert cli.main(["info", str(tmp_path / "m.pnet")]) == 0
     assert "text (front version 1)" in capsys.readouterr().out
