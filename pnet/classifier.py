@@ -352,7 +352,7 @@ class ProjectionNetClassifier(ClassifierMixin, JointTraining, BaseEstimator):
             raise ValueError(f"y has labels {unseen!r} not seen in classes_ {self.classes_!r}.")
         if self.classes_.shape[0] < 2:
             raise ValueError(
-                f"ProjectionNetClassifier needs at least 2 classes in y, got "
+                f"{type(self).__name__} needs at least 2 classes in y, got "
                 f"{self.classes_.shape[0]} class{'' if self.classes_.shape[0] == 1 else 'es'}: "
                 f"{self.classes_!r}" + (
                     ". The label -1 marks unlabelled rows (sklearn.semi_supervised's "

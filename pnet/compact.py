@@ -224,7 +224,8 @@ class CompactProjectionNet:
         """
         check_is_fitted(clf, "projection_")
         if quantize not in FORMATS:
-            raise ValueError(f"quantize must be one of {FORMATS}, got {quantize!r}.")
+            raise ValueError(f"quantize must be 'auto' (to_compact) or one of {FORMATS}, "
+                             f"got {quantize!r}.")
         h = clf.hyperplanes_
         coefs = [np.array(W, dtype=np.float32) for W in clf.coefs_]
         intercepts = [np.array(b, dtype=np.float32) for b in clf.intercepts_]

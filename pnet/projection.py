@@ -63,7 +63,7 @@ class LSHProjection(TransformerMixin, BaseEstimator):
     seed_ : int
         The hyperplane seed; with the other parameters it defines the layer.
     density_ : float
-        The resolved ternary density.
+        The resolved density (non-zero fraction of the hyperplanes; unused by gaussian).
     hyperplanes_ : pnet.Hyperplanes
         Settings object that applies the projection (its cache is not pickled).
     n_output_bits_ : int
