@@ -36,8 +36,9 @@ int8 after training (``bench.baselines.quantized_accuracy``), bytes
 epoch (Adam state and the random stream carry over; equal to ``fit`` after one
 epoch, not after more, because ``fit`` and ``partial_fit`` shuffle differently:
 the full mode also runs the loop without copies as its control). ``--full`` adds
-the baselines on other inputs at their widest int8 width, and pnet alone + aug in
-the other formats filling each budget.
+the baselines on other inputs at their widest int8 width, pnet alone + aug in
+the other formats filling each budget, and at 32 KB pnet with a hidden layer
+(int4 bits -> FC[32] or FC[64] -> softmax), plain, alone + aug and joint + aug.
 
 Modes: ``--quick`` 32 KB, 1 seed, 3 epochs (< 2 min, a smoke test); default
 32 KB, 1 seed, 30 epochs (a few minutes); ``--full`` 32 and 64 KB, 2 seeds, 90
@@ -58,7 +59,7 @@ from pnet._quantize import stored_bytes
 
 from . import baselines, datasets
 from ._common import (GOALS, add_mode_arguments, format_machine_info, markdown_table,
-                      mode_name, print_section, set_threads)
+                      mode_name, most_that_fits, print_section, set_threads)
 from ._points import ALONE, compact_size, fit_one, fixed_epochs
 from .apprenticeship import shifted
 
@@ -72,6 +73,8 @@ PNET_MODEL = {32: ("int4", 544), 64: ("int8", 545)}
 BASE_MODEL = {32: ("pool2-crop20", 258), 64: ("pool2-crop20", 554)}
 #: --full: the other pnet formats filling each budget, the baselines' other inputs
 PNET_EXTRA = {32: (("ternary", 1089), ("int8", 272)), 64: (("int4", 1090), ("ternary", 2181))}
+#: --full: pnet with a hidden layer, int4, T filling the budget
+PNET_HIDDEN = {32: ((32,), (64,)), 64: ()}
 BASE_EXTRA_INPUTS = ("pool2", "crop20", "pool4")
 
 
@@ -118,16 +121,16 @@ class Study:
         return np.tile(y, COPIES) if labelled else np.full(COPIES * len(y), -1, dtype=y.dtype)
 
     # -- pnet ------------------------------------------------------------------------------
-    def pnet_fit(self, fmt, T, seed, epochs, joint=False, aug=False, labelled=True):
+    def pnet_fit(self, fmt, T, seed, epochs, joint=False, aug=False, labelled=True, hidden=()):
         X, X_test = self.maps[PNET_INPUT]
         y = self.data.y_train
         extra = dict(distillation_weight=3.0) if joint else None
         if not aug:
             data = datasets.Data("mnist", PNET_INPUT, X, X_test, y, self.data.y_test)
-            return fit_one(data, T, D, (), "joint" if joint else "alone", seed, epochs,
+            return fit_one(data, T, D, hidden, "joint" if joint else "alone", seed, epochs,
                            extra, fmt)
         clf = ProjectionNetClassifier(
-            n_projections=T, n_bits=D, projection_hidden_layer_sizes=(), quantize=fmt,
+            n_projections=T, n_bits=D, projection_hidden_layer_sizes=hidden, quantize=fmt,
             warm_start=True, **fixed_epochs(1, seed), **(extra if joint else ALONE))
         to_input = baselines.FEATURE_MAPS[PNET_INPUT]
         for raw in self.copies(seed, epochs):
@@ -141,12 +144,14 @@ class Study:
         seconds = time.perf_counter() - start
         X, X_test = self.maps[PNET_INPUT]
         compact = clf.to_compact(quantize=fmt)
-        if compact.size_bytes != compact_size(T * D, (), len(self.classes), fmt) \
+        hidden = how.get("hidden", ())
+        if compact.size_bytes != compact_size(T * D, hidden, len(self.classes), fmt) \
                 or compact.size_bytes > kb * KB:
             raise RuntimeError(f"{fmt} T={T}: {compact.size_bytes} bytes, budget {kb} KB")
         joint = how.get("joint", False)
         return dict(family="pnet", name=name, kb=kb, seed=seed, bytes=compact.size_bytes,
-                    epochs=epochs, model=f"{fmt} {PNET_INPUT} -> {T * D} bits (T={T})",
+                    epochs=epochs, model=f"{fmt} {PNET_INPUT} -> {T * D} bits (T={T})"
+                    + "".join(f" -> {h}" for h in hidden),
                     test=_percent(compact.predict(X_test), self.data.y_test),
                     train=_percent(compact.predict(X), self.data.y_train),
                     trainer=(_percent(clf.trainer_predict(X_test), self.data.y_test)
@@ -238,6 +243,13 @@ def rows_for(study, kb, seed, mode):
         for other_fmt, other_T in PNET_EXTRA[kb]:
             rows.append(study.pnet(f"pnet alone + aug (labelled, {other_fmt})", kb, other_fmt,
                                    other_T, seed, E, aug=True))
+        for hidden in PNET_HIDDEN[kb]:
+            T = most_that_fits(lambda t: compact_size(t * D, hidden, 10, "int4"), kb * KB)
+            for what, how in (("alone plain", {}), ("alone + aug (labelled", dict(aug=True)),
+                              ("joint + aug (labelled", dict(aug=True, joint=True))):
+                name = f"pnet {what}, FC[{hidden[0]}])" if "(" in what else \
+                    f"pnet {what} (FC[{hidden[0]}])"
+                rows.append(study.pnet(name, kb, "int4", T, seed, E, hidden=hidden, **how))
     for r in rows:
         trainer = "" if r["trainer"] is None else f", trainer {r['trainer']:.2f} %"
         print(f"  {kb} KB seed {seed}: {r['name']:<42} {r['model']:<34} test {r['test']:6.2f} %"
