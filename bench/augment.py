@@ -244,11 +244,13 @@ def rows_for(study, kb, seed, mode):
             rows.append(study.pnet(f"pnet alone + aug (labelled, {other_fmt})", kb, other_fmt,
                                    other_T, seed, E, aug=True))
         for hidden in PNET_HIDDEN[kb]:
-            T = most_that_fits(lambda t: compact_size(t * D, hidden, 10, "int4"), kb * KB)
-            for what, how in (("alone plain", {}), ("alone + aug (labelled", dict(aug=True)),
-                              ("joint + aug (labelled", dict(aug=True, joint=True))):
-                name = f"pnet {what}, FC[{hidden[0]}])" if "(" in what else \
-                    f"pnet {what} (FC[{hidden[0]}])"
+            n_classes = len(study.classes)
+            T = most_that_fits(lambda t: compact_size(t * D, hidden, n_classes, "int4"),
+                               kb * KB)
+            fc = f"FC[{hidden[0]}]"
+            for name, how in ((f"pnet alone plain ({fc})", {}),
+                              (f"pnet alone + aug (labelled, {fc})", dict(aug=True)),
+                              (f"pnet joint + aug (labelled, {fc})", dict(aug=True, joint=True))):
                 rows.append(study.pnet(name, kb, "int4", T, seed, E, hidden=hidden, **how))
     for r in rows:
         trainer = "" if r["trainer"] is None else f", trainer {r['trainer']:.2f} %"
