@@ -86,14 +86,14 @@ def int8_rows(X, start, stop, cache, n_bits, planes, scale, bias, finite, out):
     mask = np.empty(X.shape[1], dtype=np.uint8)
     feats = np.empty(X.shape[1], dtype=np.int64)
     acc = np.empty((n_bits, LANES))
-    packed = np.empty((LANES, planes.shape[2]), dtype=np.uint64)
-    iacc = np.empty(planes.shape[0], dtype=np.int32)
+    packed = np.empty((LANES, planes.shape[0]), dtype=np.uint64)
+    counts = np.empty(planes.shape[1], dtype=np.int64)
     for first in range(start, stop, LANES):
         nrow = min(LANES, stop - first)
         mark_finite(block_sums(X, first, nrow, cache, mask, feats, acc), first, nrow, finite)
         pack_lanes(acc, nrow, packed)
         for r in range(nrow):
-            plane_add_int8(packed[r], planes, scale, bias, iacc, out[first + r])
+            plane_add_int8(packed[r], planes, scale, bias, counts, out[first + r])
 
 
 # -- one row: z (fan_out,) float32 in the caller's scratch; returns argmax(z) or -1 ----
@@ -114,10 +114,10 @@ def float_row_kernel(x1, cache, W, bias, mask, feats, acc, packed, idx, z):
 
 
 @jit
-def int8_row_kernel(x1, cache, planes, scale, bias, mask, feats, acc, packed, iacc, z):
+def int8_row_kernel(x1, cache, planes, scale, bias, mask, feats, acc, packed, counts, z):
     row = x1.shape[0] - 1
     if block_sums(x1, row, x1.shape[0] - row, cache, mask, feats, acc):
         return -1
     pack_lanes(acc, x1.shape[0] - row, packed)
-    plane_add_int8(packed[0], planes, scale, bias, iacc, z)
+    plane_add_int8(packed[0], planes, scale, bias, counts, z)
     return first_max(z)

@@ -411,9 +411,9 @@ class CompactProjectionNet:
             idx = np.empty(n_bits, dtype=np.int64)  # set bits
             weights, scratch = self._padded, (mask, feats, acc, packed, idx, z)
         else:
-            iacc = np.empty(n_out, dtype=np.int32)
+            counts = np.empty(self._planes.shape[1], dtype=np.int64)  # popcounts
             weights = (self._planes, self.scales_[0], b)
-            scratch = (mask, feats, acc, packed, iacc, z)
+            scratch = (mask, feats, acc, packed, counts, z)
         tail = [np.empty(W.shape[1], dtype=np.float32) for W, _ in self._tail]
         return _ROW[self._arithmetic], (cache[1:],) + weights + scratch, z, tail
 
