@@ -150,16 +150,24 @@ def best_of(f, repeat=5, number=None, min_time=0.02, warmup=True):
     return min(_seconds(f, number) for _ in range(repeat)) / number
 
 
+#: seconds between candidates in ``best_of_each`` (OpenBLAS workers spin after a call)
+SETTLE = 0.2
+
+
 def best_of_each(functions, repeat=5, number=None, min_time=0.02):
     """``best_of`` for several functions, their rounds interleaved.
 
     ``functions`` maps a name to a callable; returns name -> best seconds per call.
     Alternating the rounds means a burst of load from another process slows every
     candidate alike instead of one of them, which keeps the *ratios* honest on a
-    shared machine. Each timed round is preceded by one untimed call of the same
-    function: a thread pool that was busy just before (OpenBLAS or OpenMP workers
-    still spinning after the previous candidate) would otherwise steal a core from
-    the first call, and we would time the hand-over instead of the function.
+    shared machine. Each timed round is preceded by a pause of ``SETTLE`` seconds
+    and one untimed call of the same function. The pause: OpenBLAS's workers keep
+    spinning for tens of milliseconds after a call returns, so a candidate timed
+    right after ``MLPClassifier.predict`` at 2 threads ran on one free core
+    (measured: pnet's int8 predict of 10,000 MNIST rows 22-25 ms right after the
+    MLP or 50 ms later, 13.4-13.8 ms after a 0.2 s pause); one untimed call of a
+    13 ms candidate did not cover it. The call: caches, and the candidate's own
+    thread pool awake, as in a steady stream of calls.
     """
     numbers = {}
     for name, f in functions.items():
@@ -171,7 +179,8 @@ def best_of_each(functions, repeat=5, number=None, min_time=0.02):
     best = dict.fromkeys(functions, float("inf"))
     for _ in range(repeat):
         for name, f in functions.items():
-            f()  # settle: let the previous candidate's thread pool go idle
+            time.sleep(SETTLE)  # the previous candidate's thread pool goes idle
+            f()
             best[name] = min(best[name], _seconds(f, numbers[name]) / numbers[name])
     return best
 
