@@ -519,6 +519,10 @@ class CompactProjectionNet:
             from .compact_text import CompactTextProjectionNet
 
             return CompactTextProjectionNet.from_bytes(data, source)
+        if cls._text and "text_front" not in settings:
+            raise ModelFileError(f"{source}: a model for numeric input (no text front), "
+                                 f"not a text model; read it with pnet.load or "
+                                 f"CompactProjectionNet.load.")
         sizes = settings.pop("layer_sizes")
         n_layers = len(sizes) - 1
         quantize = settings["quantize"]
@@ -539,8 +543,12 @@ class CompactProjectionNet:
 
     @classmethod
     def load(cls, path):
-        """Read a model file written by ``save``; see ``pnet.load``."""
-        return load(path)
+        """Read a model file written by ``save``; see ``pnet.load``. A text model's
+        file gives a ``CompactTextProjectionNet`` either way;
+        ``CompactTextProjectionNet.load`` of a numeric model's file is a
+        ``ModelFileError``."""
+        path = os.fspath(path)
+        return cls.from_bytes(read_file_bytes(path), source=path)
 
 
 def load(path):

@@ -15,7 +15,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from modelfiles import members, archive
 from pnet import (CompactProjectionNet, CompactTextProjectionNet, ModelFileError,
-                  TextProjectionNetClassifier)
+                  ProjectionNetClassifier, TextProjectionNetClassifier)
 
 SMALL = dict(n_projections=16, n_bits=8, trainer_hidden_layer_sizes=(32,),
              trainer_n_features=2**12, max_iter=30, learning_rate_init=0.01, random_state=0)
@@ -141,6 +141,23 @@ def test_a_bad_text_front_in_a_file_is_a_model_file_error(fitted, edit, match):
     data = fitted[2].to_compact().to_bytes()
     with pytest.raises(ModelFileError, match=match):
         CompactProjectionNet.from_bytes(_with_front(data, edit))
+
+
+def test_the_text_class_refuses_a_numeric_model_file(tmp_path):
+    """CompactTextProjectionNet.load/from_bytes of a numeric model's file: a
+    ModelFileError naming the mix-up, not a numeric model nor an 'inconsistent file'."""
+    X = np.random.default_rng(0).random((40, 5))
+    clf = ProjectionNetClassifier(n_projections=4, n_bits=4, max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, np.arange(40) % 2)
+    path = tmp_path / "numeric.pnet"
+    clf.to_compact().save(path)
+    for read in (lambda: CompactTextProjectionNet.load(path),
+                 lambda: CompactTextProjectionNet.from_bytes(path.read_bytes())):
+        with pytest.raises(ModelFileError, match="numeric input.*pnet.load"):
+            read()
+    assert type(CompactProjectionNet.load(path)) is CompactProjectionNet
 
 
 @pytest.mark.parametrize("X, error, match", [
