@@ -32,7 +32,7 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted, c
 from .classifier import ProjectionNetClassifier
 from .lstm import LSTMNetwork
 from .networks import TokenSequences
-from .textfront import COUNTS, TextFront, as_text_list, choose_density
+from .textfront import COUNTS, TextFront, as_text_list, check_some_texts, choose_density
 
 
 _FRONT_PARAMS = ("lowercase", "word_ngram_range", "char_ngram_range", "skip_range",
@@ -203,9 +203,7 @@ class TextProjectionNetClassifier(ProjectionNetClassifier):
         texts = _texts(X)
         y = column_or_1d(y, warn=True)
         check_consistent_length(texts, y)
-        if texts.shape[0] == 0:
-            raise ValueError("Found array with 0 sample(s) while a minimum of 1 is required "
-                             "by TextProjectionNetClassifier.")
+        check_some_texts(texts, type(self).__name__)
         if reset:
             self.text_front_ = TextFront(**{name: getattr(self, name)
                                             for name in _FRONT_PARAMS})
@@ -259,11 +257,13 @@ class TextProjectionNetClassifier(ProjectionNetClassifier):
         return X
 
     def _predict_input(self, X):
-        return _texts(X)
+        texts = _texts(X)
+        check_some_texts(texts, type(self).__name__)
+        return texts
 
     def _predict_trainer_input(self, X):
         check_is_fitted(self)
-        return self._trainer_input(_texts(X))
+        return self._trainer_input(self._predict_input(X))
 
     @staticmethod
     def _compact_class():  # to_compact(): a model that takes strings, with its front

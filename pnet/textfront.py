@@ -318,6 +318,14 @@ def as_text_list(texts):
     return items
 
 
+def check_some_texts(texts, owner):
+    """ValueError for zero texts, in scikit-learn's words for zero samples (the numeric
+    estimators' ``check_array`` says the same)."""
+    if len(texts) == 0:
+        raise ValueError(f"Found array with 0 sample(s) while a minimum of 1 is required "
+                         f"by {owner}.")
+
+
 def code_points(texts):
     """(cps uint32, offsets int64): the texts' code points concatenated, row by row.
 

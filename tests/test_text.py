@@ -143,6 +143,19 @@ def test_a_bad_text_front_in_a_file_is_a_model_file_error(fitted, edit, match):
         CompactProjectionNet.from_bytes(_with_front(data, edit))
 
 
+def test_no_texts_is_an_error_as_no_rows_is(fitted):
+    """predict([]) raises as the numeric estimators' predict of (0, n) does (it
+    returned an empty array), for the estimator, its trainer and the compact model."""
+    clf = fitted[2]
+    compact = clf.to_compact()
+    calls = [clf.predict, clf.predict_proba, clf.trainer_predict, compact.predict,
+             compact.predict_proba, compact.decision_function]
+    for call in calls:
+        for empty in ([], np.array([], dtype=object)):
+            with pytest.raises(ValueError, match="0 sample"):
+                call(empty)
+
+
 def test_the_text_class_refuses_a_numeric_model_file(tmp_path):
     """CompactTextProjectionNet.load/from_bytes of a numeric model's file: a
     ModelFileError naming the mix-up, not a numeric model nor an 'inconsistent file'."""
