@@ -27,8 +27,9 @@ popcounts against ~3,600 adds; 3.6x faster, ternary 13x). The planes are held
 word-major, ``planes[w, c * P + p]``, so that for each word of the row the
 popcounts of all fan_out * P planes are one contiguous loop, which LLVM turns
 into vector popcounts (AVX2: a nibble table lookup, 4 words per instruction):
-3,064 instructions per MNIST row instead of 8,273 with the loop over words
-innermost (callgrind, ``bench/RESULTS.md``). Then
+1,590 instructions per MNIST row instead of 5,331 with the loop over words
+innermost (callgrind, code compiled for an AMD Zen 3; ``bench/RESULTS.md``,
+"Word-major bit planes"). Then
 ``float32(sum) * scale + bias`` (two roundings, no fused multiply-add: the jit
 policy has no fastmath). ``|sum| <= 128 * n_bits`` fits int32 for ``n_bits <=
 pnet._quantize.MAX_INT8_BITS``; the wrappers check it.
@@ -109,9 +110,11 @@ def plane_sum(packed_row, planes, counts):
 @jit
 def plane_add_int8(packed_row, planes, scale, bias, counts, z):
     """z = float32(sum over set bits k of Wq[k]) * scale + bias  (exact int32 sum):
-    ``sum_p 2**p counts[c, p]``, the top plane P - 1 being the two's complement sign
-    bit (weight -2**(P-1))."""
+    ``sum_p 2**p counts[c * P + p]``, the top plane P - 1 being the two's complement
+    sign bit (weight -2**(P-1))."""
     plane_sum(packed_row, planes, counts)
+    if z.shape[0] == 0:  # a first layer of width 0 (a valid model): nothing to add
+        return
     n_planes = counts.shape[0] // z.shape[0]
     top = n_planes - 1
     for c in range(z.shape[0]):

@@ -270,6 +270,21 @@ def test_weight_planes_layout(rng):
             assert_array_equal(naive.unpack(planes[:, c * 8 + p][None], 70)[0], expected)
 
 
+@pytest.mark.parametrize("quantize", ["int8", "ternary"])
+def test_a_quantised_first_layer_of_width_zero_predicts(rng, quantize):
+    """A valid model whose first layer has no outputs: the bias of the next layer
+    decides, on every path (batch, one row, packed bits), as in float32."""
+    coefs = [np.zeros((16, 0), np.int8), np.zeros((0, 2), np.int8)]
+    intercepts = [np.zeros(0, np.float32), np.array([0.5, -0.5], np.float32)]
+    scales = [np.zeros(0, np.float32), np.ones(2, np.float32)]
+    model = CompactProjectionNet(1, 4, 2, 8, "sparse_sign", 0.5, "relu", np.arange(2),
+                                 coefs, intercepts, scales, quantize)
+    X = rng.standard_normal((3, 4))
+    assert_array_equal(model.decision_function(X), np.tile([0.5, -0.5], (3, 1)))
+    assert model.predict_one(X[0]) == 0
+    assert_array_equal(model.predict(sp.csr_matrix(X)), [0, 0, 0])
+
+
 def test_int8_gather_add_awkward_layouts(rng):
     packed = naive.pack(rng.random((50, 130)) < 0.5)
     Wq = np.asfortranarray(rng.integers(-127, 128, size=(130, 7), dtype=np.int8))
