@@ -14,7 +14,7 @@ import numpy as np
 
 from .compact import CompactProjectionNet
 from .losses import softmax
-from .textfront import TextFront, as_text_list, check_some_texts
+from .textfront import TextFront, check_some_texts
 
 
 class CompactTextProjectionNet(CompactProjectionNet):
@@ -63,10 +63,9 @@ class CompactTextProjectionNet(CompactProjectionNet):
 
     def _logits_of(self, X):
         """Logits of strings (the front checks them: ``pnet.textfront.as_text_list``)."""
-        texts = as_text_list(X)
-        check_some_texts(texts, type(self).__name__)
-        packed = self.hyperplanes.project_csr(*self.text_front.transform(texts),
-                                              sorted_features=True)
+        data, ids, indptr = self.text_front.transform(X)
+        check_some_texts(indptr.shape[0] - 1, type(self).__name__)
+        packed = self.hyperplanes.project_csr(data, ids, indptr, sorted_features=True)
         return self._logits_of_bits(packed)
 
     def predict_one(self, text):

@@ -203,7 +203,7 @@ class TextProjectionNetClassifier(ProjectionNetClassifier):
         texts = _texts(X)
         y = column_or_1d(y, warn=True)
         check_consistent_length(texts, y)
-        check_some_texts(texts, type(self).__name__)
+        check_some_texts(len(texts), type(self).__name__)
         if reset:
             self.text_front_ = TextFront(**{name: getattr(self, name)
                                             for name in _FRONT_PARAMS})
@@ -258,7 +258,7 @@ class TextProjectionNetClassifier(ProjectionNetClassifier):
 
     def _predict_input(self, X):
         texts = _texts(X)
-        check_some_texts(texts, type(self).__name__)
+        check_some_texts(len(texts), type(self).__name__)
         return texts
 
     def _predict_trainer_input(self, X):

@@ -318,10 +318,10 @@ def as_text_list(texts):
     return items
 
 
-def check_some_texts(texts, owner):
+def check_some_texts(n_texts, owner):
     """ValueError for zero texts, in scikit-learn's words for zero samples (the numeric
     estimators' ``check_array`` says the same)."""
-    if len(texts) == 0:
+    if n_texts == 0:
         raise ValueError(f"Found array with 0 sample(s) while a minimum of 1 is required "
                          f"by {owner}.")
 
