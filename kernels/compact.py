@@ -87,7 +87,7 @@ def int8_rows(X, start, stop, cache, n_bits, planes, scale, bias, finite, out):
     feats = np.empty(X.shape[1], dtype=np.int64)
     acc = np.empty((n_bits, LANES))
     packed = np.empty((LANES, planes.shape[0]), dtype=np.uint64)
-    counts = np.empty(planes.shape[1:], dtype=np.int64)
+    counts = np.empty(planes.shape[1], dtype=np.int64)
     for first in range(start, stop, LANES):
         nrow = min(LANES, stop - first)
         mark_finite(block_sums(X, first, nrow, cache, mask, feats, acc), first, nrow, finite)

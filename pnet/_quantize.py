@@ -141,10 +141,10 @@ def plane_count(Wq):
 
 
 def weight_planes(Wq):
-    """The bit planes of int8 weights Wq (n_bits, fan_out): uint64 (n_words, fan_out, P)
-    with ``planes[:, c, p]`` = the packed bits k (``pnet.kernels.bits`` layout) whose
-    ``Wq[k, c]`` has bit p set in P-bit two's complement (P = ``plane_count(Wq)``),
-    word-major, so that ``plane_sum`` reads word w of every plane contiguously.
+    """The bit planes of int8 weights Wq (n_bits, fan_out): uint64 (n_words, fan_out * P)
+    with column ``c * P + p`` = the packed bits k (``pnet.kernels.bits`` layout) whose
+    ``Wq[k, c]`` has bit p set in P-bit two's complement (P = ``plane_count(Wq)``), one
+    row per word, so that ``plane_sum`` reads word w of every plane contiguously.
     A RAM layout of the same numbers (what ``plane_add_int8`` reads), never stored."""
     Wq = np.asarray(Wq, dtype=np.int8)
     n_bits, fan_out = Wq.shape
@@ -153,7 +153,7 @@ def weight_planes(Wq):
     shifts = np.arange(count, dtype=np.uint8)[None, :, None]
     bits = (values[:, None, :] >> shifts) & np.uint8(1)  # (fan_out, P, n_bits)
     packed = pack(bits.reshape(fan_out * count, n_bits))  # (fan_out * P, n_words)
-    return np.ascontiguousarray(packed.T).reshape(n_words(n_bits), fan_out, count)
+    return np.ascontiguousarray(packed.T)
 
 
 def first_layer_int8(packed, Wq, scale, bias, planes=None):

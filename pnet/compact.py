@@ -411,7 +411,7 @@ class CompactProjectionNet:
             idx = np.empty(n_bits, dtype=np.int64)  # set bits
             weights, scratch = self._padded, (mask, feats, acc, packed, idx, z)
         else:
-            counts = np.empty(self._planes.shape[1:], dtype=np.int64)  # popcounts
+            counts = np.empty(self._planes.shape[1], dtype=np.int64)  # popcounts
             weights = (self._planes, self.scales_[0], b)
             scratch = (mask, feats, acc, packed, counts, z)
         tail = [np.empty(W.shape[1], dtype=np.float32) for W, _ in self._tail]

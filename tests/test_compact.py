@@ -252,22 +252,22 @@ def test_plane_sum_for_every_plane_count(rng, top):
     Wq = rng.integers(low, min(top, 127) + 1, size=(150, 5), dtype=np.int8)
     Wq[0, 0], Wq[1, 0] = low, min(top, 127)
     planes = weight_planes(Wq)
-    assert planes.shape == (3, 5, plane_count(Wq)) and planes.dtype == np.uint64
+    assert planes.shape == (3, 5 * plane_count(Wq)) and planes.dtype == np.uint64
     assert plane_count(Wq) == {0: 1, 1: 2, 2: 3, 7: 4, 8: 5, 127: 8, 128: 8}[top]
     assert_array_equal(integer_sums(naive.pack(B), Wq, planes),
                        B.astype(np.int64) @ Wq.astype(np.int64))
 
 
 def test_weight_planes_layout(rng):
-    """planes[:, c, p] holds bit p of Wq[:, c] (two's complement) in the packed
-    layout, one row per word."""
+    """Column c * P + p of the planes holds bit p of Wq[:, c] (two's complement) in
+    the packed layout, one row per word."""
     Wq = rng.integers(-128, 128, size=(70, 3), dtype=np.int8)
     planes = weight_planes(Wq)
-    assert planes.shape == (2, 3, 8)
+    assert planes.shape == (2, 3 * 8)
     for c in range(3):
         for p in range(8):
             expected = (Wq[:, c].view(np.uint8) >> p) & 1
-            assert_array_equal(naive.unpack(planes[:, c, p][None], 70)[0], expected)
+            assert_array_equal(naive.unpack(planes[:, c * 8 + p][None], 70)[0], expected)
 
 
 @pytest.mark.parametrize("quantize", ["int8", "ternary"])
