@@ -27,17 +27,18 @@ returns the non-finite rows of a block), so the compact model needs no separate
 pass over a batch (sklearn's ``check_array`` spends ~16 % of an int8 predict of
 10,000 MNIST rows on it). Batch kernels run rows [start, stop), each call owning
 its scratch (``pnet._hyperplanes.over_rows`` runs ranges of rows on threads), and
-write ``finite[i]``; the single-row kernels run one row as a block of one (the
-same functions), are serial (waking a thread costs more than a row's work), use
-the caller's scratch and return ``argmax(z)`` (first maximum, as numpy), or -1
-for a non-finite row.
+write ``finite[i]``; the single-row kernels run one row through the one-row
+forms of the same functions (``row_sums``, ``pack_row``; the same first layer),
+are serial (waking a thread costs more than a row's work), use the caller's
+scratch and return ``argmax(z)`` (first maximum, as numpy), or -1 for a
+non-finite row.
 """
 import numpy as np
 
 from ._jit import jit
 from .bits import gather_add, plane_add_int8, set_bits
 from .lanes import LANES
-from .projection import block_sums, pack_lanes
+from .projection import block_sums, cache_of, pack_lanes, pack_row, row_sums
 
 
 # -- pieces ----------------------------------------------------------------------------
@@ -97,27 +98,24 @@ def int8_rows(X, start, stop, cache, n_bits, planes, scale, bias, finite, out):
 
 
 # -- one row: z (fan_out,) float32 in the caller's scratch; returns argmax(z) or -1 ----
-# ``x1`` is the row as a (1, n_features) view; the scratch is that of the block
-# functions (mask, feats: (n_features,); acc: (n_bits, LANES); packed: (LANES, n_words)).
-# The block is x1's one row, [0, 1), given to ``block_sums`` and ``pack_lanes`` as
-# run-time values (``x1.shape[0] - 1``, ``x1.shape[0] - row``): numba compiles a jit
-# function called with literal constants a second time, specialised for them
-# (~0.4-0.7 s of first call each).
+# ``x`` is the row, 1-D; c0, c1, c2 the dense cache's arrays, None past its length
+# (``cache_of``); the scratch: feats (n_features,) int64, acc (n_bits,) float64,
+# packed (n_words,) uint64. ``row_sums`` adds with the adders of ``block_sums``, one
+# row's non-zero features in ascending order, and ``pack_row`` tests ``acc > 0`` as
+# ``pack_lanes`` does: the bits of the batch kernels, by construction.
 @jit
-def float_row_kernel(x1, cache, W, bias, mask, feats, acc, packed, idx, z):
-    row = x1.shape[0] - 1
-    if block_sums(x1, row, x1.shape[0] - row, cache, mask, feats, acc):
+def float_row_kernel(x, c0, c1, c2, W, bias, feats, acc, packed, idx, z):
+    if row_sums(x, cache_of(c0, c1, c2), feats, acc):
         return -1
-    pack_lanes(acc, x1.shape[0] - row, packed)
-    gather_add(idx, set_bits(packed[0], W.shape[0], idx), W, bias, z)
+    pack_row(acc, packed)
+    gather_add(idx, set_bits(packed, W.shape[0], idx), W, bias, z)
     return first_max(z)
 
 
 @jit
-def int8_row_kernel(x1, cache, planes, scale, bias, mask, feats, acc, packed, counts, z):
-    row = x1.shape[0] - 1
-    if block_sums(x1, row, x1.shape[0] - row, cache, mask, feats, acc):
+def int8_row_kernel(x, c0, c1, c2, planes, scale, bias, feats, acc, packed, counts, z):
+    if row_sums(x, cache_of(c0, c1, c2), feats, acc):
         return -1
-    pack_lanes(acc, x1.shape[0] - row, packed)
-    plane_add_int8(packed[0], planes, scale, bias, counts, z)
+    pack_row(acc, packed)
+    plane_add_int8(packed, planes, scale, bias, counts, z)
     return first_max(z)

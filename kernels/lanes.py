@@ -14,6 +14,12 @@ or reassociated, so lane r computes exactly what the scalar code would for row r
 (on AVX2 one ``vaddpd``; on a CPU without 256-bit registers LLVM splits it into
 narrower instructions with the same per-lane results).
 
+The updates also take one row: a 1-D accumulator (n,) and a float64 scalar
+instead of a ``Lanes`` value, the same ``fadd``/``fmul`` on one value. So the
+adders written once over a feature's hyperplane entries
+(``pnet.kernels.projection.add_feature``) serve a block of rows and a single row
+alike, and a row's sums are the same operations in the same order either way.
+
 All array arguments are numba arrays of float64 and C layout (accumulators) or
 any layout (inputs, addressed through their strides). Indices are not bounds- or
 wraparound-checked: the callers pass indices they built themselves.
@@ -47,6 +53,18 @@ class _LanesModel(models.PrimitiveModel):
 def _accumulator(a):
     return (isinstance(a, types.Array) and a.ndim == 2 and a.layout == "C"
             and a.dtype == types.float64)
+
+
+def _one_row(acc, v):
+    """A one-row update: 1-D C float64 accumulator, float64 value."""
+    return (isinstance(acc, types.Array) and acc.ndim == 1 and acc.layout == "C"
+            and acc.dtype == types.float64 and v == types.float64)
+
+
+def _element(context, builder, acc_type, acc, k, k_type):
+    """Pointer to ``acc[k]`` (acc: (n,) C float64), no wraparound."""
+    array = context.make_array(acc_type)(context, builder, acc)
+    return builder.gep(array.data, [context.cast(builder, k, k_type, types.int64)])
 
 
 def _lane_row(context, builder, acc_type, acc, k, k_type):
@@ -120,15 +138,22 @@ def lanes_nonfinite(typingctx, v):
 
 
 def _update_row(context, builder, signature, args, combine):
-    """acc[k, :] = combine(acc[k, :], value) for args (acc, k, ..., value)."""
-    row = _lane_row(context, builder, signature.args[0], args[0], args[1], signature.args[1])
-    total = combine(builder.load(row, align=8, typ=_VEC), args[-1])
-    builder.store(total, row, align=8)
+    """acc[k, :] = combine(acc[k, :], value) for args (acc, k, ..., value), or
+    acc[k] = combine(acc[k], value) for a one-row accumulator."""
+    at, typ = (_element, _F64) if signature.args[0].ndim == 1 else (_lane_row, _VEC)
+    row = at(context, builder, signature.args[0], args[0], args[1], signature.args[1])
+    builder.store(combine(builder.load(row, align=8, typ=typ), args[-1]), row, align=8)
     return context.get_dummy_value()
 
 
+def _update_types(acc, k, v):
+    """True for (block accumulator, index, Lanes) or (row accumulator, index, float64)."""
+    return isinstance(k, types.Integer) and (_accumulator(acc) and isinstance(v, Lanes)
+                                             or _one_row(acc, v))
+
+
 def _lanes_update(typingctx, acc, k, v, combine):
-    if not (_accumulator(acc) and isinstance(k, types.Integer) and isinstance(v, Lanes)):
+    if not _update_types(acc, k, v):
         return None
 
     def codegen(context, builder, signature, args):
@@ -139,26 +164,27 @@ def _lanes_update(typingctx, acc, k, v, combine):
 
 @intrinsic
 def lanes_add_at(typingctx, acc, k, v):
-    """acc[k, :] += v."""
+    """acc[k, :] += v (one row: acc[k] += v)."""
     return _lanes_update(typingctx, acc, k, v, lambda builder, a, x: builder.fadd(a, x))
 
 
 @intrinsic
 def lanes_sub_at(typingctx, acc, k, v):
-    """acc[k, :] -= v."""
+    """acc[k, :] -= v (one row: acc[k] -= v)."""
     return _lanes_update(typingctx, acc, k, v, lambda builder, a, x: builder.fsub(a, x))
 
 
 @intrinsic
 def lanes_axpy_at(typingctx, acc, k, s, v):
     """acc[k, :] += v * s  (s a float64 scalar; a product, then a sum: not fused)."""
-    if not (_accumulator(acc) and isinstance(k, types.Integer) and isinstance(s, types.Float)
-            and isinstance(v, Lanes)):
+    if not (_update_types(acc, k, v) and isinstance(s, types.Float)):
         return None
 
     def codegen(context, builder, signature, args):
         s = context.cast(builder, args[2], signature.args[2], types.float64)
-        product = builder.fmul(args[3], _splat(builder, s))
+        if signature.args[0].ndim == 2:
+            s = _splat(builder, s)
+        product = builder.fmul(args[3], s)
         return _update_row(context, builder, signature, args,
                            lambda a, x: builder.fadd(a, product))
     return types.void(acc, k, types.float64, v), codegen

@@ -620,6 +620,11 @@ class ProjectionNetClassifier(ClassifierMixin, JointTraining, BaseEstimator):
         of the right width, when fitted without feature names) skip sklearn's
         validation, as in the compact model; anything else is validated first.
         """
+        predictor, X = self._predictor_and_input(X)
+        return predictor._logits_of(X)
+
+    def _predictor_and_input(self, X):
+        """(the compact predictor, X validated), ``_logits``'s first steps."""
         predictor = getattr(self, "_predictor", None)
         if predictor is None:  # not fitted (NotFittedError), or a pickle of pnet 0.1
             check_is_fitted(self)
@@ -627,7 +632,7 @@ class ProjectionNetClassifier(ClassifierMixin, JointTraining, BaseEstimator):
         if not (plain_rows(X, getattr(self, "n_features_in_", None))
                 and not hasattr(self, "feature_names_in_")):
             X = self._predict_input(X)
-        return predictor._logits_of(X)
+        return predictor, X
 
     def predict_proba(self, X):
         """Class probabilities of the projection net, (n_samples, n_classes)."""
@@ -638,8 +643,8 @@ class ProjectionNetClassifier(ClassifierMixin, JointTraining, BaseEstimator):
 
     def predict(self, X):
         """Class labels from the projection net (the model that ships)."""
-        logits = self._logits(X)  # checks fitted first
-        return self.classes_[np.argmax(logits, axis=1)]
+        predictor, X = self._predictor_and_input(X)  # checks fitted first
+        return self.classes_[predictor._class_indices(X)]
 
     def trainer_predict_proba(self, X):
         """Class probabilities of the trainer network."""

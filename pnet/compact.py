@@ -73,8 +73,13 @@ unsupported version (``pnet._modelfile``).
 Single rows: ``predict_one(x)`` / ``predict_proba_one(x)`` skip sklearn's
 validation (a shape check; finiteness is checked inside the kernel) and run one
 serial kernel (projection, first layer, argmax) on scratch buffers kept per
-thread: a few microseconds, the same class and logits as ``predict(x[None])``
-(the later layers run the same fixed-order kernels, ``pnet.kernels.network``).
+thread: the one-row forms of the batch functions (``row_sums``: the row's own
+non-zero features, scalar adds through the block's adders), the same class and
+logits as ``predict(x[None])`` (the later layers run the same fixed-order kernels,
+``pnet.kernels.network``). ~4.5 us per MNIST row on this 2-core PC, of which the
+kernel ~1.8 us; numba's dispatch of its 12 arguments and the Python around it are
+the rest (callgrind: 47,000 instructions per call, 17,000 of them the kernel). A
+one-row ``predict`` takes the same kernel and the class index it returns.
 
 This module owns the deployed model; its file format (writing, and every check
 on reading) lives in ``pnet._modelfile``, the consistency of its numbers in
@@ -100,6 +105,7 @@ from ._modelfile import (NARROW, file_version, ModelFileError, classes_for_file,
                          read_file_bytes, read_model_file, write_model_file)
 
 SEED_BYTES = 8
+_F64, _F32 = np.dtype(np.float64), np.dtype(np.float32)
 
 
 #: batches of at most this many rows of a plain float ndarray skip check_array (which
@@ -121,6 +127,12 @@ def check_finite(finite):
     if not finite.all():
         raise ValueError(f"Input X contains NaN or infinity (row "
                          f"{int(np.argmin(finite))}).")
+
+
+def _nonfinite(name):
+    """The error for a non-finite row: ``predict_one``'s ("x") or a one-row batch's."""
+    return ValueError(f"{name} contains NaN or infinity"
+                      + ("." if name == "x" else " (row 0)."))
 
 
 def plain_rows(X, n_features):
@@ -208,6 +220,7 @@ class CompactProjectionNet:
             self._tail = [(dequantize(Wq, s), b) for Wq, s, b in
                           zip(self.coefs_[1:], self.scales_[1:], self.intercepts_[1:])]
         self._local = threading.local()  # per-thread scratch of the single-row kernels
+        self._row_shape = (n_features,)
 
     #: a text model (``pnet.CompactTextProjectionNet``) takes strings
     _text = False
@@ -296,6 +309,7 @@ class CompactProjectionNet:
     def __setstate__(self, state):
         self.__dict__.update(state)
         self._local = threading.local()
+        self._row_shape = (self.n_features_in_,)  # absent from pnet 0.1 pickles
         if self.quantize is not None:  # never pickled (nor stored in the file)
             self._planes = weight_planes(self.coefs_[0])
         else:
@@ -364,8 +378,7 @@ class CompactProjectionNet:
 
         One dense row runs ``predict_one``'s serial kernel (the same row functions,
         without the batch path's allocations and dispatch)."""
-        if (not sp.issparse(X) and X.shape[0] == 1
-                and self.hyperplanes.dense_cache()[0] != "none"):
+        if self._one_dense_row(X):
             return np.array(self._row_logits(X[0], "Input X")[0])[None]  # a copy
         Z = None if sp.issparse(X) or X.shape[0] == 0 else self._first_layer_dense(X)
         if Z is None:
@@ -374,13 +387,25 @@ class CompactProjectionNet:
             return self._logits_of_bits(self.hyperplanes.project(X))
         return self._tail_logits(Z)
 
+    def _one_dense_row(self, X):
+        """True if validated X is one dense row and the single-row kernel can run it."""
+        return (not self._text and isinstance(X, np.ndarray) and X.shape[0] == 1
+                and self.hyperplanes.dense_cache()[0] != "none")
+
+    def _class_indices(self, X):
+        """argmax of ``_logits_of(X)`` for each row of validated X (first maximum, as
+        numpy); one dense row takes the index its kernel returns (no argmax call)."""
+        if self._one_dense_row(X):
+            return np.array([self._row_logits(X[0], "Input X")[1]])
+        return np.argmax(self._logits_of(X), axis=1)
+
     def _logits_of_bits(self, packed):
         """Logits of packed bits (n, n_words): the first layer, then the later ones."""
         return self._tail_logits(self._first_layer_of_bits(packed))
 
     def predict(self, X):
         """Class labels, (n_samples,). X: dense array or CSR matrix (n_samples, n_features)."""
-        return self.classes_[np.argmax(self.decision_function(X), axis=1)]
+        return self.classes_[self._class_indices(self._validate(X))]
 
     def predict_proba(self, X):
         """Class probabilities, (n_samples, n_classes) float64."""
@@ -400,22 +425,21 @@ class CompactProjectionNet:
         if cache[0] == "none":  # too wide to cache: the on-the-fly batch path
             return None, None, None, None
         n_bits, n_out = self.coefs_[0].shape
-        lanes = _fused.LANES
-        mask = np.empty(self.n_features_in_, dtype=np.uint8)  # features non-zero in x
-        feats = np.empty(self.n_features_in_, dtype=np.int64)  # their list
-        acc = np.empty((n_bits, lanes))  # <x, r_k> float64, in lane 0
-        packed = np.empty((lanes, n_words(n_bits)), dtype=np.uint64)  # bits, in row 0
+        feats = np.empty(self.n_features_in_, dtype=np.int64)  # x's non-zero features
+        acc = np.empty(n_bits)  # <x, r_k> float64
+        packed = np.empty(n_words(n_bits), dtype=np.uint64)  # its bits
         z = np.empty(n_out, dtype=np.float32)  # first-layer pre-activation
         b = self.intercepts_[0]
         if self.quantize is None:
             idx = np.empty(n_bits, dtype=np.int64)  # set bits
-            weights, scratch = self._padded, (mask, feats, acc, packed, idx, z)
+            weights, scratch = self._padded, (feats, acc, packed, idx, z)
         else:
             counts = np.empty(self._planes.shape[1], dtype=np.int64)  # popcounts
             weights = (self._planes, self.scales_[0], b)
-            scratch = (mask, feats, acc, packed, counts, z)
+            scratch = (feats, acc, packed, counts, z)
         tail = [np.empty(W.shape[1], dtype=np.float32) for W, _ in self._tail]
-        return _ROW[self._arithmetic], (cache[1:],) + weights + scratch, z, tail
+        slots = (cache[1:] + (None, None))[:3]  # the kernel's c0, c1, c2
+        return _ROW[self._arithmetic], slots + weights + scratch, z, tail
 
     def _row_logits(self, x, name="x"):
         """(logits (n_classes,), class index) of one row; skips sklearn's validation.
@@ -425,25 +449,25 @@ class CompactProjectionNet:
         ``name``: "x" for ``predict_one``, "Input X" for a one-row batch (the
         batch's error message, row 0).
         """
-        x = np.asarray(x)
-        if x.dtype != np.float64 and x.dtype != np.float32:
+        if type(x) is not np.ndarray:
+            x = np.asarray(x)
+        if x.dtype is not _F64 and x.dtype is not _F32:  # also an equal, non-native dtype
             x = x.astype(np.float64)
-        if x.shape != (self.n_features_in_,):
+        if x.shape != self._row_shape:
             raise ValueError(f"x must be 1-D with {self.n_features_in_} features, got shape "
                              f"{x.shape}; use predict for a 2-D batch.")
-        row = getattr(self._local, "row", None)
-        if row is None:
-            row = self._local.row = self._row_setup()
-        kernel, args, z, tail = row
-        where = "." if name == "x" else " (row 0)."
+        try:
+            kernel, args, z, tail = self._local.row
+        except AttributeError:  # this thread's first row
+            kernel, args, z, tail = self._local.row = self._row_setup()
         if kernel is None:
             if not np.isfinite(x).all():
-                raise ValueError(f"{name} contains NaN or infinity{where}")
+                raise _nonfinite(name)
             logits = self.decision_function(x[None])[0]
             return logits, int(np.argmax(logits))
-        index = kernel(x[None], *args)  # finite check, projection, first layer, argmax
+        index = kernel(x, *args)  # finite check, projection, first layer, argmax
         if index < 0:
-            raise ValueError(f"{name} contains NaN or infinity{where}")
+            raise _nonfinite(name)
         if not tail:
             return z, index
         logits = predict_hidden_row(z, self._tail, self.activation, tail)

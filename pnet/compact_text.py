@@ -61,6 +61,9 @@ class CompactTextProjectionNet(CompactProjectionNet):
         """Logits of the projection net for a 1-D sequence of strings, (n, n_classes)."""
         return self._logits_of(X)
 
+    def _validate(self, X):
+        return X  # strings: the front checks them (``_logits_of``)
+
     def _logits_of(self, X):
         """Logits of strings (the front checks them: ``pnet.textfront.as_text_list``)."""
         data, ids, indptr = self.text_front.transform(X)

@@ -430,7 +430,7 @@ def test_from_classifier_checks(clf):
 
     with pytest.raises(NotFittedError):
         CompactProjectionNet.from_classifier(ProjectionNetClassifier())
-    with pytest.raises(ValueError, match="quantize must be .auto. \(to_compact\) or one of"):
+    with pytest.raises(ValueError, match=r"quantize must be .auto. \(to_compact\) or one of"):
         clf.to_compact("int3")
 
 

@@ -18,14 +18,19 @@ def read_lanes(X, start, nrow, j, acc):
 
 
 @njit
-def update(acc, k, s, X, start, nrow, j, op):
-    x = lanes_from_rows(X, start, nrow, j)
+def update_one(acc, k, s, x, op):
+    """acc[k] op x: a block accumulator with Lanes x, or one row's with a float64 x."""
     if op == 0:
         lanes_add_at(acc, k, x)
     elif op == 1:
         lanes_sub_at(acc, k, x)
     else:
         lanes_axpy_at(acc, k, s, x)
+
+
+@njit
+def update(acc, k, s, X, start, nrow, j, op):
+    update_one(acc, k, s, lanes_from_rows(X, start, nrow, j), op)
 
 
 @njit
@@ -75,6 +80,20 @@ def test_updates_are_the_scalar_operations(rng):
         for k, j, s in [(0, 0, 1.0), (5, 3, -1.0), (2, 4, 0.37), (2, 1, -3e10)]:
             update(acc, k, s, X, 0, 4, j, op)
             x = X[:, j]
+            expected[k] = (expected[k] + x if op == 0 else expected[k] - x if op == 1
+                           else expected[k] + x * s)
+        assert_array_equal(acc, expected)
+
+
+def test_one_row_updates_are_the_scalar_operations(rng):
+    """One row: acc[k] (+= x | -= x | += x * s), float64, a product then a sum."""
+    xs = rng.standard_normal(40) * 10.0 ** rng.integers(-20, 20, size=40)
+    for op in range(3):
+        acc = rng.standard_normal(6)
+        expected = acc.copy()
+        for i, x in enumerate(xs):
+            k, s = i % 6, [1.0, -1.0, 0.37, -3e10][i % 4]
+            update_one(acc, np.int32(k), s, x, op)
             expected[k] = (expected[k] + x if op == 0 else expected[k] - x if op == 1
                            else expected[k] + x * s)
         assert_array_equal(acc, expected)

@@ -4,6 +4,7 @@ import pickle
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from numba import njit
 from numpy.testing import assert_array_equal
 from sklearn.base import clone
 from sklearn.datasets import load_digits
@@ -14,6 +15,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import naive
 import pnet._hyperplanes as hyperplanes_module
+from pnet.kernels.projection import pack_row, row_sums
 from conftest import THREADS
 from pnet import Hyperplanes, LSHProjection
 from pnet._hyperplanes import resolve_density, unpack
@@ -407,6 +409,45 @@ def test_a_rows_bits_do_not_depend_on_its_block(rng, reference_matrix, projectio
                 assert_array_equal(hp.project(block)[lane], alone[0])
         nan_neighbour = np.vstack([x, np.full(N_FEATURES, np.nan, dtype)])
         assert_array_equal(hp.project(nan_neighbour)[0], alone[0])
+
+
+@njit
+def one_row_bits(X, cache, n_bits):
+    """Each row of X alone through ``row_sums`` and ``pack_row`` (the single-row
+    kernels' projection), and its non-finite flag."""
+    feats = np.empty(X.shape[1], dtype=np.int64)
+    acc = np.empty(n_bits)
+    out = np.zeros((X.shape[0], (n_bits + 63) // 64), dtype=np.uint64)
+    bad = np.zeros(X.shape[0], dtype=np.bool_)
+    for i in range(X.shape[0]):
+        bad[i] = row_sums(X[i], cache, feats, acc)
+        pack_row(acc, out[i])
+    return out, bad
+
+
+@pytest.mark.parametrize("projection,density", PROJECTIONS, ids=PROJECTION_IDS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_one_row_sums_are_the_twins(rng, reference_matrix, projection, density, dtype):
+    """``row_sums`` (one row, scalar adds through the block's adders) gives the twin's
+    bits on rows that fail in any other summation order, on awkward rows, strided
+    rows and -0.0 entries; and flags exactly the non-finite rows."""
+    n_bits = 200
+    hp, density = make_hyperplanes(projection, density, n_bits)
+    R = reference_matrix(SEED, np.arange(N_FEATURES), n_bits, projection, density)
+    X = np.vstack([order_sensitive_rows(R, rng), awkward_rows(rng)]).astype(dtype)
+    X[X.shape[0] // 2:][X[X.shape[0] // 2:] == 0] = -0.0
+    expected = naive.project(X.astype(np.float64), R)
+    cache = hp.dense_cache()[1:]
+    for rows in (X, np.asfortranarray(X), np.repeat(X, 3, axis=1)[:, ::3]):
+        bits, bad = one_row_bits(rows, cache, n_bits)
+        assert_array_equal(bits, expected)
+        assert_array_equal(bits, hp.project(rows))  # the block kernel's bits
+        assert not bad.any()
+    for value in (np.nan, np.inf, -np.inf):
+        broken = X[:20].copy()
+        broken[3:20:4, 5] = value
+        assert_array_equal(one_row_bits(broken, cache, n_bits)[1],
+                           np.isin(np.arange(20), [3, 7, 11, 15, 19]))
 
 
 @pytest.mark.parametrize("projection,density", PROJECTIONS, ids=PROJECTION_IDS)
