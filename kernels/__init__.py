@@ -10,7 +10,7 @@ Modules
 _jit        the one place that sets the jit policy (cache, parallel, no fastmath)
 hashing     hyperplane entries as a pure function of (seed, feature, bit)
 projection  inputs (dense or CSR) to packed bits
-bits        pack / unpack; the row formulas of the first layer (float32 and int8
+bits        unpack; the row formulas of the first layer (float32 and int8
             gather-add) and the scatter-add gradient
 network     the layers after the first at prediction, in fixed order
 optim       Adam / SGD updates on the rows of a row-sparse gradient

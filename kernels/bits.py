@@ -142,21 +142,6 @@ def unpack_row(packed_row, out_row):
 
 
 # -- batches ---------------------------------------------------------------------------
-@jit
-def pack_kernel(B, out):
-    """B (n, n_bits) of 0/non-zero -> out (n, n_words) uint64. Serial: it packs
-    weight bit planes (``pnet._quantize.weight_planes``), a few hundred rows, where a
-    ``parallel=True`` compile (~0.9 s) would cost more than it could save."""
-    n, n_bits = B.shape
-    for i in range(n):
-        for w in range(out.shape[1]):
-            word = np.uint64(0)
-            for b in range(min(64, n_bits - 64 * w)):
-                if B[i, 64 * w + b] != 0:
-                    word |= _ONE << np.uint64(b)
-            out[i, w] = word
-
-
 @parallel_jit
 def unpack_kernel(packed, out):
     """packed (n, n_words) -> out (n, n_bits) of 0/1 in out's dtype."""

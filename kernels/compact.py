@@ -42,7 +42,7 @@ from .projection import block_sums, cache_of, pack_lanes, pack_row, row_sums
 
 
 # -- pieces ----------------------------------------------------------------------------
-@jit
+@jit(inline="always")  # a few lines, called once per row kernel: no compile of its own
 def first_max(z):
     best = 0
     for c in range(1, z.shape[0]):
@@ -51,7 +51,7 @@ def first_max(z):
     return best
 
 
-@jit
+@jit(inline="always")
 def mark_finite(bad, first, nrow, finite):
     """finite[first + r] = row r of a block is finite (bit r of ``bad`` clear)."""
     for r in range(nrow):

@@ -163,7 +163,7 @@ def block_sums(X, start, nrow, cache, mask, feats, acc):
     return bad
 
 
-@jit
+@jit(inline="always")
 def row_sums(x, cache, feats, acc):
     """acc[k] = <x, r_k> for one dense row x (1-D, float32/float64, any stride), from
     a dense cache tuple: the row's non-zero features in ascending order, each added
@@ -214,7 +214,7 @@ def hashed_sums(data, features, start, stop, key, kind, threshold, n_entries, se
 
 
 # -- sums to bits -----------------------------------------------------------------------
-@jit
+@jit(inline="always")
 def pack_row(acc, out_row):
     """out_row[w] |= 1 << b for every k = 64 w + b with acc[k] > 0 (strictly)."""
     n_bits = acc.shape[0]

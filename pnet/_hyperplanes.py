@@ -414,13 +414,17 @@ def unpack(packed, n_bits, dtype=np.float32):
 
 
 def pack(B):
-    """(n, n_bits) of 0/non-zero -> packed (n, ceil(n_bits / 64)) uint64."""
-    B = np.ascontiguousarray(B)
-    if B.dtype == bool:
-        B = B.view(np.uint8)
-    out = np.empty((B.shape[0], n_words(B.shape[1])), dtype=np.uint64)
-    _bits.pack_kernel(B, out)
-    return out
+    """(n, n_bits) of 0/non-zero -> packed (n, ceil(n_bits / 64)) uint64.
+
+    numpy's ``packbits`` (little bit order, bytes read as little-endian words): it
+    packs the weights' bit planes when a quantised model loads (a few hundred rows),
+    where a jit kernel cost ~0.3 s of compile on a machine's first load."""
+    B = np.asarray(B)
+    n, n_bits = B.shape
+    padded = np.zeros((n, 64 * n_words(n_bits)), dtype=bool)
+    padded[:, :n_bits] = B != 0
+    as_bytes = np.packbits(padded, axis=1, bitorder="little")  # (n, 8 * n_words)
+    return as_bytes.view("<u8").astype(np.uint64)
 
 
 def unpack_rows(packed, rows, n_bits, dtype=np.float32):
