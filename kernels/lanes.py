@@ -176,7 +176,8 @@ def lanes_sub_at(typingctx, acc, k, v):
 
 @intrinsic
 def lanes_axpy_at(typingctx, acc, k, s, v):
-    """acc[k, :] += v * s  (s a float64 scalar; a product, then a sum: not fused)."""
+    """acc[k, :] += v * s (one row: acc[k] += v * s); s a float64 scalar; a product,
+    then a sum: not fused."""
     if not (_update_types(acc, k, v) and isinstance(s, types.Float)):
         return None
 

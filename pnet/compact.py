@@ -309,7 +309,7 @@ class CompactProjectionNet:
     def __setstate__(self, state):
         self.__dict__.update(state)
         self._local = threading.local()
-        self._row_shape = (self.n_features_in_,)  # absent from pnet 0.1 pickles
+        self._row_shape = (self.n_features_in_,)  # absent from older pickles
         if self.quantize is not None:  # never pickled (nor stored in the file)
             self._planes = weight_planes(self.coefs_[0])
         else:
@@ -451,7 +451,7 @@ class CompactProjectionNet:
         """
         if type(x) is not np.ndarray:
             x = np.asarray(x)
-        if x.dtype is not _F64 and x.dtype is not _F32:  # also an equal, non-native dtype
+        if x.dtype is not _F64 and x.dtype is not _F32:  # non-native or non-canonical: a copy
             x = x.astype(np.float64)
         if x.shape != self._row_shape:
             raise ValueError(f"x must be 1-D with {self.n_features_in_} features, got shape "

@@ -62,7 +62,8 @@ class CompactTextProjectionNet(CompactProjectionNet):
         return self._logits_of(X)
 
     def _validate(self, X):
-        return X  # strings: the front checks them (``_logits_of``)
+        """X unchanged: strings are checked by the text front (``_logits_of``)."""
+        return X
 
     def _logits_of(self, X):
         """Logits of strings (the front checks them: ``pnet.textfront.as_text_list``)."""
