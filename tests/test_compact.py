@@ -325,14 +325,20 @@ def test_one_row_predict_runs_predict_ones_kernel(all_models, digits, monkeypatc
     gives the batch path's logits bit for bit."""
     X_test = digits[1][:30]
     for name in MODEL_NAMES:
-        _, model = all_models[name]
+        est, model = all_models[name]
         batch = model.decision_function(X_test)
         with monkeypatch.context() as patch:
             patch.setattr(type(model), "_first_layer_dense", None)  # the batch path
             rows = np.vstack([model.decision_function(x[None]) for x in X_test])
             proba = model.predict_proba(X_test[5:6])
+            # one-row predict takes the class index the kernel returns
+            labels = np.concatenate([model.predict(x[None]) for x in X_test])
+            est_labels = np.concatenate([est.predict(x[None]) for x in X_test])
         assert_array_equal(rows, batch)
         assert_array_equal(proba, model.predict_proba(X_test)[5:6])
+        assert_array_equal(labels, model.predict(X_test))
+        assert labels.dtype == model.classes_.dtype
+        assert_array_equal(est_labels, est.predict(X_test))
 
 
 def test_predict_one_without_hyperplane_cache(variants, digits, monkeypatch):
