@@ -105,8 +105,7 @@ def matrix_add(R, j, x, acc):
 
 def add_feature(cache, j, x, acc):
     """acc[k, :] += r[j, k] * x for every entry of feature j (one row: acc[k], x a
-    float64), from a dense cache tuple
-    (jit code only): the layout's adder."""
+    float64), from a dense cache tuple (jit code only): the layout's adder."""
     raise NotImplementedError("add_feature is a numba overload; call it from jit code")
 
 
