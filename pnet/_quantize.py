@@ -31,7 +31,7 @@ the model object and its file live in ``pnet.compact``.
 """
 import numpy as np
 
-from ._hyperplanes import n_words, over_rows, pack
+from ._hyperplanes import over_rows, pack
 from .kernels import bits as _bits
 
 #: bits per stored weight of each quantised format

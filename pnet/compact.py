@@ -76,7 +76,7 @@ serial kernel (projection, first layer, argmax) on scratch buffers kept per
 thread: the one-row forms of the batch functions (``row_sums``: the row's own
 non-zero features, scalar adds through the block's adders), the same class and
 logits as ``predict(x[None])`` (the later layers run the same fixed-order kernels,
-``pnet.kernels.network``). ~4.5 us per MNIST row on this 2-core PC, of which the
+``pnet.kernels.network``). 4.4-8 us per MNIST row on this 2-core PC by load, of which the
 kernel ~1.8 us; numba's dispatch of its 12 arguments and the Python around it are
 the rest (callgrind: 47,000 instructions per call, 17,000 of them the kernel). A
 one-row ``predict`` takes the same kernel and the class index it returns.

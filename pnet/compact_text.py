@@ -57,10 +57,6 @@ class CompactTextProjectionNet(CompactProjectionNet):
             .replace("on None features", "on text")
 
     # -- prediction from strings -------------------------------------------------------------
-    def decision_function(self, X):
-        """Logits of the projection net for a 1-D sequence of strings, (n, n_classes)."""
-        return self._logits_of(X)
-
     def _validate(self, X):
         """X unchanged: strings are checked by the text front (``_logits_of``)."""
         return X
