@@ -14,12 +14,15 @@ images, pixels in [0, 1] as float32), with numba and BLAS at 2 threads:
   ``ProjectionNetClassifier(random_state=0)`` (defaults: T = 60, d = 12, a
   (256, 256) trainer), the same number of epochs;
 - 10,000-row ``predict`` (the test set tiled): MLPClassifier, the compact model in
-  float32 and int8, and the estimator itself (best of n, rounds interleaved);
+  float32 and int8, the int8 model on the same rows as uint8 pixels (0..255: read as
+  they are, 8 rows per block, exact float32 sums, the float rows' bits; checked), and
+  the estimator itself (best of n, rounds interleaved);
 - where the compact model's 10,000 rows go: validation, projection, first layer,
   softmax, argmax;
 - predict at 1 and 2 threads (numba and BLAS alike) and batches of 1, 32 and
   10,000 rows (``--full``: 100,000), on MNIST rows and on dense-uniform rows
-  (every pixel non-zero): MLPClassifier, the compact int8 model, the estimator;
+  (every pixel non-zero): MLPClassifier, the compact int8 model (float32 rows and
+  uint8 pixels), the estimator;
 - single-row latency, the median over many calls cycling through the test rows:
   ``MLPClassifier.predict(x[None])``, ``compact.predict_one(x)``,
   ``compact.predict(x[None])``, the estimator's ``predict(x[None])``;
@@ -172,11 +175,18 @@ def main(argv=None):
     print("\n```text\n" + format_machine_info(info) + "\n```")
 
 
+def as_pixels(X):
+    """Rows of [0, 1] floats as the 8-bit pixels they came from (uint8 0..255)."""
+    return np.rint(np.asarray(X) * 255).astype(np.uint8)
+
+
 def measure(mode, mlp, clf, f32, i8, X10, X_test):
+    P10 = as_pixels(X10)
     batch = best_of_each({
         "MLPClassifier.predict": lambda: mlp.predict(X10),
         "compact float32 predict": lambda: f32.predict(X10),
         "compact int8 predict": lambda: i8.predict(X10),
+        "compact int8 predict, uint8 pixels": lambda: i8.predict(P10),
         "ProjectionNetClassifier.predict": lambda: clf.predict(X10),
     }, mode.repeat, number=1)
     rows = list(X_test)
@@ -192,7 +202,10 @@ def measure(mode, mlp, clf, f32, i8, X10, X_test):
             lambda x: clf.predict(x[None]), rows, mode.row_calls),
     }
     same = all(f32.predict_one(x) == p for x, p in zip(rows, f32.predict(X_test)))
-    return {"batch": batch, "single": single, "predict_one == predict": same}
+    pixels_exact = np.array_equal(i8.decision_function(P10),
+                                  i8.decision_function(P10.astype(np.float64)))
+    return {"batch": batch, "single": single, "predict_one == predict": same,
+            "uint8 == float64 pixels": pixels_exact}
 
 
 def batch_grid(mode, mlp, clf, i8, X_test):
@@ -205,16 +218,20 @@ def batch_grid(mode, mlp, clf, i8, X_test):
     rng = np.random.default_rng(0)
     kinds = {"MNIST": X_test,
              "dense-uniform": rng.random((len(X_test), X_test.shape[1]), dtype=np.float32)}
+    # the same rows as 8-bit pixels: the compact model reads them as they are, 8 rows
+    # per block, with exact float32 sums (the same bits as the float rows' pixels)
     grid = {}
     for kind, rows in kinds.items():
         for threads in GRID_THREADS:
             with set_threads(threads):
                 for n in mode.grid_batches:
                     X = np.ascontiguousarray(np.tile(rows, (-(-n // len(rows)), 1))[:n])
+                    P = as_pixels(X)
                     repeat = mode.repeat if n >= 10_000 else 3
                     grid[kind, threads, n] = best_of_each({
                         "MLPClassifier": lambda: mlp.predict(X),
                         "compact int8": lambda: i8.predict(X),
+                        "compact int8, uint8": lambda: i8.predict(P),
                         "ProjectionNetClassifier": lambda: clf.predict(X),
                     }, repeat, number=None if n < 10_000 else 1)
                     print(f"  grid {kind} threads={threads} rows={n:,} done", flush=True)
@@ -263,7 +280,9 @@ def print_rows(results):
         "Single-row latency (median over calls cycling through the test rows)",
         markdown_table(["call", "median", "/ MLPClassifier"], rows)
         + f"\n\npredict_one gives predict's class on every test row: "
-          f"{results['predict_one == predict']}.")
+          f"{results['predict_one == predict']}. The int8 model's logits of the "
+          f"{N_ROWS:,} rows as uint8 pixels equal those of the same pixels in float64, "
+          f"bit for bit: {results['uint8 == float64 pixels']}.")
 
 
 def print_grid(grid):
@@ -271,13 +290,16 @@ def print_grid(grid):
     for (kind, threads, n), t in grid.items():
         ref = t["MLPClassifier"]
         rows.append([kind, threads, f"{n:,}", fmt_time(ref), fmt_time(t["compact int8"]),
-                     fmt_ratio(t["compact int8"] / ref), fmt_time(t["ProjectionNetClassifier"]),
+                     fmt_ratio(t["compact int8"] / ref), fmt_time(t["compact int8, uint8"]),
+                     fmt_ratio(t["compact int8, uint8"] / ref),
+                     fmt_time(t["ProjectionNetClassifier"]),
                      fmt_ratio(t["ProjectionNetClassifier"] / t["compact int8"])])
     print_section(
         "predict by threads and batch size (numba and BLAS threads alike; best of n, "
         "rounds interleaved; the estimator predicts through its compact twin)",
         markdown_table(["rows", "threads", "batch", "MLPClassifier", "compact int8",
-                        "/ MLP", "estimator", "estimator / compact"], rows))
+                        "/ MLP", "compact int8, uint8 rows", "/ MLP", "estimator",
+                        "estimator / compact"], rows))
 
 
 def print_sizes(mlp, clf, f32, i8, accuracy):
@@ -308,10 +330,11 @@ def print_goals(results, sizes, accuracy):
     mlp_batch = batch["MLPClassifier.predict"]
     mlp_row = single["MLPClassifier.predict(x[None])"]
     rows = []
-    for fmt in ("float32", "int8"):
-        r = batch[f"compact {fmt} predict"] / mlp_batch
-        rows.append([f"{N_ROWS:,}-row predict, compact {fmt}", _target(GOALS["batch"]),
-                     fmt_ratio(r), GOALS["batch"].verdict(r)])
+    for call in ("compact float32 predict", "compact int8 predict",
+                 "compact int8 predict, uint8 pixels"):
+        r = batch[call] / mlp_batch
+        rows.append([f"{N_ROWS:,}-row {call}", _target(GOALS["batch"]), fmt_ratio(r),
+                     GOALS["batch"].verdict(r)])
     for call in ("compact float32 predict_one(x)", "compact int8 predict_one(x)",
                  "compact float32 predict(x[None])",
                  "ProjectionNetClassifier.predict(x[None])"):

@@ -2,7 +2,8 @@
 
 The fused version of what the estimator does in two kernels
 (``projection.dense_rows`` to packed bits, then the first layer on them), for
-dense input, ``LANES`` (4) rows at a time:
+dense input, a block of rows at a time (``block_lanes``: 4 float rows, or 8 uint8 rows
+with exact float32 sums):
 
 1. ``acc[k, r] = <x_r, r_k>`` by the projection sums of ``pnet.kernels.projection``
    (``block_sums`` on the hyperplanes' dense cache tuple: ternary lists, a
@@ -37,8 +38,8 @@ import numpy as np
 
 from ._jit import jit
 from .bits import gather_add, plane_add_int8, set_bits
-from .lanes import LANES
-from .projection import block_sums, cache_of, pack_lanes, pack_row, row_sums
+from .projection import (block_lanes, block_scratch, block_sums, cache_of, pack_lanes, pack_row,
+                         row_sums)
 
 
 # -- pieces ----------------------------------------------------------------------------
@@ -67,13 +68,14 @@ def float_rows(X, start, stop, cache, W, bias, finite, out):
     """First-layer pre-activations of dense rows, float32 W and bias with padded
     columns (``pnet._hyperplanes.pad_columns``); finite[i] = row i is."""
     n_bits = W.shape[0]
+    width = block_lanes(X)
     mask = np.empty(X.shape[1], dtype=np.uint8)
     feats = np.empty(X.shape[1], dtype=np.int64)
-    acc = np.empty((n_bits, LANES))
-    packed = np.empty((LANES, (n_bits + 63) // 64), dtype=np.uint64)
+    acc = block_scratch(X, n_bits)
+    packed = np.empty((width, (n_bits + 63) // 64), dtype=np.uint64)
     idx = np.empty(n_bits, dtype=np.int64)
-    for first in range(start, stop, LANES):
-        nrow = min(LANES, stop - first)
+    for first in range(start, stop, width):
+        nrow = min(width, stop - first)
         mark_finite(block_sums(X, first, nrow, cache, mask, feats, acc), first, nrow, finite)
         pack_lanes(acc, nrow, packed)
         for r in range(nrow):
@@ -84,13 +86,14 @@ def float_rows(X, start, stop, cache, W, bias, finite, out):
 def int8_rows(X, start, stop, cache, n_bits, planes, scale, bias, finite, out):
     """First-layer pre-activations of dense rows, integer weights as bit planes
     (``pnet._quantize.weight_planes``); finite[i] = row i is."""
+    width = block_lanes(X)
     mask = np.empty(X.shape[1], dtype=np.uint8)
     feats = np.empty(X.shape[1], dtype=np.int64)
-    acc = np.empty((n_bits, LANES))
-    packed = np.empty((LANES, planes.shape[0]), dtype=np.uint64)
+    acc = block_scratch(X, n_bits)
+    packed = np.empty((width, planes.shape[0]), dtype=np.uint64)
     counts = np.empty(planes.shape[1], dtype=np.int64)
-    for first in range(start, stop, LANES):
-        nrow = min(LANES, stop - first)
+    for first in range(start, stop, width):
+        nrow = min(width, stop - first)
         mark_finite(block_sums(X, first, nrow, cache, mask, feats, acc), first, nrow, finite)
         pack_lanes(acc, nrow, packed)
         for r in range(nrow):

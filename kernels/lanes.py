@@ -20,18 +20,34 @@ adders written once over a feature's hyperplane entries
 (``pnet.kernels.projection.add_feature``) serve a block of rows and a single row
 alike, and a row's sums are the same operations in the same order either way.
 
-All array arguments are numba arrays of float64 and C layout (accumulators) or
-any layout (inputs, addressed through their strides). Indices are not bounds- or
-wraparound-checked: the callers pass indices they built themselves.
+**Byte rows, eight at a time.** Rows of ``uint8`` values take ``BYTE_LANES`` (8)
+rows per register, as float32 (``ByteLanes``, an LLVM ``<8 x float>``), into a
+float32 accumulator (n, 8). For them the float32 sums are exact: every value is an
+integer 0..255, every hyperplane entry of the layouts that use this path is +-1, so
+every product and partial sum is an integer of magnitude at most 255 * n_features,
+exactly representable in float32 while that is below 2**24
+(``pnet._hyperplanes.MAX_BYTE_FEATURES``). Exact float32 sums are the exact sums,
+and so are the float64 sums of the same rows (exact below 2**53): the same numbers,
+the same bits, twice the lanes. (A sum that is exactly 0 is +0.0 in both: the
+accumulator starts at +0.0, and in round to nearest ``+0 + -0 = +0``, ``a + -a =
++0``.)
+
+All array arguments are numba arrays of float64 (or float32, for byte rows) and C
+layout (accumulators) or any layout (inputs, addressed through their strides).
+Indices are not bounds- or wraparound-checked: the callers pass indices they built
+themselves.
 """
 from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic, models, register_model
 
 LANES = 4
+BYTE_LANES = 8
 _F64 = ir.DoubleType()
+_F32 = ir.FloatType()
 _I64 = ir.IntType(64)
 _VEC = ir.VectorType(_F64, LANES)
+_VEC8 = ir.VectorType(_F32, BYTE_LANES)
 
 
 class Lanes(types.Type):
@@ -50,9 +66,32 @@ class _LanesModel(models.PrimitiveModel):
         super().__init__(dmm, fe_type, _VEC)
 
 
+class ByteLanes(types.Type):
+    """``BYTE_LANES`` float32 values, one per row of a block of uint8 rows."""
+
+    def __init__(self):
+        super().__init__(name=f"ByteLanes{BYTE_LANES}xf32")
+
+
+byte_lanes = ByteLanes()
+
+
+@register_model(ByteLanes)
+class _ByteLanesModel(models.PrimitiveModel):
+    def __init__(self, dmm, fe_type):
+        super().__init__(dmm, fe_type, _VEC8)
+
+
 def _accumulator(a):
+    """A block accumulator: (n, LANES) float64 or (n, BYTE_LANES) float32, C layout
+    (the width is the caller's: numba types carry no shapes)."""
     return (isinstance(a, types.Array) and a.ndim == 2 and a.layout == "C"
-            and a.dtype == types.float64)
+            and a.dtype in (types.float64, types.float32))
+
+
+def _vector(acc_type):
+    """The LLVM vector type of one accumulator row: <4 x double> or <8 x float>."""
+    return _VEC if acc_type.dtype == types.float64 else _VEC8
 
 
 def _one_row(acc, v):
@@ -68,31 +107,35 @@ def _element(context, builder, acc_type, acc, k, k_type):
 
 
 def _lane_row(context, builder, acc_type, acc, k, k_type):
-    """Pointer to ``acc[k, 0:LANES]`` as a vector pointer (acc: (n, LANES) C float64)."""
+    """Pointer to ``acc[k, :]`` as a vector pointer (acc: a block accumulator)."""
     array = context.make_array(acc_type)(context, builder, acc)
     k = context.cast(builder, k, k_type, types.int64)
-    start = builder.mul(k, ir.Constant(_I64, LANES))
-    return builder.bitcast(builder.gep(array.data, [start]), _VEC.as_pointer())
+    vec = _vector(acc_type)
+    start = builder.mul(k, ir.Constant(_I64, vec.count))
+    return builder.bitcast(builder.gep(array.data, [start]), vec.as_pointer())
 
 
-def _splat(builder, value):
+def _splat(builder, value, vec=_VEC):
     first = ir.Constant(ir.IntType(32), 0)
-    vec = builder.insert_element(ir.Constant(_VEC, ir.Undefined), value, first)
-    zeros = ir.Constant(ir.VectorType(ir.IntType(32), LANES), [0] * LANES)
-    return builder.shuffle_vector(vec, ir.Constant(_VEC, ir.Undefined), zeros)
+    v = builder.insert_element(ir.Constant(vec, ir.Undefined), value, first)
+    zeros = ir.Constant(ir.VectorType(ir.IntType(32), vec.count), [0] * vec.count)
+    return builder.shuffle_vector(v, ir.Constant(vec, ir.Undefined), zeros)
 
 
 @intrinsic
 def lanes_from_rows(typingctx, X, start, nrow, j):
-    """Lane r = float64(X[start + r, j]) for r < nrow, +0.0 for r >= nrow.
+    """Lane r = float64(X[start + r, j]) for r < nrow, +0.0 for r >= nrow; for uint8
+    X, ``BYTE_LANES`` lanes of float32(X[start + r, j]) (exact).
 
-    X: 2-D float32/float64, any strides; 1 <= nrow <= LANES rows from ``start``
-    must exist. Lanes past nrow read row ``start + nrow - 1`` (always valid) and
-    are then replaced by zero, so there is no branch per lane."""
+    X: 2-D float32/float64/uint8, any strides; 1 <= nrow <= lanes rows from
+    ``start`` must exist. Lanes past nrow read row ``start + nrow - 1`` (always
+    valid) and are then replaced by zero, so there is no branch per lane."""
     if not (isinstance(X, types.Array) and X.ndim == 2
-            and X.dtype in (types.float32, types.float64)
+            and X.dtype in (types.float32, types.float64, types.uint8)
             and all(isinstance(t, types.Integer) for t in (start, nrow, j))):
         return None
+    byte_rows = X.dtype == types.uint8
+    vec_type, width = (_VEC8, BYTE_LANES) if byte_rows else (_VEC, LANES)
 
     def codegen(context, builder, signature, args):
         x_type, start_type, nrow_type, j_type = signature.args
@@ -106,26 +149,30 @@ def lanes_from_rows(typingctx, X, start, nrow, j):
         base = builder.add(base, builder.mul(j, col_stride))
         item = context.get_data_type(x_type.dtype)
         last = builder.sub(nrow, ir.Constant(_I64, 1))
-        vec = ir.Constant(_VEC, ir.Undefined)
-        for r in range(LANES):
+        vec = ir.Constant(vec_type, ir.Undefined)
+        for r in range(width):
             lane = ir.Constant(_I64, r)
             row = builder.add(start, builder.select(builder.icmp_signed("<", lane, nrow),
                                                      lane, last))
             address = builder.add(base, builder.mul(row, row_stride))
             value = builder.load(builder.inttoptr(address, item.as_pointer()), typ=item)
-            if x_type.dtype == types.float32:
+            if byte_rows:
+                value = builder.uitofp(value, _F32)
+            elif x_type.dtype == types.float32:
                 value = builder.fpext(value, _F64)
             value = builder.select(builder.icmp_signed("<", lane, nrow), value,
-                                   ir.Constant(_F64, 0.0))
+                                   ir.Constant(vec_type.element, 0.0))
             vec = builder.insert_element(vec, value, ir.Constant(ir.IntType(32), r))
         return vec
-    return lanes(X, start, nrow, j), codegen
+    return (byte_lanes if byte_rows else lanes)(X, start, nrow, j), codegen
 
 
 @intrinsic
 def lanes_nonfinite(typingctx, v):
     """Bit r set (int64) where lane r is NaN or +-inf: ``v - v`` is 0 exactly for
-    finite values and NaN otherwise."""
+    finite values and NaN otherwise. Byte lanes are always finite: 0."""
+    if isinstance(v, ByteLanes):
+        return types.int64(v), lambda context, builder, signature, args: ir.Constant(_I64, 0)
     if not isinstance(v, Lanes):
         return None
 
@@ -140,16 +187,20 @@ def lanes_nonfinite(typingctx, v):
 def _update_row(context, builder, signature, args, combine):
     """acc[k, :] = combine(acc[k, :], value) for args (acc, k, ..., value), or
     acc[k] = combine(acc[k], value) for a one-row accumulator."""
-    at, typ = (_element, _F64) if signature.args[0].ndim == 1 else (_lane_row, _VEC)
+    acc_type = signature.args[0]
+    at, typ = (_element, _F64) if acc_type.ndim == 1 else (_lane_row, _vector(acc_type))
     row = at(context, builder, signature.args[0], args[0], args[1], signature.args[1])
-    builder.store(combine(builder.load(row, align=8, typ=typ), args[-1]), row, align=8)
+    align = 8 if acc_type.dtype == types.float64 else 4
+    builder.store(combine(builder.load(row, align=align, typ=typ), args[-1]), row, align=align)
     return context.get_dummy_value()
 
 
 def _update_types(acc, k, v):
-    """True for (block accumulator, index, Lanes) or (row accumulator, index, float64)."""
-    return isinstance(k, types.Integer) and (_accumulator(acc) and isinstance(v, Lanes)
-                                             or _one_row(acc, v))
+    """True for (float64 block accumulator, index, Lanes), (float32 block
+    accumulator, index, ByteLanes) or (row accumulator, index, float64)."""
+    block = _accumulator(acc) and (isinstance(v, Lanes) and acc.dtype == types.float64
+                                   or isinstance(v, ByteLanes) and acc.dtype == types.float32)
+    return isinstance(k, types.Integer) and (block or _one_row(acc, v))
 
 
 def _lanes_update(typingctx, acc, k, v, combine):
@@ -177,14 +228,16 @@ def lanes_sub_at(typingctx, acc, k, v):
 @intrinsic
 def lanes_axpy_at(typingctx, acc, k, s, v):
     """acc[k, :] += v * s (one row: acc[k] += v * s); s a float64 scalar; a product,
-    then a sum: not fused."""
+    then a sum: not fused. Byte lanes multiply by float32(s): exact for the +-1
+    entries that are the only ones byte rows meet."""
     if not (_update_types(acc, k, v) and isinstance(s, types.Float)):
         return None
 
     def codegen(context, builder, signature, args):
-        s = context.cast(builder, args[2], signature.args[2], types.float64)
-        if signature.args[0].ndim == 2:
-            s = _splat(builder, s)
+        acc_type = signature.args[0]
+        s = context.cast(builder, args[2], signature.args[2], acc_type.dtype)
+        if acc_type.ndim == 2:
+            s = _splat(builder, s, _vector(acc_type))
         product = builder.fmul(args[3], s)
         return _update_row(context, builder, signature, args,
                            lambda a, x: builder.fadd(a, product))
@@ -193,14 +246,16 @@ def lanes_axpy_at(typingctx, acc, k, s, v):
 
 @intrinsic
 def lanes_positive(typingctx, acc, k):
-    """Bit r set (int64) where acc[k, r] > 0 (strictly; NaN is not)."""
+    """Bit r set (int64) where acc[k, r] > 0 (strictly; NaN is not), r < the
+    accumulator's width."""
     if not (_accumulator(acc) and isinstance(k, types.Integer)):
         return None
 
     def codegen(context, builder, signature, args):
+        vec = _vector(signature.args[0])
         row = _lane_row(context, builder, signature.args[0], args[0], args[1],
                         signature.args[1])
-        values = builder.load(row, align=8, typ=_VEC)
-        positive = builder.fcmp_ordered(">", values, ir.Constant(_VEC, [0.0] * LANES))
-        return builder.zext(builder.bitcast(positive, ir.IntType(LANES)), _I64)
+        values = builder.load(row, align=4, typ=vec)
+        positive = builder.fcmp_ordered(">", values, ir.Constant(vec, [0.0] * vec.count))
+        return builder.zext(builder.bitcast(positive, ir.IntType(vec.count)), _I64)
     return types.int64(acc, k), codegen

@@ -3,8 +3,8 @@
 The projection sum ``acc[k] = <x, r_k>`` is written once per source of
 hyperplane entries:
 
-``block_sums``   dense rows, a block of up to ``LANES`` (4) rows at a time, from a
-                 cache of the hyperplanes in RAM
+``block_sums``   dense rows, a block of up to ``LANES`` (4) rows at a time (8 for
+                 uint8 rows, below), from a cache of the hyperplanes in RAM
 ``row_sums``     one dense row, from the same cache (the single-row kernels)
 ``hashed_sums``  one CSR row, entries hashed on the fly for its non-zero features
                  (CSR rows, and any model too wide to cache)
@@ -38,6 +38,13 @@ every source gives the same sums, hence the same bits. A row's bits therefore
 depend on nothing but the row: not the other rows of its block, not the batch,
 not the thread count, and dense and CSR inputs of the same data give the same bits.
 
+**uint8 rows** (8-bit pixels, counts) take blocks of ``BYTE_LANES`` (8) rows
+in float32 lanes (``block_lanes``, ``block_scratch``), for +-1 entries only (the
+sparse_sign table and the ternary lists; ``Hyperplanes.takes_bytes``): every sum
+is then an integer below 2**24 in magnitude, exact in float32 as in float64, so
+the bits are those of the same values in float64, with twice the rows per vector
+operation and a quarter of the bytes to read.
+
 The sums are then packed (``pack_lanes`` for a block, ``pack_row`` for one row
 of ``row_sums`` or ``hashed_sums``); both test ``acc[k] > 0``.
 
@@ -55,10 +62,10 @@ from numba.extending import overload
 from ._jit import jit
 from .hashing import (SPARSE_SIGN, TERNARY, entry_hash, feature_key, gaussian_entry,
                       sparse_sign_entries, ternary_entry)
-from .lanes import (LANES, lanes_add_at, lanes_axpy_at, lanes_from_rows, lanes_nonfinite,
-                    lanes_positive, lanes_sub_at)
+from .lanes import (BYTE_LANES, LANES, lanes_add_at, lanes_axpy_at, lanes_from_rows,
+                    lanes_nonfinite, lanes_positive, lanes_sub_at)
 
-assert LANES == 4, "pack_lanes gathers one 4-bit mask per bit into a word of nibbles"
+assert (LANES, BYTE_LANES) == (4, 8), "pack_lanes spreads words of nibbles or of bytes"
 
 
 # -- the projection sum: a block of dense rows ----------------------------------------------
@@ -141,21 +148,50 @@ def _cache_of(c0, c1, c2):
     return lambda c0, c1, c2: (c0, c1, c2)
 
 
+def block_lanes(X):
+    """Rows per block of dense X (jit code only): ``LANES`` (4, float64 sums) for
+    float rows, ``BYTE_LANES`` (8, exact float32 sums) for uint8 rows."""
+    raise NotImplementedError("block_lanes is a numba overload; call it from jit code")
+
+
+@overload(block_lanes, inline="always")
+def _block_lanes(X):
+    width = BYTE_LANES if X.dtype == types.uint8 else LANES
+    return lambda X: width
+
+
+def block_scratch(X, n_bits):
+    """The accumulator ``block_sums`` fills for blocks of X (jit code only):
+    (n_bits, LANES) float64, or (n_bits, BYTE_LANES) float32 for uint8 rows."""
+    raise NotImplementedError("block_scratch is a numba overload; call it from jit code")
+
+
+@overload(block_scratch, inline="always")
+def _block_scratch(X, n_bits):
+    if X.dtype == types.uint8:
+        return lambda X, n_bits: np.empty((n_bits, BYTE_LANES), dtype=np.float32)
+    return lambda X, n_bits: np.empty((n_bits, LANES))
+
+
 @jit
 def block_sums(X, start, nrow, cache, mask, feats, acc):
     """acc[k, r] = <X[start + r], r_k> for the block's rows r < nrow (1 <= nrow <=
-    LANES; lanes r >= nrow are 0), from a dense cache tuple (``add_feature``).
+    ``block_lanes(X)``; lanes r >= nrow are 0), from a dense cache tuple
+    (``add_feature``).
 
     Returns a bit mask of the non-finite rows (bit r: row start + r has NaN or
     +-inf). Zeros are finite and every non-zero value of the block is read into a
     lane, so each is tested as it is read: one vector comparison per feature of the
-    union, not a pass over the rows. ``acc`` is (n_bits, LANES) float64 scratch."""
+    union, not a pass over the rows. ``acc`` is ``block_scratch(X, n_bits)``.
+    uint8 rows (8 per block, float32 lanes) are for +-1 entries only (sparse_sign
+    and ternary caches): their sums are then exact (``pnet.kernels.lanes``)."""
+    width = block_lanes(X)
     acc[:, :] = 0.0
     bad = 0
     for t in range(union_features(X, start, nrow, mask, feats)):
         j = feats[t]
-        if nrow == LANES:  # a full block: the constant lets LLVM drop the lane selects
-            x = lanes_from_rows(X, start, LANES, j)
+        if nrow == width:  # a full block: the constant lets LLVM drop the lane selects
+            x = lanes_from_rows(X, start, width, j)
         else:
             x = lanes_from_rows(X, start, nrow, j)
         bad |= lanes_nonfinite(x)
@@ -240,24 +276,52 @@ def spread_nibbles(nib, r):
     return (x | (x >> np.uint64(24))) & np.uint64(0xFFFF)
 
 
+_BYTES = np.uint64(0x0101010101010101)
+_GATHER_BYTES = np.uint64(0x0102040810204080)
+
+
+@jit(inline="always")
+def spread_bytes(word, r):
+    """The 8 bits r, r + 8, ..., r + 56 of ``word``, packed into bits 0..7 (one
+    multiply moves bit 8 i to bit 56 + i, with no carries into the top byte)."""
+    return (((word >> np.uint64(r)) & _BYTES) * _GATHER_BYTES) >> np.uint64(56)
+
+
+def lanes_of(acc):
+    """The width of a block accumulator (jit code only): 4 (float64) or 8 (float32)."""
+    raise NotImplementedError("lanes_of is a numba overload; call it from jit code")
+
+
+@overload(lanes_of, inline="always")
+def _lanes_of(acc):
+    width = BYTE_LANES if acc.dtype == types.float32 else LANES
+    return lambda acc: width
+
+
 @jit
 def pack_lanes(acc, nrow, out):
     """out[r, w] = packed bits ``acc[:, r] > 0`` (strictly) of the block's rows r <
-    nrow, as ``pack_row`` packs one row: 16 bits at a time, one 4-bit mask per bit
-    (``lanes_positive``) gathered into a word of nibbles, then spread per row.
-    ``out`` is the block's (LANES, n_words) scratch: callers copy rows from it, so
+    nrow, as ``pack_row`` packs one row: one mask per bit (``lanes_positive``, 4 or
+    8 bits: the accumulator's width), 16 or 8 of them gathered into a word of
+    nibbles or bytes, then spread per row (``spread_nibbles``, ``spread_bytes``).
+    ``out`` is the block's (width, n_words) scratch: callers copy rows from it, so
     no call passes a constant row offset (which numba would compile again)."""
     n_bits = acc.shape[0]
-    words = np.empty(LANES, dtype=np.uint64)  # fresh, so LLVM keeps it in registers
+    width = lanes_of(acc)
+    group = 64 // width  # bits per gathered word
+    words = np.empty(width, dtype=np.uint64)  # fresh, so LLVM keeps it in registers
     for w in range(out.shape[1]):
         words[:] = 0
-        for q in range(0, min(64, n_bits - 64 * w), 16):
+        for q in range(0, min(64, n_bits - 64 * w), group):
             base = 64 * w + q
-            nib = np.uint64(0)
-            for b in range(min(16, n_bits - base)):
-                nib |= np.uint64(lanes_positive(acc, base + b)) << np.uint64(4 * b)
+            gathered = np.uint64(0)
+            for b in range(min(group, n_bits - base)):
+                gathered |= np.uint64(lanes_positive(acc, base + b)) << np.uint64(width * b)
             for r in range(nrow):
-                words[r] |= spread_nibbles(nib, r) << np.uint64(q)
+                if width == LANES:
+                    words[r] |= spread_nibbles(gathered, r) << np.uint64(q)
+                else:
+                    words[r] |= spread_bytes(gathered, r) << np.uint64(q)
         for r in range(nrow):
             out[r, w] = words[r]
 
@@ -265,13 +329,15 @@ def pack_lanes(acc, nrow, out):
 # -- batches to packed bits ---------------------------------------------------------------
 @jit
 def dense_rows(X, start, stop, cache, n_bits, out):
-    """Dense rows [start, stop) through a dense cache, ``LANES`` rows at a time."""
+    """Dense rows [start, stop) through a dense cache, ``block_lanes(X)`` rows at a
+    time."""
+    width = block_lanes(X)
     mask = np.empty(X.shape[1], dtype=np.uint8)
     feats = np.empty(X.shape[1], dtype=np.int64)
-    acc = np.empty((n_bits, LANES))
-    packed = np.empty((LANES, out.shape[1]), dtype=np.uint64)
-    for first in range(start, stop, LANES):
-        nrow = min(LANES, stop - first)
+    acc = block_scratch(X, n_bits)
+    packed = np.empty((width, out.shape[1]), dtype=np.uint64)
+    for first in range(start, stop, width):
+        nrow = min(width, stop - first)
         block_sums(X, first, nrow, cache, mask, feats, acc)
         pack_lanes(acc, nrow, packed)
         for r in range(nrow):  # a loop: a slice assignment compiles numba's

@@ -36,6 +36,8 @@ BLOCK_ROWS = 64
 #: (sparse_sign) for which dense input uses a materialised cache; beyond it, entries
 #: are hashed on the fly for each row's non-zero features (the CSR kernel).
 MAX_CACHE_ENTRIES = 1 << 22
+#: widest uint8 rows whose +-1 projection sums are exact in float32: 255 * n <= 2**24 - 1
+MAX_BYTE_FEATURES = (2 ** 24 - 1) // 255
 
 PROJECTIONS = ("sparse_sign", "ternary", "gaussian")
 _KINDS = {"ternary": _hashing.TERNARY, "gaussian": _hashing.GAUSSIAN,
@@ -247,11 +249,29 @@ class Hyperplanes:
                 self._cache = ("matrix", self.matrix())
         return self._cache
 
+    def takes_bytes(self):
+        """True if dense uint8 rows go to the kernels as they are, 8 rows per block in
+        float32 (``pnet.kernels.lanes``): +-1 entries (sparse_sign, ternary), a dense
+        cache and at most ``MAX_BYTE_FEATURES`` features, so that every sum is exact
+        and the bits are those of the same rows in float64. Otherwise uint8 rows are
+        converted (``as_dense_input``)."""
+        return (self.kind in (_hashing.SPARSE_SIGN, _hashing.TERNARY)
+                and self.n_features <= MAX_BYTE_FEATURES and self.dense_cache()[0] != "none")
+
+    def as_dense_input(self, X):
+        """Dense X as the dense kernels take it: C-ordered float32/float64, or uint8
+        rows as they are where ``takes_bytes``; uint8 rows otherwise in float32
+        (exact)."""
+        if X.dtype == np.uint8 and not self.takes_bytes():
+            return X.astype(np.float32)
+        return np.ascontiguousarray(X)
+
     # -- projection -----------------------------------------------------------------
     def project(self, X):
         """Packed bits (n_samples, ceil(n_bits / 64)) uint64 of dense or CSR X.
 
-        X must already be validated (finite, 2-D, float32/float64).
+        X must already be validated (finite, 2-D, float32/float64; dense X may also
+        be uint8: ``as_dense_input``).
         """
         if sp.issparse(X):
             X = sp.csr_matrix(X)
@@ -267,8 +287,9 @@ class Hyperplanes:
             return out
         cache = self.dense_cache()
         if cache[0] == "none":
-            return self.project(sp.csr_matrix(X))
-        X = np.ascontiguousarray(X)
+            return self.project(sp.csr_matrix(X, dtype=np.float64 if X.dtype == np.uint8
+                                              else X.dtype))
+        X = self.as_dense_input(X)
         return over_rows(_projection.dense_rows, X.shape[0], X, cache[1:], self.n_bits,
                          out=out)
 

@@ -122,6 +122,14 @@ def plain_array(X, n_features):
             and X.dtype in (np.float32, np.float64) and X.shape[1] == n_features)
 
 
+def byte_array(X, n_features):
+    """True for a uint8 ndarray of shape (n, n_features), n >= 1: 8-bit rows (pixels,
+    counts) that need no validation (always finite) and that the dense kernels read
+    as they are (``Hyperplanes.as_dense_input``: 8 rows per block, exact sums)."""
+    return (type(X) is np.ndarray and X.ndim == 2 and X.shape[0] > 0
+            and X.dtype == np.uint8 and X.shape[1] == n_features)
+
+
 def check_finite(finite):
     """ValueError unless every row was finite (``finite``: the kernels' flags)."""
     if not finite.all():
@@ -319,8 +327,9 @@ class CompactProjectionNet:
     def _validate(self, X):
         """X as the prediction paths take it. A plain float ndarray of the right width
         is returned as is, its finiteness left to ``_logits_of`` (checked by the
-        kernels as they read it); anything else goes through ``check_array``."""
-        if plain_array(X, self.n_features_in_):
+        kernels as they read it), and so is a uint8 ndarray of the right width
+        (``byte_array``); anything else goes through ``check_array``."""
+        if plain_array(X, self.n_features_in_) or byte_array(X, self.n_features_in_):
             return X
         if not sp.issparse(X) and np.ndim(X) != 2:
             raise ValueError(
@@ -339,7 +348,7 @@ class CompactProjectionNet:
         cache = self.hyperplanes.dense_cache()
         if cache[0] == "none":
             return None
-        X = np.ascontiguousarray(X)
+        X = self.hyperplanes.as_dense_input(X)
         W, b = self.coefs_[0], self.intercepts_[0]
         out = np.empty((X.shape[0], W.shape[1]), dtype=np.float32)
         if self.quantize is None:

@@ -465,3 +465,24 @@ def test_size_bytes_matches_file_payload(all_models, tmp_path, name):
     overhead = os.path.getsize(path) - model.size_bytes
     # zip entries, .npy headers (~250 bytes per array), the JSON header, the labels
     assert 0 < overhead <= header_and_labels + 320 * n_arrays
+
+
+# -- uint8 rows: 8 per block, exact float32 sums --------------------------------------
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_uint8_rows_give_the_float_rows_results(all_models, digits, name):
+    """uint8 rows (digits' 0..16, and 0..255) go to the kernels as they are (sparse_sign
+    and ternary: 8 per block in float32; gaussian: converted) and give the logits of the
+    same values in float64, bit for bit; the estimator agrees."""
+    est, model = all_models[name]
+    for scale in (16, 255):
+        X8 = np.rint(digits[1] * scale).astype(np.uint8)  # 450 rows: a partial last block
+        X64 = X8.astype(np.float64)
+        assert_array_equal(model.decision_function(X8).view(np.uint32),
+                           model.decision_function(X64).view(np.uint32))
+        assert_array_equal(model.predict(X8), model.predict(X64))
+        assert_array_equal(est.predict(X8), est.predict(X64))
+        assert_array_equal(model.predict(X8[3:4]), model.predict(X64[3:4]))
+        assert model.predict_one(X8[3]) == model.predict_one(X64[3])
+        strided = np.asfortranarray(X8)[::3]
+        assert_array_equal(model.predict(strided), model.predict(X64[::3]))
+    assert model.hyperplanes.takes_bytes() == (not name.startswith("gaussian"))

@@ -4,7 +4,7 @@ import pytest
 from numba import njit
 from numpy.testing import assert_array_equal
 
-from pnet.kernels.lanes import (LANES, lanes_add_at, lanes_axpy_at, lanes_from_rows,
+from pnet.kernels.lanes import (BYTE_LANES, LANES, lanes_add_at, lanes_axpy_at, lanes_from_rows,
                                 lanes_nonfinite, lanes_positive, lanes_sub_at)
 
 
@@ -103,3 +103,27 @@ def test_positive_is_strictly_greater_than_zero():
     acc = np.array([[1.0, -1.0, 0.0, -0.0], [np.nan, 5e-324, np.inf, -np.inf]])
     assert positive(acc, 0) == 0b0001
     assert positive(acc, 1) == 0b0110
+
+
+@pytest.mark.parametrize("layout", ["C", "F", "strided"])
+def test_byte_lanes_are_eight_float32_rows(rng, layout):
+    """uint8 rows: 8 lanes of float32 values, zero past nrow, never non-finite; the
+    updates on a float32 (n, 8) accumulator are numpy's float32 operations."""
+    X = rng.integers(0, 256, size=(19, 6)).astype(np.uint8)
+    X = {"C": X, "F": np.asfortranarray(X), "strided": np.repeat(X, 3, axis=1)[:, ::3]}[layout]
+    acc = np.zeros((3, BYTE_LANES), dtype=np.float32)
+    for start, nrow in [(0, 8), (11, 8), (16, 3), (5, 1)]:
+        for j in range(X.shape[1]):
+            expected = np.zeros(BYTE_LANES, dtype=np.float32)
+            expected[:nrow] = X[start:start + nrow, j]
+            assert read_lanes(X, start, nrow, j, acc) == 0
+            assert_array_equal(acc[0], expected)
+            for op, s in [(0, 1.0), (1, 1.0), (2, -1.0), (2, 1.0)]:
+                acc[1] = rng.integers(-1000, 1000, BYTE_LANES)
+                before = acc[1].copy()
+                update(acc, 1, s, X, start, nrow, j, op)
+                want = {0: before + expected, 1: before - expected}.get(
+                    op, before + expected * np.float32(s))
+                assert_array_equal(acc[1], want)
+    acc[2] = [1, -1, 0, -0.0, np.nan, 1e-45, np.inf, -np.inf]
+    assert positive(acc, 2) == 0b01100001

@@ -134,6 +134,43 @@ def test_dense_projection_equals_twin(rng, reference_matrix, with_threads, proje
     assert empty.dtype == np.uint64 and empty.shape == (0, n_words(n_bits))
 
 
+@pytest.mark.parametrize("projection,density", PROJECTIONS, ids=PROJECTION_IDS)
+@pytest.mark.parametrize("n_bits", [100, 720])
+@pytest.mark.parametrize("layout", ["C", "F", "strided"])
+@pytest.mark.parametrize("threads", THREADS)
+def test_uint8_rows_equal_the_twin(rng, reference_matrix, with_threads, projection, density,
+                                   n_bits, layout, threads):
+    """uint8 rows, 8 per block in float32 (``takes_bytes``), give the twin's float64 bits:
+    rows of 255s (the largest sums), single pixels, zero rows, a partial last block."""
+    hp, density = make_hyperplanes(projection, density, n_bits)
+    X = rng.integers(0, 256, size=(301, N_FEATURES)).astype(np.uint8)
+    X[rng.random(X.shape) < 0.4] = 0
+    X[:8] = 255
+    X[8:16] = 0
+    X[np.arange(16, 16 + N_FEATURES), np.arange(N_FEATURES)] = rng.integers(1, 256, N_FEATURES)
+    X[16:16 + N_FEATURES] *= np.eye(N_FEATURES, dtype=np.uint8)
+    if layout == "F":
+        X = np.asfortranarray(X)
+    elif layout == "strided":
+        X = np.repeat(X, 2, axis=1)[:, ::2]
+    bits = with_threads(threads, hp.project, X)
+    assert_array_equal(bits, expected_bits(X, projection, density, n_bits, reference_matrix))
+    assert_array_equal(bits, hp.project(X.astype(np.float64)))
+    assert hp.takes_bytes() == (projection != "gaussian")
+
+
+def test_uint8_rows_are_exact_up_to_max_byte_features():
+    """The rule that keeps float32 sums exact: 255 * n_features < 2**24."""
+    limit = hyperplanes_module.MAX_BYTE_FEATURES
+    assert 255 * limit < 2 ** 24 <= 255 * (limit + 1)
+    assert Hyperplanes(SEED, limit, 64, "sparse_sign", 2 / 64).takes_bytes()
+    wide = Hyperplanes(SEED, limit + 1, 64, "sparse_sign", 2 / 64)
+    assert not wide.takes_bytes()
+    X = np.zeros((3, limit + 1), dtype=np.uint8)
+    X[:, ::1000] = 255
+    assert_array_equal(wide.project(X), wide.project(X.astype(np.float64)))
+
+
 def test_ties_give_zero_bits():
     # a sum of exactly 0 must give bit 0 (strictly positive only): with density 1
     # and the row (1, 1) the sum is r_0 + r_1, exactly 0 whenever the signs differ
