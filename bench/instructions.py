@@ -9,7 +9,7 @@ default compact int8 net, T = 60, d = 12, trained 5 epochs alone, for each
 projection and density in ``MODELS``), a child process loads the model file under valgrind with instrumentation
 off, warms every kernel up, and then counts only the calls measured:
 ``predict_one(x)``, the public ``predict(x[None])``, and one ``predict`` of a
-batch. Each is counted at two call counts and the difference is divided by the
+batch (float32 rows in [0, 1], and the same images as uint8 pixels). Each is counted at two call counts and the difference is divided by the
 extra rows, so start-up and the polling around the measured region cancel out.
 Numba and BLAS run one thread (batches then run the serial row kernels). Note
 that the child compiles for this machine's CPU (``host_cpu``: valgrind presents a
@@ -32,7 +32,8 @@ import numpy as np
 MODELS = {"sparse_sign 8/D (default)": ("sparse_sign", "auto"),
           "ternary 8/D": ("ternary", "auto"),
           "ternary 1/sqrt(D) (pnet 0.1)": ("ternary", 1 / 28)}
-CALLS = {"predict_one(x)": "one", "predict(x[None])": "public", "predict(X) batch": "batch"}
+CALLS = {"predict_one(x)": "one", "predict(x[None])": "public", "predict(X) batch": "batch",
+         "predict(X) batch, uint8 pixels": "bytes"}
 
 
 def child(model, what, n, X_path, flag):
@@ -41,7 +42,8 @@ def child(model, what, n, X_path, flag):
 
     c = pnet.load(model)
     X = np.load(X_path)
-    c.predict_one(X[0]), c.predict(X[:1]), c.predict(X)
+    P = np.rint(X * 255).astype(np.uint8)  # the same images as 8-bit pixels
+    c.predict_one(X[0]), c.predict(X[:1]), c.predict(X), c.predict(P)
     Path(flag + ".ready").touch()
     while not os.path.exists(flag + ".go"):
         time.sleep(0.05)
@@ -51,6 +53,8 @@ def child(model, what, n, X_path, flag):
     elif what == "public":
         for i in range(n):
             c.predict(X[i % len(X)][None])
+    elif what == "bytes":
+        c.predict(P[:n])
     else:
         c.predict(X[:n])
     Path(flag + ".done").touch()

@@ -28,6 +28,13 @@ int8, int4, ternary
     A model trained for its format (``ProjectionNetClassifier(quantize=...)``)
     predicts exactly as the estimator.
 
+Input: float32/float64 rows (any other dtype goes through ``check_array`` to float64),
+and uint8 rows (8-bit pixels, counts) as they are: the dense kernels read them 8 rows
+per block with exact float32 sums (sparse_sign and ternary hyperplanes, up to
+``pnet._hyperplanes.MAX_BYTE_FEATURES`` features; ``Hyperplanes.takes_bytes``), a
+quarter of the bytes of float32 rows; the results are those of the same values in
+float64, bit for bit.
+
 The RAM layouts (padded columns, bit planes) are built from ``coefs_`` when the
 model is made or loaded: a model is not edited in place; build a new one
 (``CompactProjectionNet(...)``, ``from_classifier``) from changed weights.
@@ -105,7 +112,7 @@ from ._modelfile import (NARROW, file_version, ModelFileError, classes_for_file,
                          read_file_bytes, read_model_file, write_model_file)
 
 SEED_BYTES = 8
-_F64, _F32 = np.dtype(np.float64), np.dtype(np.float32)
+_F64, _F32, _U8 = np.dtype(np.float64), np.dtype(np.float32), np.dtype(np.uint8)
 
 
 #: batches of at most this many rows of a plain float ndarray skip check_array (which
@@ -460,8 +467,8 @@ class CompactProjectionNet:
         """
         if type(x) is not np.ndarray:
             x = np.asarray(x)
-        if x.dtype is not _F64 and x.dtype is not _F32:  # non-native or non-canonical: a copy
-            x = x.astype(np.float64)
+        if x.dtype is not _F64 and x.dtype is not _F32 and x.dtype is not _U8:
+            x = x.astype(np.float64)  # non-native or non-canonical: a copy
         if x.shape != self._row_shape:
             raise ValueError(f"x must be 1-D with {self.n_features_in_} features, got shape "
                              f"{x.shape}; use predict for a 2-D batch.")
