@@ -38,8 +38,8 @@ import numpy as np
 
 from ._jit import jit
 from .bits import gather_add, plane_add_int8, set_bits
-from .projection import (block_lanes, block_scratch, block_sums, cache_of, pack_lanes, pack_row,
-                         row_sums)
+from .lanes import LANES, block_lanes, block_sums_of
+from .projection import block_sums, cache_of, pack_lanes, pack_row, row_sums
 
 
 # -- pieces ----------------------------------------------------------------------------
@@ -71,7 +71,7 @@ def float_rows(X, start, stop, cache, W, bias, finite, out):
     width = block_lanes(X)
     mask = np.empty(X.shape[1], dtype=np.uint8)
     feats = np.empty(X.shape[1], dtype=np.int64)
-    acc = block_scratch(X, n_bits)
+    acc = block_sums_of(np.empty((n_bits, LANES)), X)
     packed = np.empty((width, (n_bits + 63) // 64), dtype=np.uint64)
     idx = np.empty(n_bits, dtype=np.int64)
     for first in range(start, stop, width):
@@ -89,7 +89,7 @@ def int8_rows(X, start, stop, cache, n_bits, planes, scale, bias, finite, out):
     width = block_lanes(X)
     mask = np.empty(X.shape[1], dtype=np.uint8)
     feats = np.empty(X.shape[1], dtype=np.int64)
-    acc = block_scratch(X, n_bits)
+    acc = block_sums_of(np.empty((n_bits, LANES)), X)
     packed = np.empty((width, planes.shape[0]), dtype=np.uint64)
     counts = np.empty(planes.shape[1], dtype=np.int64)
     for first in range(start, stop, width):

@@ -39,7 +39,9 @@ themselves.
 """
 from llvmlite import ir
 from numba import types
+from numba.core.imputils import impl_ret_borrowed
 from numba.extending import intrinsic, models, register_model
+from numba.np.arrayobj import populate_array
 
 LANES = 4
 BYTE_LANES = 8
@@ -259,3 +261,51 @@ def lanes_positive(typingctx, acc, k):
         positive = builder.fcmp_ordered(">", values, ir.Constant(vec, [0.0] * vec.count))
         return builder.zext(builder.bitcast(positive, ir.IntType(vec.count)), _I64)
     return types.int64(acc, k), codegen
+
+
+# -- blocks: their width and their accumulator, from the types (constants, no compile) --
+@intrinsic
+def block_lanes(typingctx, X):
+    """Rows per block of dense X, a constant: ``BYTE_LANES`` for uint8 rows (float32
+    lanes), ``LANES`` otherwise (float64 lanes)."""
+    if not isinstance(X, types.Array):
+        return None
+    width = BYTE_LANES if X.dtype == types.uint8 else LANES
+    return types.intp(X), lambda context, builder, signature, args: ir.Constant(_I64, width)
+
+
+@intrinsic
+def lanes_of(typingctx, acc):
+    """The width of a block accumulator, a constant: 4 (float64) or 8 (float32)."""
+    if not _accumulator(acc):
+        return None
+    width = LANES if acc.dtype == types.float64 else BYTE_LANES
+    return types.intp(acc), lambda context, builder, signature, args: ir.Constant(_I64, width)
+
+
+@intrinsic
+def block_sums_of(typingctx, scratch, X):
+    """The accumulator for blocks of X in ``scratch``, (n, LANES) float64 C: the
+    scratch itself for float rows; for uint8 rows its bytes as (n, BYTE_LANES)
+    float32 (32 bytes a row either way). One allocation for both kinds of rows, and
+    no function of its own to compile."""
+    if not (_accumulator(scratch) and scratch.dtype == types.float64
+            and isinstance(X, types.Array)):
+        return None
+    if X.dtype != types.uint8:
+        def same(context, builder, signature, args):
+            return impl_ret_borrowed(context, builder, signature.return_type, args[0])
+        return scratch(scratch, X), same
+    out_type = types.Array(types.float32, 2, "C")
+
+    def codegen(context, builder, signature, args):
+        src = context.make_array(signature.args[0])(context, builder, args[0])
+        dst = context.make_array(out_type)(context, builder)
+        n = builder.extract_value(src.shape, 0)
+        item = ir.Constant(_I64, 4)
+        populate_array(dst, data=builder.bitcast(src.data, _F32.as_pointer()),
+                       shape=[n, ir.Constant(_I64, BYTE_LANES)],
+                       strides=[ir.Constant(_I64, 4 * BYTE_LANES), item], itemsize=item,
+                       meminfo=src.meminfo, parent=src.parent)
+        return impl_ret_borrowed(context, builder, out_type, dst._getvalue())
+    return out_type(scratch, X), codegen

@@ -39,11 +39,12 @@ depend on nothing but the row: not the other rows of its block, not the batch,
 not the thread count, and dense and CSR inputs of the same data give the same bits.
 
 **uint8 rows** (8-bit pixels, counts) take blocks of ``BYTE_LANES`` (8) rows
-in float32 lanes (``block_lanes``, ``block_scratch``), for +-1 entries only (the
-sparse_sign table and the ternary lists; ``Hyperplanes.takes_bytes``): every sum
-is then an integer below 2**24 in magnitude, exact in float32 as in float64, so
-the bits are those of the same values in float64, with twice the rows per vector
-operation and a quarter of the bytes to read.
+in float32 lanes (``pnet.kernels.lanes``: ``block_lanes``, ``block_sums_of``),
+for +-1 entries only (the sparse_sign table and the ternary lists;
+``Hyperplanes.takes_bytes``): every sum is then an integer below 2**24 in
+magnitude, exact in float32 as in float64, so the bits are those of the same
+values in float64, with twice the rows per vector operation and a quarter of the
+bytes to read.
 
 The sums are then packed (``pack_lanes`` for a block, ``pack_row`` for one row
 of ``row_sums`` or ``hashed_sums``); both test ``acc[k] > 0``.
@@ -62,8 +63,9 @@ from numba.extending import overload
 from ._jit import jit
 from .hashing import (SPARSE_SIGN, TERNARY, entry_hash, feature_key, gaussian_entry,
                       sparse_sign_entries, ternary_entry)
-from .lanes import (BYTE_LANES, LANES, lanes_add_at, lanes_axpy_at, lanes_from_rows,
-                    lanes_nonfinite, lanes_positive, lanes_sub_at)
+from .lanes import (BYTE_LANES, LANES, block_lanes, block_sums_of, lanes_add_at,
+                    lanes_axpy_at, lanes_from_rows, lanes_nonfinite, lanes_of, lanes_positive,
+                    lanes_sub_at)
 
 assert (LANES, BYTE_LANES) == (4, 8), "pack_lanes spreads words of nibbles or of bytes"
 
@@ -148,31 +150,6 @@ def _cache_of(c0, c1, c2):
     return lambda c0, c1, c2: (c0, c1, c2)
 
 
-def block_lanes(X):
-    """Rows per block of dense X (jit code only): ``LANES`` (4, float64 sums) for
-    float rows, ``BYTE_LANES`` (8, exact float32 sums) for uint8 rows."""
-    raise NotImplementedError("block_lanes is a numba overload; call it from jit code")
-
-
-@overload(block_lanes, inline="always")
-def _block_lanes(X):
-    width = BYTE_LANES if X.dtype == types.uint8 else LANES
-    return lambda X: width
-
-
-def block_scratch(X, n_bits):
-    """The accumulator ``block_sums`` fills for blocks of X (jit code only):
-    (n_bits, LANES) float64, or (n_bits, BYTE_LANES) float32 for uint8 rows."""
-    raise NotImplementedError("block_scratch is a numba overload; call it from jit code")
-
-
-@overload(block_scratch, inline="always")
-def _block_scratch(X, n_bits):
-    if X.dtype == types.uint8:
-        return lambda X, n_bits: np.empty((n_bits, BYTE_LANES), dtype=np.float32)
-    return lambda X, n_bits: np.empty((n_bits, LANES))
-
-
 @jit
 def block_sums(X, start, nrow, cache, mask, feats, acc):
     """acc[k, r] = <X[start + r], r_k> for the block's rows r < nrow (1 <= nrow <=
@@ -182,7 +159,7 @@ def block_sums(X, start, nrow, cache, mask, feats, acc):
     Returns a bit mask of the non-finite rows (bit r: row start + r has NaN or
     +-inf). Zeros are finite and every non-zero value of the block is read into a
     lane, so each is tested as it is read: one vector comparison per feature of the
-    union, not a pass over the rows. ``acc`` is ``block_scratch(X, n_bits)``.
+    union, not a pass over the rows. ``acc`` is ``block_sums_of(scratch, X)``.
     uint8 rows (8 per block, float32 lanes) are for +-1 entries only (sparse_sign
     and ternary caches): their sums are then exact (``pnet.kernels.lanes``)."""
     width = block_lanes(X)
@@ -287,17 +264,6 @@ def spread_bytes(word, r):
     return (((word >> np.uint64(r)) & _BYTES) * _GATHER_BYTES) >> np.uint64(56)
 
 
-def lanes_of(acc):
-    """The width of a block accumulator (jit code only): 4 (float64) or 8 (float32)."""
-    raise NotImplementedError("lanes_of is a numba overload; call it from jit code")
-
-
-@overload(lanes_of, inline="always")
-def _lanes_of(acc):
-    width = BYTE_LANES if acc.dtype == types.float32 else LANES
-    return lambda acc: width
-
-
 @jit
 def pack_lanes(acc, nrow, out):
     """out[r, w] = packed bits ``acc[:, r] > 0`` (strictly) of the block's rows r <
@@ -334,7 +300,7 @@ def dense_rows(X, start, stop, cache, n_bits, out):
     width = block_lanes(X)
     mask = np.empty(X.shape[1], dtype=np.uint8)
     feats = np.empty(X.shape[1], dtype=np.int64)
-    acc = block_scratch(X, n_bits)
+    acc = block_sums_of(np.empty((n_bits, LANES)), X)
     packed = np.empty((width, out.shape[1]), dtype=np.uint64)
     for first in range(start, stop, width):
         nrow = min(width, stop - first)
