@@ -263,7 +263,7 @@ class Hyperplanes:
         rows as they are where ``takes_bytes``; uint8 rows otherwise in float32
         (exact)."""
         if X.dtype == np.uint8 and not self.takes_bytes():
-            return X.astype(np.float32)
+            return np.ascontiguousarray(X, dtype=np.float32)
         return np.ascontiguousarray(X)
 
     # -- projection -----------------------------------------------------------------
