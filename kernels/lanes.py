@@ -96,6 +96,11 @@ def _vector(acc_type):
     return _VEC if acc_type.dtype == types.float64 else _VEC8
 
 
+def _align(acc_type):
+    """The alignment of an accumulator's elements (the vector rows are unaligned)."""
+    return 8 if acc_type.dtype == types.float64 else 4
+
+
 def _one_row(acc, v):
     """A one-row update: 1-D C float64 accumulator, float64 value."""
     return (isinstance(acc, types.Array) and acc.ndim == 1 and acc.layout == "C"
@@ -192,7 +197,7 @@ def _update_row(context, builder, signature, args, combine):
     acc_type = signature.args[0]
     at, typ = (_element, _F64) if acc_type.ndim == 1 else (_lane_row, _vector(acc_type))
     row = at(context, builder, signature.args[0], args[0], args[1], signature.args[1])
-    align = 8 if acc_type.dtype == types.float64 else 4
+    align = _align(acc_type)
     builder.store(combine(builder.load(row, align=align, typ=typ), args[-1]), row, align=align)
     return context.get_dummy_value()
 
@@ -257,7 +262,7 @@ def lanes_positive(typingctx, acc, k):
         vec = _vector(signature.args[0])
         row = _lane_row(context, builder, signature.args[0], args[0], args[1],
                         signature.args[1])
-        values = builder.load(row, align=4, typ=vec)
+        values = builder.load(row, align=_align(signature.args[0]), typ=vec)
         positive = builder.fcmp_ordered(">", values, ir.Constant(vec, [0.0] * vec.count))
         return builder.zext(builder.bitcast(positive, ir.IntType(vec.count)), _I64)
     return types.int64(acc, k), codegen

@@ -285,11 +285,10 @@ class Hyperplanes:
         out = np.empty((X.shape[0], n_words(self.n_bits)), dtype=np.uint64)
         if X.shape[0] == 0:
             return out
+        X = self.as_dense_input(X)  # uint8 rows as they are, or in float32
         cache = self.dense_cache()
         if cache[0] == "none":
-            return self.project(sp.csr_matrix(X, dtype=np.float64 if X.dtype == np.uint8
-                                              else X.dtype))
-        X = self.as_dense_input(X)
+            return self.project(sp.csr_matrix(X))
         return over_rows(_projection.dense_rows, X.shape[0], X, cache[1:], self.n_bits,
                          out=out)
 

@@ -42,7 +42,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from ._hyperplanes import PROJECTIONS, Hyperplanes, mean_nonzeros, resolve_density
 from ._quantize import WEIGHT_BITS
-from .compact import byte_array, plain_rows
+from .compact import plain_rows
 from .layers import ACTIVATIONS
 from .losses import log_softmax, softmax
 from .networks import MLPNetwork, ProjectionNetwork, inputs_of
@@ -616,10 +616,10 @@ class ProjectionNetClassifier(ClassifierMixin, JointTraining, BaseEstimator):
     def _logits(self, X):
         """Logits of the projection net, (n_samples, n_classes) float32.
 
-        A few plain rows (``pnet.compact.plain_rows``: a small finite float ndarray
-        of the right width) and uint8 rows of the right width (``byte_array``), when
-        fitted without feature names, skip sklearn's validation, as in the compact
-        model; anything else is validated first.
+        Plain rows (``pnet.compact.plain_rows``: a small finite float ndarray, or a
+        uint8 ndarray, of the right width), when fitted without feature names, skip
+        sklearn's validation, as in the compact model; anything else is validated
+        first.
         """
         predictor, X = self._predictor_and_input(X)
         return predictor._logits_of(X)
@@ -630,8 +630,7 @@ class ProjectionNetClassifier(ClassifierMixin, JointTraining, BaseEstimator):
         if predictor is None:  # not fitted (NotFittedError), or a pickle of pnet 0.1
             check_is_fitted(self)
             predictor = self._make_predictor()
-        n_features = getattr(self, "n_features_in_", None)
-        if not ((plain_rows(X, n_features) or byte_array(X, n_features) and not predictor._text)
+        if not (plain_rows(X, getattr(self, "n_features_in_", None))
                 and not hasattr(self, "feature_names_in_")):
             X = self._predict_input(X)
         return predictor, X

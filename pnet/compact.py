@@ -121,20 +121,14 @@ SMALL_BATCH = 64
 
 
 def plain_array(X, n_features):
-    """True for X that ``check_array`` would return unchanged but for its finite check:
-    a C-or-F float32/float64 ndarray of shape (n, n_features), n >= 1. The fused
-    dense kernels check finiteness as they read each row, so such a batch skips
-    ``check_array``'s separate pass (``CompactProjectionNet._validate``)."""
+    """True for X the dense kernels take as it is: an ndarray of shape (n, n_features),
+    n >= 1, of float32/float64 (what ``check_array`` would return unchanged but for
+    its finite check: the fused kernels check finiteness as they read each row) or
+    of uint8 (8-bit rows, always finite, read 8 rows per block with exact sums:
+    ``Hyperplanes.as_dense_input``). Such a batch skips ``check_array``
+    (``CompactProjectionNet._validate``)."""
     return (type(X) is np.ndarray and X.ndim == 2 and X.shape[0] > 0
-            and X.dtype in (np.float32, np.float64) and X.shape[1] == n_features)
-
-
-def byte_array(X, n_features):
-    """True for a uint8 ndarray of shape (n, n_features), n >= 1: 8-bit rows (pixels,
-    counts) that need no validation (always finite) and that the dense kernels read
-    as they are (``Hyperplanes.as_dense_input``: 8 rows per block, exact sums)."""
-    return (type(X) is np.ndarray and X.ndim == 2 and X.shape[0] > 0
-            and X.dtype == np.uint8 and X.shape[1] == n_features)
+            and X.dtype in (np.float32, np.float64, np.uint8) and X.shape[1] == n_features)
 
 
 def check_finite(finite):
@@ -151,10 +145,12 @@ def _nonfinite(name):
 
 
 def plain_rows(X, n_features):
-    """True for a ``plain_array`` of at most ``SMALL_BATCH`` rows, all finite: exactly
-    what ``check_array`` would return unchanged, checked in a few µs (the estimator's
-    shortcut, whose predictions do not all run the fused kernels)."""
-    return plain_array(X, n_features) and X.shape[0] <= SMALL_BATCH and np.isfinite(X).all()
+    """True for a ``plain_array`` that needs no check: uint8 rows, or at most
+    ``SMALL_BATCH`` float rows, all finite (checked in a few µs). The estimator's
+    shortcut past sklearn's validation, whose predictions do not all run the fused
+    kernels (so a large float batch is checked there)."""
+    return plain_array(X, n_features) and (
+        X.dtype == np.uint8 or X.shape[0] <= SMALL_BATCH and np.isfinite(X).all())
 
 
 #: fused dense row kernels by arithmetic (None: float32 gather-add; 'int8': bit planes);
@@ -332,11 +328,11 @@ class CompactProjectionNet:
 
     # ------------------------------------------------------------ prediction --
     def _validate(self, X):
-        """X as the prediction paths take it. A plain float ndarray of the right width
-        is returned as is, its finiteness left to ``_logits_of`` (checked by the
-        kernels as they read it), and so is a uint8 ndarray of the right width
-        (``byte_array``); anything else goes through ``check_array``."""
-        if plain_array(X, self.n_features_in_) or byte_array(X, self.n_features_in_):
+        """X as the prediction paths take it. A float32/float64 or uint8 ndarray of the
+        right width (``plain_array``) is returned as is, its finiteness left to
+        ``_logits_of`` (checked by the kernels as they read it); anything else goes
+        through ``check_array``."""
+        if plain_array(X, self.n_features_in_):
             return X
         if not sp.issparse(X) and np.ndim(X) != 2:
             raise ValueError(
