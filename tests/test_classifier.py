@@ -541,6 +541,9 @@ def test_small_plain_batches_skip_validation_but_not_its_checks(blobs, monkeypat
         clf.predict(X[:64])
         with pytest.raises(TypeError):
             clf.predict(X[:65])
+        pixels = np.minimum(np.abs(X) * 20, 255).astype(np.uint8)  # uint8: any size
+        by_bytes = clf.predict_proba(pixels)
+    np.testing.assert_array_equal(by_bytes, clf.predict_proba(pixels.astype(np.float64)))
     full = clf.predict_proba(X)  # 120 rows: validated by sklearn
     for rows in (X[:1], X[5:9], np.asfortranarray(X[:3]), X[:64].astype(np.float32)):
         np.testing.assert_array_equal(clf.predict_proba(rows),
