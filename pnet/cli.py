@@ -85,8 +85,9 @@ def _export_c(args):
     model = _load_model(args.model)
     try:
         paths = model.export_c(args.outdir, hyperplane_table=args.hyperplane_table,
-                               max_text_bytes=args.max_text_bytes, all_sums=args.all_sums)
-    except ValueError as exc:  # hyperplane tables of a gaussian or text model
+                               max_text_bytes=args.max_text_bytes, all_sums=args.all_sums,
+                               input_type=args.input_type)
+    except ValueError as exc:  # tables of a gaussian model, uint8 rows of a text model
         raise InputError(f"{args.model}: {exc}") from exc
     except OSError as exc:
         raise InputError(f"{args.outdir}: {exc.strerror or exc}.") from exc
@@ -272,6 +273,10 @@ def build_parser():
                         help="without tables: keep all T*d projection sums on the stack "
                              "(8 bytes each) instead of 64 at a time; sparse_sign then "
                              "draws each feature's entries once, not once per 64 bits")
+    export.add_argument("--input-type", choices=("float32", "uint8"), default="float32",
+                        help="dense models: the type of the row values the C takes "
+                             "(default float32; uint8: 8-bit rows summed exactly in "
+                             "int32, no floating point in the projection)")
     export.add_argument("--max-text-bytes", type=int, default=256,
                         help="text models: the longest text in bytes the C takes "
                              "(default 256)")

@@ -526,7 +526,8 @@ class CompactProjectionNet:
         with open(path, "wb") as f:
             f.write(data)
 
-    def export_c(self, outdir, hyperplane_table=False, max_text_bytes=256, all_sums=False):
+    def export_c(self, outdir, hyperplane_table=False, max_text_bytes=256, all_sums=False,
+                 input_type="float32"):
         """Write ``pnet_model.h`` and ``pnet_model.c`` (dependency-free C99 that predicts
         bit for bit as this model) into ``outdir``; returns their paths.
 
@@ -542,10 +543,15 @@ class CompactProjectionNet:
             Without tables: all T*d projection sums on the stack at once (8 bytes
             each) instead of 64; sparse_sign then draws each feature's entries
             once instead of once per word of 64 bits (faster, more RAM).
+        input_type : 'float32' or 'uint8'
+            Dense models: the values the C takes. 'uint8' (8-bit pixels, counts)
+            sums ternary and sparse_sign projections in int32, exact: the same bits
+            as ``predict`` of the same values, no floating point in the projection.
         """
         from .export_c import export_c
 
-        return export_c(self, outdir, hyperplane_table, max_text_bytes, all_sums)
+        return export_c(self, outdir, hyperplane_table, max_text_bytes, all_sums,
+                        input_type)
 
     @classmethod
     def from_bytes(cls, data, source="<bytes>"):

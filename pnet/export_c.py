@@ -43,7 +43,15 @@ What is written, per model:
 - with ``all_sums=True`` (no tables): all ``T*d`` sums on the stack at once
   (``8 * T*d`` bytes) instead of one word of 64, so sparse_sign draws each
   feature's entries once instead of once per word: ``ceil(T*d / 64)`` times fewer
-  hashes, no flash (ternary and gaussian hash every entry once either way).
+  hashes, no flash (ternary and gaussian hash every entry once either way);
+- with ``input_type='uint8'`` (dense rows of 8-bit values: pixels, counts): the
+  functions take ``const uint8_t *x`` (``pnet_input_t``) and, for ternary and
+  sparse_sign, sum in ``int32_t``: every entry is +-1, so each partial sum is an
+  integer of magnitude <= 255 * n_features (< 2**31, checked), exact as it is in
+  double, and the bits equal the model's Python bits of the same values (which
+  pnet also sums exactly: ``Hyperplanes.as_dense_input``). No floating point in
+  the projection (a Cortex-M4 has float but no double in hardware) and 4 bytes
+  per sum on the stack instead of 8. Gaussian entries keep double sums.
 
 This module owns only the generation of C text; the formulas live in ``pnet/c/``
 and in the kernels it mirrors.
@@ -68,24 +76,29 @@ _PROJECTION_CODES = {"ternary": 0, "gaussian": 1, "sparse_sign": 2}
 _TABLES = ("ternary", "sparse_sign")
 
 _DENSE_API = """\
-/* x: PNET_N_FEATURES float32 values, one dense row (what predict_one takes). */
+/* One dense row (what predict_one takes): PNET_N_FEATURES values of pnet_input_t. */
+typedef ${ctype} pnet_input_t;
 
-/* The class index of x (its label is pnet_class_labels[index]), or -1 if x holds
- * NaN or infinity: predict_one(x). */
-int pnet_predict(const float *x);
+/* The class index of x (its label is pnet_class_labels[index])${reject}: predict_one(x). */
+int pnet_predict(const ${ctype} *x);
 
 /* The PNET_N_CLASSES logits of x into out: decision_function(x[None])[0]. */
-void pnet_logits(const float *x, float *out);
+void pnet_logits(const ${ctype} *x, float *out);
 
 /* The packed projection bits of x into words[PNET_N_WORDS]: hyperplanes.project(x[None]). */
-void pnet_bits(const float *x, uint64_t *words);
+void pnet_bits(const ${ctype} *x, uint64_t *words);
 
 #ifdef PNET_PROBA
 /* The class probabilities into out[PNET_N_CLASSES] (softmax of the logits, in
  * double); returns what pnet_predict returns. */
-int pnet_proba(const float *x, double *out);
+int pnet_proba(const ${ctype} *x, double *out);
 #endif
 """
+#: input_type -> (the C type of a dense row's values, what pnet_predict rejects)
+_INPUT_TYPES = {"float32": ("float", ", or -1 if x holds NaN or infinity"),
+                "uint8": ("uint8_t", "; bytes are always finite, so never -1")}
+#: uint8 rows with +-1 entries sum in int32: |sum| <= 255 * n_features must fit
+MAX_U8_FEATURES = (2**31 - 1) // 255
 
 
 _TEXT_API = """\
@@ -208,7 +221,17 @@ def _hyperplane_tables(model):
     ])
 
 
-def _check_exportable(model, hyperplane_table, max_text_bytes):
+def _check_exportable(model, hyperplane_table, max_text_bytes, input_type):
+    if input_type not in _INPUT_TYPES:
+        raise ValueError(f"input_type must be one of {sorted(_INPUT_TYPES)}, "
+                         f"got {input_type!r}.")
+    if input_type == "uint8" and model._text:
+        raise ValueError("input_type='uint8' is for models of dense rows; a text model "
+                         "takes UTF-8 text.")
+    if _integer_sums(model, input_type) and model.n_features_in_ > MAX_U8_FEATURES:
+        raise ValueError(f"input_type='uint8' sums bytes in int32: at most "
+                         f"{MAX_U8_FEATURES:,} features, this model has "
+                         f"{model.n_features_in_:,}.")
     if type(max_text_bytes) is not int or max_text_bytes < 0:
         raise ValueError(f"max_text_bytes must be an int >= 0, got {max_text_bytes!r}.")
     if model.activation not in ACTIVATION_CODES:
@@ -228,10 +251,16 @@ def _sum_bits(model, table, all_sums):
     return model.layer_sizes[0] if table or all_sums else 64
 
 
-def _stack(model, table, all_sums):
+def _integer_sums(model, input_type):
+    """Whether the projection sums are int32 (uint8 rows, +-1 entries), not double."""
+    return input_type == "uint8" and model.projection != "gaussian"
+
+
+def _stack(model, table, all_sums, input_type):
     """(bytes, detail) of the largest arrays on the stack during one call."""
     width = max(model.layer_sizes[1:])
-    parts = [("sums", 8 * _sum_bits(model, table, all_sums)),
+    sum_bytes = 4 if _integer_sums(model, input_type) else 8
+    parts = [("sums", sum_bytes * _sum_bits(model, table, all_sums)),
              ("bits", 8 * n_words(model.layer_sizes[0]))]
     if model.projection == "sparse_sign" and not table:
         parts.append(("drawn-bits bitmap", 8 * n_words(model.layer_sizes[0])))
@@ -247,11 +276,12 @@ def _stack(model, table, all_sums):
     return sum(n for _, n in parts), detail
 
 
-def _config(model, table, all_sums):
+def _config(model, table, all_sums, input_type):
     """The configuration macros the runtime (and a text model's front) reads."""
     fmt = model.quantize
     lines = {
         "PNET_TEXT": int(model._text),
+        "PNET_INPUT_U8": int(input_type == "uint8"),
         **{f"PNET_{name.upper()}": code for name, code in _PROJECTION_CODES.items()},
         "PNET_PROJECTION": f"PNET_{model.projection.upper()}",
         "PNET_SEED_KEY": f"UINT64_C(0x{int(model.hyperplanes.key):016X}) /* mix64(seed) */",
@@ -276,18 +306,21 @@ def _uses_math(model):
 
 
 # -- the two files ----------------------------------------------------------------------------
-def render(model, hyperplane_table=False, max_text_bytes=MAX_TEXT_BYTES, all_sums=False):
+def render(model, hyperplane_table=False, max_text_bytes=MAX_TEXT_BYTES, all_sums=False,
+           input_type="float32"):
     """(header text, source text) of a compact model."""
     from . import __version__
 
-    _check_exportable(model, hyperplane_table, max_text_bytes)
-    stack_bytes, stack_detail = _stack(model, hyperplane_table, all_sums)
+    _check_exportable(model, hyperplane_table, max_text_bytes, input_type)
+    stack_bytes, stack_detail = _stack(model, hyperplane_table, all_sums, input_type)
     if model._text:
         inputs = f"#define PNET_MAX_TEXT_BYTES {max_text_bytes}\n"
         api, runtime = _TEXT_API, ["textfront.c", "pnet_api_text.c"]
     else:
         inputs = f"#define PNET_N_FEATURES {model.n_features_in_}\n"
-        api, runtime = _DENSE_API, ["pnet_api_dense.c"]
+        ctype, reject = _INPUT_TYPES[input_type]
+        api = string.Template(_DENSE_API).substitute(ctype=ctype, reject=reject)
+        runtime = ["pnet_api_dense.c"]
     math = _uses_math(model)
     planes = ("const tables of per-feature lists of +1 and -1 bits (hyperplane_table=True)"
               if hyperplane_table else "regenerated by hashing, not stored")
@@ -306,7 +339,7 @@ def render(model, hyperplane_table=False, max_text_bytes=MAX_TEXT_BYTES, all_sum
         '#include "pnet_model.h"\n',
         "#include <math.h>\n" if math else "#ifdef PNET_PROBA\n#include <math.h>\n#endif\n",
         "\n/* -- configuration ------------------------------------------------------- */\n",
-        _config(model, hyperplane_table, all_sums),
+        _config(model, hyperplane_table, all_sums, input_type),
         "\nconst char *const pnet_class_labels[PNET_N_CLASSES] = {\n" + labels + "\n};\n",
         "\n/* -- hyperplane tables --------------------------------------------------- */\n"
         + _hyperplane_tables(model) if hyperplane_table else "",
@@ -320,7 +353,7 @@ def render(model, hyperplane_table=False, max_text_bytes=MAX_TEXT_BYTES, all_sum
 
 
 def export_c(model, outdir, hyperplane_table=False, max_text_bytes=MAX_TEXT_BYTES,
-             all_sums=False):
+             all_sums=False, input_type="float32"):
     """Write ``pnet_model.h`` and ``pnet_model.c`` for ``model`` into ``outdir``
     (created if needed); returns their two paths. See the module docstring.
 
@@ -331,8 +364,15 @@ def export_c(model, outdir, hyperplane_table=False, max_text_bytes=MAX_TEXT_BYTE
         Without tables: hold all T*d projection sums at once (``8 * T*d`` bytes of
         stack) rather than 64, so that sparse_sign draws each feature's entries
         once rather than once per word of 64 bits.
+    input_type : 'float32' or 'uint8'
+        Models of dense rows: the type of the values the C functions take
+        (``pnet_input_t``). 'uint8' (8-bit pixels, counts): ternary and
+        sparse_sign projections sum the bytes in int32, exact, so the same bits as
+        the model's Python predictions of the same values, with no floating point
+        in the projection (and half the stack for the sums); gaussian sums stay
+        double.
     """
-    header, source = render(model, hyperplane_table, max_text_bytes, all_sums)
+    header, source = render(model, hyperplane_table, max_text_bytes, all_sums, input_type)
     os.makedirs(outdir, exist_ok=True)
     paths = os.path.join(outdir, "pnet_model.h"), os.path.join(outdir, "pnet_model.c")
     for path, text in zip(paths, (header, source)):

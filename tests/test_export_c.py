@@ -42,17 +42,20 @@ def random_model(projection="ternary", quantize=None, hidden=(), activation="rel
 
 
 #: the exports: hashed entries, one word of sums at a time (the default); hyperplane
-#: tables (dense ternary / sparse_sign); hashed with all the sums at once (all_sums)
+#: tables (dense ternary / sparse_sign); hashed with all the sums at once (all_sums);
+#: each also for uint8 rows ("-u8": int32 sums for ternary and sparse_sign)
 EXPORTS = {"hash": {}, "table": {"hyperplane_table": True}, "all-sums": {"all_sums": True}}
+EXPORTS.update({f"{name}-u8": {**kw, "input_type": "uint8"} for name, kw in EXPORTS.items()})
 HASH, HASHED, TABLE = ("hash",), ("hash", "all-sums"), ("hash", "table")
 ALL = ("hash", "table", "all-sums")
+ALL_U8 = ALL + ("hash-u8", "table-u8", "all-sums-u8")
 #: name -> (model factory, its exports)
 MODELS = {
     "ternary-float32": (lambda: random_model(), TABLE),
     "ternary-float32-identity": (lambda: random_model(hidden=(9,), activation="identity",
                                                       seed=8), HASHED),
     "ternary-int8-relu": (lambda: random_model(quantize="int8", hidden=(16,), seed=1,
-                                               n_bits=30), TABLE),
+                                               n_bits=30), TABLE + ("hash-u8", "table-u8")),
     "ternary-int4-tanh": (lambda: random_model(quantize="int4", hidden=(12, 8),
                                                activation="tanh", seed=2), TABLE),
     "ternary-ternary-logistic": (lambda: random_model(quantize="ternary", hidden=(10,),
@@ -60,7 +63,8 @@ MODELS = {
     "gaussian-float32-tanh": (lambda: random_model("gaussian", hidden=(10,),
                                                    activation="tanh", seed=4), HASH),
     "gaussian-int8": (lambda: random_model("gaussian", quantize="int8", seed=5,
-                                           n_bits=7, n_projections=3), HASHED),
+                                           n_bits=7, n_projections=3),
+                      HASHED + ("all-sums-u8",)),
     "gaussian-int4-logistic": (lambda: random_model("gaussian", quantize="int4",
                                                     hidden=(6,), activation="logistic",
                                                     seed=6), HASH),
@@ -68,9 +72,9 @@ MODELS = {
                                                          density=0.05, seed=7,
                                                          n_features=40), HASH),
     # sparse_sign: 100 bits (not a multiple of 64: the second word has 36), E = 10
-    "sparse-float32": (lambda: random_model("sparse_sign", density=0.1, seed=12), ALL),
+    "sparse-float32": (lambda: random_model("sparse_sign", density=0.1, seed=12), ALL_U8),
     "sparse-int8-relu": (lambda: random_model("sparse_sign", quantize="int8", hidden=(16,),
-                                              seed=13, n_bits=30), ALL),
+                                              seed=13, n_bits=30), ALL_U8),
     "sparse-int4-tanh": (lambda: random_model("sparse_sign", quantize="int4",
                                               hidden=(12, 8), activation="tanh",
                                               density=0.05, seed=14), ALL),
@@ -80,11 +84,12 @@ MODELS = {
     # E = 117 of 130 bits: most late draws hit a bit already drawn (the skip path)
     "sparse-dense-0.9-int8": (lambda: random_model("sparse_sign", quantize="int8", seed=16,
                                                    density=0.9, n_projections=2,
-                                                   n_bits=65), ALL),
+                                                   n_bits=65), ALL_U8),
     # E = 1: every feature reaches one bit
     "sparse-one-entry": (lambda: random_model("sparse_sign", seed=17, density=0.001), ALL),
     "file-float32-flat": (lambda: pnet.load(os.path.join(DATA, "float32-flat.pnet")), TABLE),
-    "file-int8-hidden": (lambda: pnet.load(os.path.join(DATA, "int8-hidden.pnet")), HASH),
+    "file-int8-hidden": (lambda: pnet.load(os.path.join(DATA, "int8-hidden.pnet")),
+                         ("hash", "hash-u8")),
     "text-ternary-float32": (lambda: random_model(text_front=TextFront(), density=0.05,
                                                   seed=9), HASH),
     "text-ternary-int8-tanh": (lambda: random_model(
@@ -122,6 +127,21 @@ def awkward_rows(n_features, n=300, seed=0):
     return X.astype(np.float32)
 
 
+def byte_rows(n_features, n=300, seed=0):
+    """uint8 rows: random bytes, sparse, all 0, all 255 (the largest sums), single
+    pixels, and small values whose sums tie at exactly 0."""
+    rng = np.random.default_rng(seed)
+    X = rng.integers(0, 256, size=(n, n_features), dtype=np.uint8)
+    X[40:100] *= rng.random((60, n_features)) < 0.2  # sparse
+    X[100] = 0
+    X[101:110] = 255
+    X[110:130] = 0
+    X[np.arange(110, 130), np.arange(20) % n_features] = 255  # one pixel each
+    X[130:200] = rng.integers(0, 3, size=(70, n_features))  # sums tie at 0
+    X[200:220] = 1
+    return X
+
+
 def compile_harness(model, outdir, flags, export):
     export_c(model, outdir, max_text_bytes=MAX_BYTES, **EXPORTS[export])
     exe = os.path.join(outdir, "pnet_check")
@@ -133,9 +153,12 @@ def compile_harness(model, outdir, flags, export):
 
 
 def encode_rows(model, X):
-    """The harness's input: float32 rows, or texts as a uint32 length and the bytes."""
+    """The harness's input: float32 or uint8 rows (as X), or texts as a uint32 length
+    and the bytes."""
     if model._text:
         return b"".join(np.uint32(len(t)).tobytes() + t for t in X)
+    if X.dtype == np.uint8:
+        return np.ascontiguousarray(X).tobytes()
     return np.ascontiguousarray(X, np.float32).tobytes()
 
 
@@ -177,6 +200,12 @@ def test_c_matches_python(built, name, flags, export):
         X, bits, logits, proba, index = X[:-2], bits[:-2], logits[:-2], proba[:-2], index[:-2]
         expected_bits = model.hyperplanes.project_csr(*model.text_front.transform(X),
                                                       sorted_features=True)
+    elif export.endswith("-u8"):
+        X = byte_rows(model.n_features_in_)
+        bits, logits, proba, index = run_harness(exe, model, X)
+        expected_bits = model.hyperplanes.project(X)
+        # the bytes' sums are exact in int32, and so equal the float64 definition
+        np.testing.assert_array_equal(expected_bits, model.hyperplanes.project(X * 1.0))
     else:
         X = awkward_rows(model.n_features_in_)
         bits, logits, proba, index = run_harness(exe, model, X)
@@ -327,3 +356,37 @@ def test_cli_export_c_text_model(tmp_path, capsys):
                      "--max-text-bytes", "-1"])
     err = capsys.readouterr().err
     assert code == 1 and "max_text_bytes must be an int >= 0" in err
+
+
+def test_uint8_export_checks_its_input(tmp_path, monkeypatch):
+    with pytest.raises(ValueError, match="input_type must be one of"):
+        export_c(random_model(), tmp_path, input_type="float64")
+    text_model = random_model(text_front=TextFront(), density=0.05)
+    with pytest.raises(ValueError, match="input_type='uint8' is for models of dense rows"):
+        export_c(text_model, tmp_path, input_type="uint8")
+    # int32 sums hold 255 * n_features: the bound is checked, not assumed
+    monkeypatch.setattr("pnet.export_c.MAX_U8_FEATURES", 22)
+    with pytest.raises(ValueError, match="at most 22 features, this model has 23"):
+        export_c(random_model(), tmp_path, input_type="uint8")
+    export_c(random_model("gaussian"), tmp_path, input_type="uint8")  # double sums: no bound
+
+
+def test_cli_export_c_uint8(tmp_path, capsys):
+    model = random_model("sparse_sign", quantize="int8", density=0.1)
+    model.save(tmp_path / "m.pnet")
+    assert cli.main(["export-c", str(tmp_path / "m.pnet"), str(tmp_path / "u8"),
+                     "--input-type", "uint8"]) == 0
+    header = (tmp_path / "u8" / "pnet_model.h").read_text()
+    assert "typedef uint8_t pnet_input_t;" in header
+    assert "int pnet_predict(const uint8_t *x);" in header
+    assert "#define PNET_INPUT_U8 1\n" in (tmp_path / "u8" / "pnet_model.c").read_text()
+    model.export_c(tmp_path / "f32")
+    assert "typedef float pnet_input_t;" in (tmp_path / "f32" / "pnet_model.h").read_text()
+    # int32 sums: 4 bytes each on the stack, against 8 for double
+    assert "sums 256" in header.replace("\n * ", " ")
+    assert "sums 512" in (tmp_path / "f32" / "pnet_model.h").read_text().replace("\n * ", " ")
+    text_model = random_model(text_front=TextFront(), density=0.05)
+    text_model.save(tmp_path / "t.pnet")
+    code = cli.main(["export-c", str(tmp_path / "t.pnet"), str(tmp_path / "t"),
+                     "--input-type", "uint8"])
+    assert code == 1 and "for models of dense rows" in capsys.readouterr().err

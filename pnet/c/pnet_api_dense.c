@@ -19,15 +19,15 @@
  * [PNET_LIST_SPLIT(j) .. PNET_LIST_START(j + 1)). Features ascending, zeros skipped.
  * A feature's bits are distinct, so adding its +1 entries before its -1 entries
  * gives every sum the same additions in the same order as table_add. */
-void pnet_bits(const float *x, uint64_t *words)
+void pnet_bits(const pnet_input_t *x, uint64_t *words)
 {
-    double acc[PNET_N_BITS];
+    pnet_sum acc[PNET_N_BITS];
     uint32_t j, p, k;
     for (k = 0; k < PNET_N_BITS; k++)
-        acc[k] = 0.0;
+        acc[k] = 0;
     for (j = 0; j < PNET_N_FEATURES; j++) {
-        double v = x[j];
-        if (v != 0.0) {
+        pnet_sum v = x[j];
+        if (v != 0) {
             uint32_t split = PNET_LIST_SPLIT(j), stop = PNET_LIST_START(j + 1);
             for (p = PNET_LIST_START(j); p < split; p++)
                 acc[pnet_list_bits[p]] += v;
@@ -41,26 +41,34 @@ void pnet_bits(const float *x, uint64_t *words)
 /* PNET_SUM_BITS sums at a time (one word of 64, or all): each sum <x, r_k> is still
  * accumulated over the features in ascending order, so the order of the blocks
  * changes nothing. Entries are hashed on the fly: no table in flash. */
-void pnet_bits(const float *x, uint64_t *words)
+void pnet_bits(const pnet_input_t *x, uint64_t *words)
 {
-    double acc[PNET_SUM_BITS];
+    pnet_sum acc[PNET_SUM_BITS];
     uint32_t j, b, first;
     for (first = 0; first < PNET_N_BITS; first += PNET_SUM_BITS) {
         uint32_t count = pnet_block_count(first);
         for (b = 0; b < count; b++)
-            acc[b] = 0.0;
+            acc[b] = 0;
         for (j = 0; j < PNET_N_FEATURES; j++)
-            if (x[j] != 0.0f)
+            if (x[j] != 0)
                 pnet_add_feature(j, x[j], first, count, acc);
         pnet_pack_words(acc, first, count, words);
     }
 }
 #endif
 
+#if PNET_INPUT_U8
+/* bytes are always finite */
+static int pnet_all_finite(const pnet_input_t *x)
+{
+    (void)x;
+    return 1;
+}
+#else
 /* the finite test of projection.dense_sums, without math.h: x - x is 0 for a
  * finite x, NaN otherwise
  * (no early exit: a loop the compiler can vectorise) */
-static int pnet_all_finite(const float *x)
+static int pnet_all_finite(const pnet_input_t *x)
 {
     uint32_t j;
     int finite = 1;
@@ -68,15 +76,16 @@ static int pnet_all_finite(const float *x)
         finite &= x[j] - x[j] == 0.0f;
     return finite;
 }
+#endif
 
-void pnet_logits(const float *x, float *out)
+void pnet_logits(const pnet_input_t *x, float *out)
 {
     uint64_t words[PNET_N_WORDS];
     pnet_bits(x, words);
     pnet_logits_of_bits(words, out);
 }
 
-int pnet_predict(const float *x)
+int pnet_predict(const pnet_input_t *x)
 {
     float z[PNET_N_CLASSES];
     if (!pnet_all_finite(x))
@@ -86,7 +95,7 @@ int pnet_predict(const float *x)
 }
 
 #ifdef PNET_PROBA
-int pnet_proba(const float *x, double *out)
+int pnet_proba(const pnet_input_t *x, double *out)
 {
     float z[PNET_N_CLASSES];
     if (!pnet_all_finite(x))

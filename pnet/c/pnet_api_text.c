@@ -8,13 +8,13 @@
  * features in ascending order, zero values skipped, as Hyperplanes.project_csr. */
 static void pnet_row_bits(const uint64_t *ids, const float *values, int m, uint64_t *words)
 {
-    double acc[PNET_SUM_BITS];
+    pnet_sum acc[PNET_SUM_BITS];
     uint32_t b, first;
     int p;
     for (first = 0; first < PNET_N_BITS; first += PNET_SUM_BITS) {
         uint32_t count = pnet_block_count(first);
         for (b = 0; b < count; b++)
-            acc[b] = 0.0;
+            acc[b] = 0;
         for (p = 0; p < m; p++)
             if (values[p] != 0.0f)
                 pnet_add_feature(ids[p], values[p], first, count, acc);

@@ -5,7 +5,8 @@
  *   pnet_check --time N < rows.bin         seconds per predict call, median of N passes
  *   pnet_check --labels                    the class labels, one a line
  *
- * Input, a dense model: rows of PNET_N_FEATURES float32; a text model: texts, each a
+ * Input, a dense model: rows of PNET_N_FEATURES pnet_input_t (float32, or uint8 for
+ * an export with input_type='uint8'); a text model: texts, each a
  * uint32 byte count and its bytes (native byte order). Output per row:
  * PNET_N_WORDS uint64 (bits), PNET_N_CLASSES float32 (logits), PNET_N_CLASSES
  * float64 (probabilities), one int32 (the predicted index, -1 for a rejected row);
@@ -23,7 +24,7 @@
 #endif
 
 typedef struct {
-    const char *data; /* float32 values or UTF-8 bytes */
+    const char *data; /* pnet_input_t values or UTF-8 bytes */
     size_t size;      /* bytes */
 } row_t;
 
@@ -64,9 +65,10 @@ static size_t split_rows(const char *buf, size_t size, row_t **rows)
         pos += 4 + (size_t)len;
     }
 #else
-    for (; pos + PNET_N_FEATURES * sizeof(float) <= size; pos += PNET_N_FEATURES * sizeof(float)) {
+    for (; pos + sizeof(pnet_input_t[PNET_N_FEATURES]) <= size;
+         pos += sizeof(pnet_input_t[PNET_N_FEATURES])) {
         (*rows)[n].data = buf + pos;
-        (*rows)[n++].size = PNET_N_FEATURES * sizeof(float);
+        (*rows)[n++].size = sizeof(pnet_input_t[PNET_N_FEATURES]);
     }
 #endif
     return n;
@@ -82,7 +84,7 @@ static int32_t run_row(row_t row, uint64_t *words, float *logits, double *proba)
     pnet_proba_text(row.data, row.size, proba);
     return pnet_predict_text(row.data, row.size);
 #else
-    float x[PNET_N_FEATURES];
+    pnet_input_t x[PNET_N_FEATURES];
     memcpy(x, row.data, sizeof x);
     pnet_bits(x, words);
     pnet_logits(x, logits);
@@ -96,7 +98,7 @@ static int predict_row(row_t row)
 #ifdef PNET_MAX_TEXT_BYTES
     return pnet_predict_text(row.data, row.size);
 #else
-    return pnet_predict((const float *)(const void *)row.data);
+    return pnet_predict((const pnet_input_t *)(const void *)row.data);
 #endif
 }
 

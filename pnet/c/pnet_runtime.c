@@ -14,6 +14,8 @@
  *   PNET_WEIGHT_BITS        32 (float32), 8 (int8), 4 (int4) or 2 (ternary)
  *   PNET_N_LAYERS, PNET_MAX_WIDTH, PNET_ACTIVATION, pnet_layers[]
  *
+ *   PNET_INPUT_U8           1: dense rows of uint8 (pnet_input_t), 0: of float32
+ *
  * Bit-exactness (see pnet_model.h): float64 sums stay double, every product
  * that is followed by an addition goes through pnet_mul / pnet_mulf (a volatile
  * store: no fused multiply-add), sums run in pnet's fixed orders.
@@ -24,6 +26,18 @@
 #endif
 #if defined(__FAST_MATH__)
 #error "pnet must not be compiled with -ffast-math (it reorders sums and flushes subnormals)"
+#endif
+
+/* The type of the projection sums <x, r_k>: double, as pnet's kernels; for uint8
+ * rows and +-1 entries (ternary, sparse_sign) int32_t, in which every partial sum
+ * is an integer of magnitude <= 255 * PNET_N_FEATURES < 2**31 (pnet.export_c checks
+ * the bound), exact as it is in double: the same sums, so the same bits, with no
+ * floating point (a Cortex-M4 has no double in hardware). Gaussian entries keep
+ * double sums of the bytes' values. */
+#if PNET_INPUT_U8 && PNET_PROJECTION != PNET_GAUSSIAN
+typedef int32_t pnet_sum;
+#else
+typedef double pnet_sum;
 #endif
 
 /* a * b rounded to its type before anything is added to it: the volatile store
@@ -91,8 +105,8 @@ static double pnet_gaussian_entry(uint64_t h)
  * and count (a skip depends on every earlier draw); those outside the bits asked for
  * are dropped: once per block of PNET_SUM_BITS sums, so once per feature when all
  * sums are held (all_sums=True). Entries are +-1, so the product is x or -x, exact. */
-static void pnet_add_feature(uint64_t feature, double x, uint32_t first, uint32_t count,
-                             double *acc)
+static void pnet_add_feature(uint64_t feature, pnet_sum x, uint32_t first, uint32_t count,
+                             pnet_sum *acc)
 {
     uint64_t seen[PNET_N_WORDS]; /* the bits drawn so far */
     uint64_t fkey = pnet_feature_key(feature), t;
@@ -114,8 +128,8 @@ static void pnet_add_feature(uint64_t feature, double x, uint32_t first, uint32_
 #else
 /* acc[b] += x * r_k[feature] for the bits k = first + b, b < count (hashed_sums, one
  * feature): ternary entries are +-1 or 0, so the product is x or -x, exact. */
-static void pnet_add_feature(uint64_t feature, double x, uint32_t first, uint32_t count,
-                             double *acc)
+static void pnet_add_feature(uint64_t feature, pnet_sum x, uint32_t first, uint32_t count,
+                             pnet_sum *acc)
 {
     uint64_t fkey = pnet_feature_key(feature);
     uint32_t b;
@@ -133,18 +147,18 @@ static void pnet_add_feature(uint64_t feature, double x, uint32_t first, uint32_
 #endif
 
 /* bit b of the word: acc[b] > 0, strictly (pack_row) */
-static uint64_t pnet_pack(const double *acc, uint32_t count)
+static uint64_t pnet_pack(const pnet_sum *acc, uint32_t count)
 {
     uint64_t word = 0;
     uint32_t b;
     for (b = 0; b < count; b++)
-        word |= (uint64_t)(acc[b] > 0.0) << b;
+        word |= (uint64_t)(acc[b] > 0) << b;
     return word;
 }
 
 /* words[(first + b) / 64] = the bits of acc[b], b < count, 64 a word (pack_row; first
  * a multiple of 64) */
-static void pnet_pack_words(const double *acc, uint32_t first, uint32_t count,
+static void pnet_pack_words(const pnet_sum *acc, uint32_t first, uint32_t count,
                             uint64_t *words)
 {
     uint32_t b;
