@@ -47,6 +47,11 @@ same ``density_`` (int8 only, hashed and with tables: rows ``-ternary-``):
   tables (``hyperplane_table=True``), for both projections (int8), with each
   sparse_sign time / the ternary time of the same build. The MCU table has the
   int8 model in these three exports too (rows ``-sums``, ``-table``).
+- **uint8 rows** (rows ``-u8``): the int8 model exported with ``input_type='uint8'``
+  (int32 sums, no floating point in the projection), fed the test images as bytes
+  (``pixel_bytes``: MNIST's 0..255, digits' 0..16), hashed, all sums and tables;
+  labels against Python's predictions of the same byte rows; on the host, the
+  tables' and all sums' uint8 builds beside their float32 ones.
 """
 import argparse
 import re
@@ -120,11 +125,23 @@ def run(cmd, **kwargs):
 
 
 def write_rows(path, X):
-    """rows.h: the test rows as a const float array (in flash)."""
-    lines = ["{" + ", ".join(map(c_float, x)) + "}" for x in X]
+    """rows.h: the test rows as a const array (in flash) of float, or of uint8_t for
+    uint8 rows; ``row_t`` names the type."""
+    ctype, literal = ("uint8_t", str) if X.dtype == np.uint8 else ("float", c_float)
+    lines = ["{" + ", ".join(map(literal, x)) + "}" for x in X]
     Path(path).write_text(
-        f"#define N_ROWS {len(X)}u\nstatic const float rows[{len(X)}][{X.shape[1]}] = {{\n"
+        f"typedef {ctype} row_t;\n#define N_ROWS {len(X)}u\n"
+        f"static const row_t rows[{len(X)}][{X.shape[1]}] = {{\n"
         + ",\n".join(lines) + "\n};\n")
+
+
+def pixel_bytes(X):
+    """The test images as uint8: MNIST's float32 values k / 255 back to k, digits'
+    integers 0..16 as they are (the projection's bits do not depend on the scale)."""
+    scaled = X * 255.0 if X.max() <= 1.0 else X
+    out = np.rint(scaled).astype(np.uint8)
+    assert np.array_equal(out, scaled), "the rows are not whole numbers of 0..255"
+    return out
 
 
 def arm_size(path):
@@ -224,40 +241,45 @@ def fit(dataset, mode, projection="sparse_sign", density="auto"):
     return clf, np.ascontiguousarray(X_test, dtype=np.float32), y_test, seconds
 
 
-def model_name(dataset, projection, fmt, export="hash", fpu=False):
-    """digits-int8, mnist-ternary-int8-table, ...: the default projection and export
-    unnamed."""
+def model_name(dataset, projection, fmt, export="hash", fpu=False, u8=False):
+    """digits-int8, mnist-ternary-int8-table, mnist-int8-sums-u8, ...: the default
+    projection and export unnamed."""
     return "-".join([dataset] + [projection] * (projection != PROJECTIONS[0])
-                    + [fmt or "float32"] + [export] * (export != "hash") + ["fpu"] * fpu)
+                    + [fmt or "float32"] + [export] * (export != "hash") + ["fpu"] * fpu
+                    + ["u8"] * u8)
 
 
 def mcu_rows(dataset, clfs, X, y, mode, workdir):
     """One row per format, the int8 model with hyperplane tables, with all sums on the
     stack (``all_sums=True``), and built for the FPU (``FPU_FLAGS``), of the MCU
-    table; then the ternary peer's int8 model, hashed and with tables."""
+    table; then the ternary peer's int8 model, hashed and with tables; then the
+    int8 model for uint8 rows, in the three exports."""
     rows, results = [], {}
     stubs = {}
     default, peer = PROJECTIONS
-    variants = ([(default, fmt, "hash", False) for fmt in FORMATS]
-                + [(default, "int8", "table", False), (default, "int8", "sums", False),
-                   (default, "int8", "hash", True), (peer, "int8", "hash", False),
-                   (peer, "int8", "table", False)])
+    variants = ([(default, fmt, "hash", False, False) for fmt in FORMATS]
+                + [(default, "int8", "table", False, False),
+                   (default, "int8", "sums", False, False),
+                   (default, "int8", "hash", True, False), (peer, "int8", "hash", False, False),
+                   (peer, "int8", "table", False, False)]
+                + [(default, "int8", export, False, True) for export in EXPORTS])
     X_mcu = X[:mode.mcu_rows]
-    for projection, fmt, export, fpu in variants:
+    for projection, fmt, export, fpu, u8 in variants:
         model = clfs[projection].to_compact(quantize=fmt)
-        name = model_name(dataset, projection, fmt, export, fpu)
+        name = model_name(dataset, projection, fmt, export, fpu, u8)
         model_dir = workdir / name
-        model.export_c(model_dir, **EXPORTS[export])
+        model.export_c(model_dir, **EXPORTS[export], input_type="uint8" if u8 else "float32")
         (text, data, bss), stack = model_object(model_dir, fpu)
-        elf = build_firmware(model_dir, X_mcu, fpu=fpu)
-        if fpu not in stubs:
-            stubs[fpu] = arm_size(build_firmware(model_dir, X_mcu, stub=True, fpu=fpu))
-        fw, stub = arm_size(elf), stubs[fpu]
+        X_rows = pixel_bytes(X_mcu) if u8 else X_mcu
+        elf = build_firmware(model_dir, X_rows, fpu=fpu)
+        if (fpu, u8) not in stubs:  # the stub reads the same rows
+            stubs[fpu, u8] = arm_size(build_firmware(model_dir, X_rows, stub=True, fpu=fpu))
+        fw, stub = arm_size(elf), stubs[fpu, u8]
         flash = (fw[0] + fw[1]) - (stub[0] + stub[1])
         start = time.perf_counter()
         indices, instructions, high_water = run_qemu(elf)
         qemu_s = time.perf_counter() - start
-        expected = np.argmax(model.decision_function(X_mcu), axis=1)
+        expected = np.argmax(model.decision_function(X_rows), axis=1)
         same = int(np.sum(indices == expected)) if indices.shape == expected.shape else 0
         accuracy = np.mean(model.classes_[expected] == y[:mode.mcu_rows])
         results[name] = dict(model=model, flash=flash, ram=data + bss + stack,
@@ -272,28 +294,35 @@ def mcu_rows(dataset, clfs, X, y, mode, workdir):
 
 def host_rows(dataset, clfs, X, mode, workdir):
     """C pnet_predict (hashed hyperplanes, one word of sums or all; tables; -O2, and
-    -O3 -march=native for the tables) vs Python predict_one, int8, both projections,
-    rounds interleaved: {projection: {build: median seconds per row}}."""
+    -O3 -march=native for the tables; all sums and tables for uint8 rows) vs Python
+    predict_one, int8, both projections, rounds interleaved: {projection: {build:
+    median seconds per row}}."""
     builds = {"hash": ("hash", HOST_FLAGS), "sums": ("sums", HOST_FLAGS),
               "table": ("table", HOST_FLAGS),
-              "table-O3": ("table", [*HOST_FLAGS, "-O3", "-march=native"])}
+              "table-O3": ("table", [*HOST_FLAGS, "-O3", "-march=native"]),
+              "sums-u8": ("sums", HOST_FLAGS), "table-u8": ("table", HOST_FLAGS)}
     models = {p: clfs[p].to_compact(quantize="int8") for p in PROJECTIONS}
+    rows_of = {name: pixel_bytes(X) if name.endswith("-u8") else X for name in builds}
     exes = {}
     for projection, model in models.items():
-        expected = np.argmax(model.decision_function(X), axis=1)
         for name, (export, flags) in builds.items():
             model_dir = workdir / f"{model_name(dataset, projection, 'int8')}-host-{name}"
-            model.export_c(model_dir, **EXPORTS[export])
+            u8 = name.endswith("-u8")
+            model.export_c(model_dir, **EXPORTS[export],
+                           input_type="uint8" if u8 else "float32")
             exes[projection, name] = build_host(model_dir, flags)
-            assert np.array_equal(host_labels(exes[projection, name], model, X), expected)
+            expected = np.argmax(model.decision_function(rows_of[name]), axis=1)
+            assert np.array_equal(host_labels(exes[projection, name], model, rows_of[name]),
+                                  expected)
     times = {(p, name): [] for p in PROJECTIONS for name in [*builds, "python"]}
     for _ in range(mode.rounds):  # interleaved rounds: the same load for all
         for projection, model in models.items():
-            for name in ("hash", "sums"):
-                times[projection, name].append(host_seconds(exes[projection, name], X[:200],
-                                                            3))
-            for name in ("table", "table-O3"):
-                times[projection, name].append(host_seconds(exes[projection, name], X, 5))
+            for name in ("hash", "sums", "sums-u8"):
+                times[projection, name].append(
+                    host_seconds(exes[projection, name], rows_of[name][:200], 3))
+            for name in ("table", "table-O3", "table-u8"):
+                times[projection, name].append(
+                    host_seconds(exes[projection, name], rows_of[name], 5))
             times[projection, "python"].append(
                 median_latency(model.predict_one, X, len(X))[0])
     med = {p: {name: statistics.median(times[p, name]) for name in [*builds, "python"]}
@@ -302,6 +331,8 @@ def host_rows(dataset, clfs, X, mode, workdir):
             "sums": "C -O2, hashed, all sums at once (all_sums)",
             "table": "C -O2, hyperplane tables",
             "table-O3": "C -O3 -march=native, hyperplane tables",
+            "sums-u8": "C -O2, hashed, all sums, uint8 rows (int32 sums)",
+            "table-u8": "C -O2, hyperplane tables, uint8 rows (int32 sums)",
             "python": "Python predict_one"}
     rows = [[f"{dataset} int8 {p}, {what[k]}", fmt_time(med[p][k]),
              fmt_ratio(med[p][k] / med[p]["python"]),

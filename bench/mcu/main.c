@@ -1,5 +1,6 @@
-/* Firmware main for bench/mcu.py: predicts the rows of rows.h with the exported
- * model and prints, through semihosting, one class index per line, then the SysTick
+/* Firmware main for bench/mcu.py: predicts the rows of rows.h (row_t: float, or
+ * uint8_t for a model exported with input_type='uint8') with the exported model
+ * and prints, through semihosting, one class index per line, then the SysTick
  * ticks spent in pnet_predict and the stack high-water mark. With -DPNET_STUB it
  * links a stub instead of the model (the baseline that bench/mcu.py subtracts to get
  * the model's own flash).
@@ -16,9 +17,12 @@ void semihost_print(const char *text);
 uint32_t stack_high_water(void);
 
 #ifdef PNET_STUB
-static int pnet_predict(const float *x)
+/* The baseline reads the rows and runs no model. Float rows: a float compare (its
+ * libgcc routine is in the baseline); uint8 rows: an integer compare, so that the
+ * uint8 models' flash counts every floating-point routine they pull in. */
+static int pnet_predict(const row_t *x)
 {
-    return x[0] > 0.5f;
+    return x[0] > (row_t)0.5f; /* 0.5f, or 0 for uint8_t */
 }
 #else
 #include "pnet_model.h"
