@@ -108,10 +108,14 @@ class LSHProjection(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X):
-        """Project X (dense or CSR) to bits, packed or as 0/1 float32."""
+        """Project X (dense or CSR) to bits, packed or as 0/1 float32. A dense uint8
+        X (8-bit pixels, counts) is read as it is, 8 rows at a time with exact sums
+        (``Hyperplanes.as_dense_input``): the bits of the same values as float64."""
         check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
-                          reset=False)
+        dtype = [np.float64, np.float32]
+        if isinstance(X, np.ndarray) and X.dtype == np.uint8:
+            dtype = np.uint8
+        X = validate_data(self, X, accept_sparse="csr", dtype=dtype, reset=False)
         packed = self.hyperplanes_.project(X)
         if self.output == "dense":
             return unpack(packed, self.n_output_bits_)

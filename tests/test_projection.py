@@ -591,6 +591,23 @@ def test_dense_output_is_unpacked_float32(digits, projection):
     assert est.get_feature_names_out().shape == (100,)
 
 
+@pytest.mark.parametrize("projection", ["sparse_sign", "ternary", "gaussian"])
+def test_uint8_input_is_read_as_it_is(digits, projection, monkeypatch):
+    X = digits[0].astype(np.uint8)  # 0..16
+    X[::7] *= 15  # up to 240
+    est = LSHProjection(n_projections=6, n_bits=20, projection=projection,
+                        random_state=2).fit(X)
+    seen = []
+    project = Hyperplanes.project
+    monkeypatch.setattr(Hyperplanes, "project",
+                        lambda self, X: seen.append(X.dtype) or project(self, X))
+    bits = est.transform(X)
+    assert seen == [np.uint8]  # no float copy first
+    assert_array_equal(bits, est.transform(X.astype(np.float64)))
+    R = naive.hyperplane_matrix(est.seed_, 64, 120, projection, est.density_)
+    assert_array_equal(bits, naive.project(X.astype(np.float64), R))
+
+
 def test_sparse_and_float32_input_give_the_same_bits(digits):
     X, _ = digits
     est = LSHProjection(n_projections=4, n_bits=30, random_state=1).fit(X)
