@@ -49,7 +49,8 @@ same ``density_`` (int8 only, hashed and with tables: rows ``-ternary-``):
   int8 model in these three exports too (rows ``-sums``, ``-table``).
 - **uint8 rows** (rows ``-u8``): the int8 model exported with ``input_type='uint8'``
   (int32 sums, no floating point in the projection), fed the test images as bytes
-  (``pixel_bytes``: MNIST's 0..255, digits' 0..16), hashed, all sums and tables;
+  (``pixel_bytes``: MNIST's 0..255, digits' 0..16), hashed, all sums and tables
+  (and hashed and tables built for the FPU: rows ``-fpu-u8``);
   labels against Python's predictions of the same byte rows; on the host, the
   tables' and all sums' uint8 builds beside their float32 ones.
 """
@@ -253,7 +254,8 @@ def mcu_rows(dataset, clfs, X, y, mode, workdir):
     """One row per format, the int8 model with hyperplane tables, with all sums on the
     stack (``all_sums=True``), and built for the FPU (``FPU_FLAGS``), of the MCU
     table; then the ternary peer's int8 model, hashed and with tables; then the
-    int8 model for uint8 rows, in the three exports."""
+    int8 model for uint8 rows, in the three exports, and hashed and with tables for
+    the FPU."""
     rows, results = [], {}
     stubs = {}
     default, peer = PROJECTIONS
@@ -262,7 +264,8 @@ def mcu_rows(dataset, clfs, X, y, mode, workdir):
                    (default, "int8", "sums", False, False),
                    (default, "int8", "hash", True, False), (peer, "int8", "hash", False, False),
                    (peer, "int8", "table", False, False)]
-                + [(default, "int8", export, False, True) for export in EXPORTS])
+                + [(default, "int8", export, False, True) for export in EXPORTS]
+                + [(default, "int8", export, True, True) for export in ("hash", "table")])
     X_mcu = X[:mode.mcu_rows]
     for projection, fmt, export, fpu, u8 in variants:
         model = clfs[projection].to_compact(quantize=fmt)

@@ -12,7 +12,8 @@ benchmark only. Every measurement is a new Python process (``subprocess``):
   .fit(X).transform(X)`` on digits (the projection alone), and the shipped
   model's: ``pnet.load`` of a compact int8 file (a ProjectionNetClassifier fitted
   on digits by the parent), its first ``predict`` of the 1,797 digits (a batch,
-  split over threads) and then its first ``predict_one``.
+  split over threads) and then its first ``predict_one``; and the same with the
+  digits as uint8 (the 8-row byte kernels, compiled on their own).
 - cached start: the same, in a second process with the same ``NUMBA_CACHE_DIR``:
   the kernels are loaded from numba's on-disk cache (``cache=True``).
 
@@ -64,7 +65,8 @@ print(json.dumps({"import": t1 - t0, "first call": t3 - t2, "shape": bits.shape}
 """
 
 #: The child process: times ``import pnet``, loading a compact model, its first
-#: ``predict`` of a batch and then its first ``predict_one``.
+#: ``predict`` of a batch and then its first ``predict_one``; of the rows as loaded
+#: (float64) or, with a third argument "uint8", as uint8 (digits: 0..16).
 _COMPACT_CALL = """
 import json, sys, time
 t0 = time.perf_counter()
@@ -72,6 +74,8 @@ import pnet
 t1 = time.perf_counter()
 import numpy as np
 X = np.load(sys.argv[1])
+if sys.argv[3:] == ["uint8"]:
+    X = X.astype(np.uint8)
 model = pnet.load(sys.argv[2])
 t2 = time.perf_counter()
 model.predict(X)
@@ -138,7 +142,9 @@ def bench_first_call(repeat_cold, repeat_cached, pythons):
         X_path, model_path = _inputs(Path(tmp))
         children = {"LSHProjection fit + transform": (_FIRST_CALL, [X_path]),
                     "compact int8: load, predict(1,797 rows), predict_one":
-                        (_COMPACT_CALL, [X_path, model_path])}
+                        (_COMPACT_CALL, [X_path, model_path]),
+                    "compact int8, uint8 rows: load, predict(1,797 rows), predict_one":
+                        (_COMPACT_CALL, [X_path, model_path, "uint8"])}
         runs = {}  # (child, python, "cold" | "cached") -> [result]
         n_files = {}
         for i in range(repeat_cold):
