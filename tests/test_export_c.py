@@ -390,3 +390,14 @@ def test_cli_export_c_uint8(tmp_path, capsys):
     code = cli.main(["export-c", str(tmp_path / "t.pnet"), str(tmp_path / "t"),
                      "--input-type", "uint8"])
     assert code == 1 and "for models of dense rows" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("n_features", [1, 3])
+def test_uint8_harness_takes_rows_narrower_than_four_bytes(tmp_path, n_features):
+    # the harness sizes its row table by the row's bytes, not by 4 (a heap overflow)
+    model = random_model(n_features=n_features, n_projections=2, n_bits=8)
+    exe = compile_harness(model, tmp_path, "O0", "hash-u8")
+    X = np.arange(3000 * n_features).reshape(3000, n_features).astype(np.uint8)
+    bits, logits, _, index = run_harness(exe, model, X)
+    np.testing.assert_array_equal(bits, model.hyperplanes.project(X))
+    np.testing.assert_array_equal(index, np.argmax(model.decision_function(X), axis=1))

@@ -51,7 +51,12 @@ static char *read_all(size_t *size)
 static size_t split_rows(const char *buf, size_t size, row_t **rows)
 {
     size_t n = 0, pos = 0;
-    *rows = malloc((size / 4 + 1) * sizeof **rows);
+#ifdef PNET_MAX_TEXT_BYTES
+    size_t most = size / 4 + 1; /* a text takes at least its 4-byte length */
+#else
+    size_t most = size / sizeof(pnet_input_t[PNET_N_FEATURES]) + 1;
+#endif
+    *rows = malloc(most * sizeof **rows);
     if (!*rows)
         return 0;
 #ifdef PNET_MAX_TEXT_BYTES
