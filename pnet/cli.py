@@ -271,12 +271,14 @@ def build_parser():
                              "(default: hash them on the fly)")
     export.add_argument("--all-sums", action="store_true",
                         help="without tables: keep all T*d projection sums on the stack "
-                             "(8 bytes each) instead of 64 at a time; sparse_sign then "
+                             "(8 bytes each, 4 summed in int32) instead of 64 at a "
+                             "time; sparse_sign then "
                              "draws each feature's entries once, not once per 64 bits")
     export.add_argument("--input-type", choices=("float32", "uint8"), default="float32",
                         help="dense models: the type of the row values the C takes "
-                             "(default float32; uint8: 8-bit rows summed exactly in "
-                             "int32, no floating point in the projection)")
+                             "(default float32; uint8: 8-bit rows, which ternary and "
+                             "sparse_sign projections sum exactly in int32, no floating "
+                             "point in the projection)")
     export.add_argument("--max-text-bytes", type=int, default=256,
                         help="text models: the longest text in bytes the C takes "
                              "(default 256)")

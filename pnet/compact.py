@@ -541,12 +541,13 @@ class CompactProjectionNet:
             ``PNET_MAX_TEXT_BYTES``; the stack grows with it).
         all_sums : bool
             Without tables: all T*d projection sums on the stack at once (8 bytes
-            each) instead of 64; sparse_sign then draws each feature's entries
+            each, 4 for int32 sums) instead of 64; sparse_sign then draws each feature's entries
             once instead of once per word of 64 bits (faster, more RAM).
         input_type : 'float32' or 'uint8'
             Dense models: the values the C takes. 'uint8' (8-bit pixels, counts)
             sums ternary and sparse_sign projections in int32, exact: the same bits
-            as ``predict`` of the same values, no floating point in the projection.
+            as ``predict`` of the same values, no floating point in the projection
+            (gaussian hyperplanes keep double sums).
         """
         from .export_c import export_c
 

@@ -34,14 +34,14 @@ What is written, per model:
   either where its list starts and splits (ternary: ``pnet_list_start``,
   ``pnet_list_split``) or, sparse_sign's lists all having E entries, only how many
   of them are +1 (``pnet_list_positives``, 1 byte while E < 256). ``8 * T*d``
-  bytes of stack, against hashing the entries of every non-zero feature on the
+  bytes of stack for the sums (8 bytes a sum; 4 for int32 sums, below), against hashing the entries of every non-zero feature on the
   fly (the default: no table, ``8 * 64`` bytes of sums, one word of 64 bits at a
   time; sparse_sign draws each feature's E entries once per word, with a bitmap
   of the bits drawn, ``8 * ceil(T*d / 64)`` bytes). Same sums in the same order,
   so the same bits; ~12x (sparse_sign) to ~33x (ternary) faster on MNIST
   (``python -m bench.mcu``);
 - with ``all_sums=True`` (no tables): all ``T*d`` sums on the stack at once
-  (``8 * T*d`` bytes) instead of one word of 64, so sparse_sign draws each
+  (``8 * T*d`` bytes, or ``4 * T*d``) instead of one word of 64, so sparse_sign draws each
   feature's entries once instead of once per word: ``ceil(T*d / 64)`` times fewer
   hashes, no flash (ternary and gaussian hash every entry once either way);
 - with ``input_type='uint8'`` (dense rows of 8-bit values: pixels, counts): the
@@ -79,7 +79,8 @@ _DENSE_API = """\
 /* One dense row (what predict_one takes): PNET_N_FEATURES values of pnet_input_t. */
 typedef ${ctype} pnet_input_t;
 
-/* The class index of x (its label is pnet_class_labels[index])${reject}: predict_one(x). */
+/* The class index of x (its label is pnet_class_labels[index]): predict_one(x);
+ * ${reject} */
 int pnet_predict(const ${ctype} *x);
 
 /* The PNET_N_CLASSES logits of x into out: decision_function(x[None])[0]. */
@@ -95,8 +96,8 @@ int pnet_proba(const ${ctype} *x, double *out);
 #endif
 """
 #: input_type -> (the C type of a dense row's values, what pnet_predict rejects)
-_INPUT_TYPES = {"float32": ("float", ", or -1 if x holds NaN or infinity"),
-                "uint8": ("uint8_t", "; bytes are always finite, so never -1")}
+_INPUT_TYPES = {"float32": ("float", "-1 if x holds NaN or infinity."),
+                "uint8": ("uint8_t", "never -1 (bytes are always finite).")}
 #: uint8 rows with +-1 entries sum in int32: |sum| <= 255 * n_features must fit
 MAX_U8_FEATURES = (2**31 - 1) // 255
 
@@ -221,10 +222,19 @@ def _hyperplane_tables(model):
     ])
 
 
-def _check_exportable(model, hyperplane_table, max_text_bytes, input_type):
-    if input_type not in _INPUT_TYPES:
+def input_type_name(input_type):
+    """'float32' or 'uint8' from either name or a numpy dtype (``np.uint8``)."""
+    try:
+        name = np.dtype(input_type).name if input_type is not None else None
+    except TypeError:
+        name = None
+    if name not in _INPUT_TYPES:
         raise ValueError(f"input_type must be one of {sorted(_INPUT_TYPES)}, "
                          f"got {input_type!r}.")
+    return name
+
+
+def _check_exportable(model, hyperplane_table, max_text_bytes, input_type):
     if input_type == "uint8" and model._text:
         raise ValueError("input_type='uint8' is for models of dense rows; a text model "
                          "takes UTF-8 text.")
@@ -311,6 +321,7 @@ def render(model, hyperplane_table=False, max_text_bytes=MAX_TEXT_BYTES, all_sum
     """(header text, source text) of a compact model."""
     from . import __version__
 
+    input_type = input_type_name(input_type)
     _check_exportable(model, hyperplane_table, max_text_bytes, input_type)
     stack_bytes, stack_detail = _stack(model, hyperplane_table, all_sums, input_type)
     if model._text:
@@ -362,9 +373,9 @@ def export_c(model, outdir, hyperplane_table=False, max_text_bytes=MAX_TEXT_BYTE
         feature buffers (on the stack) grow with it.
     all_sums : bool
         Without tables: hold all T*d projection sums at once (``8 * T*d`` bytes of
-        stack) rather than 64, so that sparse_sign draws each feature's entries
+        stack, ``4 * T*d`` for int32 sums) rather than 64, so that sparse_sign draws each feature's entries
         once rather than once per word of 64 bits.
-    input_type : 'float32' or 'uint8'
+    input_type : 'float32' or 'uint8' (or np.float32 / np.uint8)
         Models of dense rows: the type of the values the C functions take
         (``pnet_input_t``). 'uint8' (8-bit pixels, counts): ternary and
         sparse_sign projections sum the bytes in int32, exact, so the same bits as

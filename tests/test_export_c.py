@@ -361,6 +361,11 @@ def test_cli_export_c_text_model(tmp_path, capsys):
 def test_uint8_export_checks_its_input(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="input_type must be one of"):
         export_c(random_model(), tmp_path, input_type="float64")
+    for dtype in (np.uint8, np.dtype("uint8")):  # numpy's names of the type do too
+        export_c(random_model(), tmp_path / "np", input_type=dtype)
+        assert "typedef uint8_t pnet_input_t;" in (tmp_path / "np" / "pnet_model.h").read_text()
+    with pytest.raises(ValueError, match="input_type must be one of"):
+        export_c(random_model(), tmp_path, input_type=["uint8"])
     text_model = random_model(text_front=TextFront(), density=0.05)
     with pytest.raises(ValueError, match="input_type='uint8' is for models of dense rows"):
         export_c(text_model, tmp_path, input_type="uint8")
