@@ -21,6 +21,14 @@
 
 Tunables are always kernel *arguments*: cached code would freeze a module global
 at the value it had when compiled.
+
+Editing kernels: numba keys each cached function on its *own* source file only.
+Code compiled into a caller from another module (``lanes.py``'s intrinsics, the
+``inline="always"`` row helpers, any callee) is not checked, so after editing such
+a module alone the callers' cached code is stale: delete
+``kernels/__pycache__/*.nbi`` and ``*.nbc`` (or set ``NUMBA_CACHE_DIR`` to an empty
+directory) before testing or timing. An installed release is not affected: every
+file of a new version is new.
 """
 import functools
 
