@@ -262,7 +262,8 @@ def mcu_rows(dataset, clfs, X, y, mode, workdir):
     variants = ([(default, fmt, "hash", False, False) for fmt in FORMATS]
                 + [(default, "int8", "table", False, False),
                    (default, "int8", "sums", False, False),
-                   (default, "int8", "hash", True, False), (peer, "int8", "hash", False, False),
+                   (default, "int8", "hash", True, False),
+                   (peer, "int8", "hash", False, False),
                    (peer, "int8", "table", False, False)]
                 + [(default, "int8", export, False, True) for export in EXPORTS]
                 + [(default, "int8", export, True, True) for export in ("hash", "table")])

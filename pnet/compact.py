@@ -541,8 +541,9 @@ class CompactProjectionNet:
             ``PNET_MAX_TEXT_BYTES``; the stack grows with it).
         all_sums : bool
             Without tables: all T*d projection sums on the stack at once (8 bytes
-            each, 4 for int32 sums) instead of 64; sparse_sign then draws each feature's entries
-            once instead of once per word of 64 bits (faster, more RAM).
+            each, 4 for int32 sums) instead of 64; sparse_sign then draws each
+            feature's entries once instead of once per word of 64 bits (faster,
+            more RAM).
         input_type : 'float32' or 'uint8'
             Dense models: the values the C takes. 'uint8' (8-bit pixels, counts)
             sums ternary and sparse_sign projections in int32, exact: the same bits
@@ -599,8 +600,9 @@ def load(path):
 
     Never executes code from the file; allocates the file's bytes, then the
     arrays it holds once checked (their sizes bounded by the file's). Raises
-    FileNotFoundError for a missing file (other OSErrors as they come) and ``ModelFileError`` (a ValueError) naming the
-    problem for anything that is not a complete, intact pnet-compact file of a
-    supported version, a directory included.
+    FileNotFoundError for a missing file (other OSErrors as they come) and
+    ``ModelFileError`` (a ValueError) naming the problem for anything that is not
+    a complete, intact pnet-compact file of a supported version, a directory
+    included.
     """
     return CompactProjectionNet.load(path)

@@ -34,16 +34,17 @@ What is written, per model:
   either where its list starts and splits (ternary: ``pnet_list_start``,
   ``pnet_list_split``) or, sparse_sign's lists all having E entries, only how many
   of them are +1 (``pnet_list_positives``, 1 byte while E < 256). ``8 * T*d``
-  bytes of stack for the sums (8 bytes a sum; 4 for int32 sums, below), against hashing the entries of every non-zero feature on the
-  fly (the default: no table, ``8 * 64`` bytes of sums, one word of 64 bits at a
-  time; sparse_sign draws each feature's E entries once per word, with a bitmap
-  of the bits drawn, ``8 * ceil(T*d / 64)`` bytes). Same sums in the same order,
+  bytes of stack for the sums (8 bytes a sum; 4 for int32 sums, below), against
+  hashing the entries of every non-zero feature on the fly (the default: no
+  table, ``8 * 64`` bytes of sums, one word of 64 bits at a time; sparse_sign
+  draws each feature's E entries once per word, with a bitmap of the bits drawn,
+  ``8 * ceil(T*d / 64)`` bytes). Same sums in the same order,
   so the same bits; ~12x (sparse_sign) to ~33x (ternary) faster on MNIST
   (``python -m bench.mcu``);
 - with ``all_sums=True`` (no tables): all ``T*d`` sums on the stack at once
-  (``8 * T*d`` bytes, or ``4 * T*d``) instead of one word of 64, so sparse_sign draws each
-  feature's entries once instead of once per word: ``ceil(T*d / 64)`` times fewer
-  hashes, no flash (ternary and gaussian hash every entry once either way);
+  (``8 * T*d`` bytes, or ``4 * T*d``) instead of one word of 64, so sparse_sign
+  draws each feature's entries once instead of once per word: ``ceil(T*d / 64)``
+  times fewer hashes, no flash (ternary and gaussian hash every entry once either way);
 - with ``input_type='uint8'`` (dense rows of 8-bit values: pixels, counts): the
   functions take ``const uint8_t *x`` (``pnet_input_t``) and, for ternary and
   sparse_sign, sum in ``int32_t``: every entry is +-1, so each partial sum is an
@@ -373,8 +374,8 @@ def export_c(model, outdir, hyperplane_table=False, max_text_bytes=MAX_TEXT_BYTE
         feature buffers (on the stack) grow with it.
     all_sums : bool
         Without tables: hold all T*d projection sums at once (``8 * T*d`` bytes of
-        stack, ``4 * T*d`` for int32 sums) rather than 64, so that sparse_sign draws each feature's entries
-        once rather than once per word of 64 bits.
+        stack, ``4 * T*d`` for int32 sums) rather than 64, so that sparse_sign
+        draws each feature's entries once rather than once per word of 64 bits.
     input_type : 'float32' or 'uint8' (or np.float32 / np.uint8)
         Models of dense rows: the type of the values the C functions take
         (``pnet_input_t``). 'uint8' (8-bit pixels, counts): ternary and
