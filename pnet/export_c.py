@@ -223,7 +223,7 @@ def _hyperplane_tables(model):
     ])
 
 
-def input_type_name(input_type):
+def _input_type_name(input_type):
     """'float32' or 'uint8' from either name or a numpy dtype (``np.uint8``)."""
     try:
         name = np.dtype(input_type).name if input_type is not None else None
@@ -322,7 +322,7 @@ def render(model, hyperplane_table=False, max_text_bytes=MAX_TEXT_BYTES, all_sum
     """(header text, source text) of a compact model."""
     from . import __version__
 
-    input_type = input_type_name(input_type)
+    input_type = _input_type_name(input_type)
     _check_exportable(model, hyperplane_table, max_text_bytes, input_type)
     stack_bytes, stack_detail = _stack(model, hyperplane_table, all_sums, input_type)
     if model._text:
