@@ -53,7 +53,7 @@ from pnet._quantize import first_layer_int8
 from ._common import (GOALS, add_mode_arguments, best_of_each, fmt_ratio, fmt_time,
                       format_machine_info, load_average, machine_info, markdown_table,
                       median_latency, mode_name, print_section, set_threads)
-from .datasets import load
+from .datasets import as_pixels, load
 
 THREADS = 2
 N_ROWS = 10_000
@@ -173,11 +173,6 @@ def main(argv=None):
     info = machine_info()
     info["load average"] = f"{load_before} before, {info['load average']} after"
     print("\n```text\n" + format_machine_info(info) + "\n```")
-
-
-def as_pixels(X):
-    """Rows of [0, 1] floats as the 8-bit pixels they came from (uint8 0..255)."""
-    return np.rint(np.asarray(X) * 255).astype(np.uint8)
 
 
 def measure(mode, mlp, clf, f32, i8, X10, X_test):

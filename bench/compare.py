@@ -11,7 +11,9 @@ numba and BLAS fixed at ``--threads``, for each model seed 0..N-1:
 - sklearn ``LogisticRegression(max_iter=1000)``;
 - ``ProjectionNetClassifier()`` joint (defaults) and the same net trained alone
   (``trainer_weight=0, distillation_weight=0``);
-- the joint model's compact form, float32 and int8 (``to_compact``).
+- the joint model's compact form, float32 and int8 (``to_compact``), and the int8
+  model given the images as 8-bit pixels (``bench.datasets.as_pixels``: the same
+  bits, read eight rows at a time with exact sums).
 
 MLP and pnet run exactly E epochs (``max_iter=E, batch_size=200, tol=0,
 n_iter_no_change=10**6``; E = 30, quick 10). Accuracy is mean ± sd over seeds; fit
@@ -32,6 +34,7 @@ from sklearn.neural_network import MLPClassifier
 from pnet import ProjectionNetClassifier
 
 from . import datasets
+from .datasets import as_pixels
 from ._common import (GOAL_10KB_BYTES, GOALS, add_mode_arguments, best_of_each,
                       fmt_ratio, format_machine_info, markdown_table, median_latency,
                       mode_name, print_section, set_threads)
@@ -53,6 +56,7 @@ JOINT = "ProjectionNetClassifier joint"
 ALONE_NAME = "ProjectionNetClassifier alone"
 F32 = "compact float32 (of joint)"
 I8 = "compact int8 (of joint)"
+I8_U8 = "compact int8 (of joint), uint8 pixels"
 
 
 def other_dtype(X):
@@ -89,17 +93,20 @@ def run_seed(epochs, seed, X_train, X_test, y_train, y_test, X10):
             ProjectionNetClassifier(**fixed_epochs(epochs, seed), **ALONE), X_train, y_train)
     models = {name: m for name, (m, _) in fits.items()}
     models[F32] = models[JOINT].to_compact()
-    models[I8] = models[JOINT].to_compact("int8")
+    models[I8] = models[I8_U8] = models[JOINT].to_compact("int8")
     X_test_other, X10_other = other_dtype(X_test), other_dtype(X10)
+    X_test_u8, X10_u8 = as_pixels(X_test), as_pixels(X10)
 
     def test_input(name):
+        if name == I8_U8:  # the same model, given the images as 8-bit pixels
+            return X_test_u8, X10_u8
         return (X_test_other, X10_other) if name == MLP_OTHER else (X_test, X10)
 
     batch = best_of_each({name: (lambda m=m, X=test_input(name)[1]: m.predict(X))
                           for name, m in models.items()}, BATCH_REPEAT, number=1)
     for name, m in models.items():
         Xt = test_input(name)[0]
-        if name in (F32, I8):
+        if name in (F32, I8, I8_U8):
             row, n_calls = median_latency(m.predict_one, list(Xt), ROW_CALLS, ROW_BUDGET)
         else:
             row, n_calls = median_latency(lambda x, m=m: m.predict(x[None]), list(Xt),
@@ -137,8 +144,9 @@ def warm_up(X, y):
             clf = ProjectionNetClassifier(max_iter=1, random_state=0, **params).fit(X, y)
             clf.predict(X[:5])
             for compact in (clf.to_compact(), clf.to_compact("int8")):
-                compact.predict_one(X[0])
-                compact.predict(X[:100])
+                for rows in (X[:100], as_pixels(X[:100])):
+                    compact.predict_one(rows[0])
+                    compact.predict(rows)
 
 
 def summarize(per_seed):
@@ -201,11 +209,11 @@ def goals(summary, X_dtype):
         lines.append(GOALS["fit"].line(r, f"MLP given {dtype} X: pnet joint "
                                           f"{s[JOINT]['fit']:.2f} s / MLP {mlp['fit']:.2f} s "
                                           f"= {r:.2f}x"))
-    for name in (F32, I8):
+    for name in (F32, I8, I8_U8):
         r = s[name]["batch"] / mlp_as_loaded["batch"]
         lines.append(GOALS["batch"].line(r, f"{name}: {s[name]['batch'] * 1e3:.2f} ms / "
                                             f"{mlp_as_loaded['batch'] * 1e3:.2f} ms = {r:.3f}x"))
-    for name in (F32, I8):
+    for name in (F32, I8, I8_U8):
         r = s[name]["row"] / mlp_as_loaded["row"]
         lines.append(GOALS["row"].line(r, f"{name} predict_one: {s[name]['row'] * 1e6:.1f} µs "
                                           f"/ {mlp_as_loaded['row'] * 1e6:.1f} µs = {r:.3f}x"))

@@ -248,6 +248,14 @@ def images(name, seed=0):
     return Data(name, f"pixels ({X_train.shape[1]})", X_train, X_test, y_train, y_test)
 
 
+def as_pixels(X):
+    """Image rows as 8-bit values (uint8), for the models' uint8 input: [0, 1] floats
+    (MNIST as loaded, k / 255) to rint(X * 255), which gives MNIST's pixels back
+    exactly; rows already in 0..255 (digits' 0..16) rounded as they are."""
+    X = np.asarray(X)
+    return np.rint(X * 255.0 if X.max() <= 1.0 else X).astype(np.uint8)
+
+
 def hash_text(texts_train, texts_test, n_features):
     """Character 1-3-grams (within words) hashed to ``n_features`` columns, CSR."""
     from sklearn.feature_extraction.text import HashingVectorizer

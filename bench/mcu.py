@@ -49,8 +49,8 @@ same ``density_`` (int8 only, hashed and with tables: rows ``-ternary-``):
   int8 model in these three exports too (rows ``-sums``, ``-table``).
 - **uint8 rows** (rows ``-u8``): the int8 model exported with ``input_type='uint8'``
   (int32 sums, no floating point in the projection), fed the test images as bytes
-  (``pixel_bytes``: MNIST's 0..255, digits' 0..16), hashed, all sums and tables
-  (and hashed and tables built for the FPU: rows ``-fpu-u8``);
+  (``bench.datasets.as_pixels``: MNIST's 0..255, digits' 0..16), hashed, all sums
+  and tables (and hashed and tables built for the FPU: rows ``-fpu-u8``);
   labels against Python's predictions of the same byte rows; on the host, the
   tables' and all sums' uint8 builds beside their float32 ones.
 """
@@ -72,7 +72,7 @@ from pnet.export_c import c_float
 
 from ._common import (Goal, add_mode_arguments, fmt_ratio, fmt_time, format_machine_info,
                       markdown_table, median_latency, mode_name, print_section)
-from .datasets import load
+from .datasets import as_pixels, load
 
 HERE = Path(__file__).resolve().parent / "mcu"
 HARNESS = str(resources.files("pnet").joinpath("c", "pnet_check_main.c"))
@@ -134,15 +134,6 @@ def write_rows(path, X):
         f"typedef {ctype} row_t;\n#define N_ROWS {len(X)}u\n"
         f"static const row_t rows[{len(X)}][{X.shape[1]}] = {{\n"
         + ",\n".join(lines) + "\n};\n")
-
-
-def pixel_bytes(X):
-    """The test images as uint8: MNIST's float32 values k / 255 back to k, digits'
-    integers 0..16 as they are (the projection's bits do not depend on the scale)."""
-    scaled = X * 255.0 if X.max() <= 1.0 else X
-    out = np.rint(scaled).astype(np.uint8)
-    assert np.array_equal(out, scaled), "the rows are not whole numbers of 0..255"
-    return out
 
 
 def arm_size(path):
@@ -274,7 +265,7 @@ def mcu_rows(dataset, clfs, X, y, mode, workdir):
         model_dir = workdir / name
         model.export_c(model_dir, **EXPORTS[export], input_type="uint8" if u8 else "float32")
         (text, data, bss), stack = model_object(model_dir, fpu)
-        X_rows = pixel_bytes(X_mcu) if u8 else X_mcu
+        X_rows = as_pixels(X_mcu) if u8 else X_mcu
         elf = build_firmware(model_dir, X_rows, fpu=fpu)
         if (fpu, u8) not in stubs:  # the stub reads the same rows
             stubs[fpu, u8] = arm_size(build_firmware(model_dir, X_rows, stub=True, fpu=fpu))
@@ -306,7 +297,7 @@ def host_rows(dataset, clfs, X, mode, workdir):
               "table-O3": ("table", [*HOST_FLAGS, "-O3", "-march=native"]),
               "sums-u8": ("sums", HOST_FLAGS), "table-u8": ("table", HOST_FLAGS)}
     models = {p: clfs[p].to_compact(quantize="int8") for p in PROJECTIONS}
-    rows_of = {name: pixel_bytes(X) if name.endswith("-u8") else X for name in builds}
+    rows_of = {name: as_pixels(X) if name.endswith("-u8") else X for name in builds}
     exes = {}
     for projection, model in models.items():
         for name, (export, flags) in builds.items():
