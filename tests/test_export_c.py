@@ -204,7 +204,8 @@ def test_c_matches_python(built, name, flags, export):
         X = byte_rows(model.n_features_in_)
         bits, logits, proba, index = run_harness(exe, model, X)
         expected_bits = model.hyperplanes.project(X)
-        # the bytes' sums are exact in int32, and so equal the float64 definition
+        # Python's uint8 path gives the bits of the same values in float64 (exact
+        # sums); the C's int32 sums are compared with it below
         np.testing.assert_array_equal(expected_bits, model.hyperplanes.project(X * 1.0))
     else:
         X = awkward_rows(model.n_features_in_)
@@ -406,3 +407,20 @@ def test_uint8_harness_takes_rows_narrower_than_four_bytes(tmp_path, n_features)
     bits, logits, _, index = run_harness(exe, model, X)
     np.testing.assert_array_equal(bits, model.hyperplanes.project(X))
     np.testing.assert_array_equal(index, np.argmax(model.decision_function(X), axis=1))
+
+
+def test_uint8_sums_beyond_int16(tmp_path):
+    """Rows built so that one bit's sum is 255 * (its +1 entries) > 2**15: int32 holds
+    it (an int16 sum type would wrap and flip the bit)."""
+    model = random_model("sparse_sign", quantize="int8", n_features=300, n_projections=2,
+                         n_bits=20, density=0.9, seed=20)
+    bits, signs = model.hyperplanes.table()  # (300, E) each
+    R = np.zeros((300, model.layer_sizes[0]))
+    R[np.arange(300)[:, None], bits] = signs
+    X = (255 * (R.T > 0)).astype(np.uint8)  # row k: 255 wherever r_k is +1
+    assert (X.astype(np.int64) * (R.T > 0)).sum(axis=1).max() > 2**15
+    exe = compile_harness(model, tmp_path, "O2-native-fma", "table-u8")
+    out_bits, logits, _, index = run_harness(exe, model, X)
+    np.testing.assert_array_equal(out_bits, model.hyperplanes.project(X))
+    np.testing.assert_array_equal(logits.view(np.uint32),
+                                  model.decision_function(X).view(np.uint32))
