@@ -293,6 +293,7 @@ def _config(model, table, all_sums, input_type):
     lines = {
         "PNET_TEXT": int(model._text),
         "PNET_INPUT_U8": int(input_type == "uint8"),
+        "PNET_INTEGER_SUMS": int(_integer_sums(model, input_type)),
         **{f"PNET_{name.upper()}": code for name, code in _PROJECTION_CODES.items()},
         "PNET_PROJECTION": f"PNET_{model.projection.upper()}",
         "PNET_SEED_KEY": f"UINT64_C(0x{int(model.hyperplanes.key):016X}) /* mix64(seed) */",

@@ -424,3 +424,21 @@ def test_uint8_sums_beyond_int16(tmp_path):
     np.testing.assert_array_equal(out_bits, model.hyperplanes.project(X))
     np.testing.assert_array_equal(logits.view(np.uint32),
                                   model.decision_function(X).view(np.uint32))
+
+
+@pytest.mark.parametrize("projection, input_type, sum_bytes", [
+    ("sparse_sign", "uint8", 4), ("ternary", "uint8", 4), ("gaussian", "uint8", 8),
+    ("sparse_sign", "float32", 8)])
+def test_the_sums_type_is_int32_only_for_uint8_rows_of_plus_minus_one_entries(
+        tmp_path, projection, input_type, sum_bytes):
+    # double sums of bytes are exact too, so the bits cannot tell: ask the compiler
+    export_c(random_model(projection, density=0.1), tmp_path, input_type=input_type)
+    source = (tmp_path / "pnet_model.c").read_text()
+    check = tmp_path / "check.c"  # C99 has no static_assert: a negative array size
+    check.write_text(source + f"\ntypedef char sum_is_{sum_bytes}_bytes"
+                     f"[sizeof(pnet_sum) == {sum_bytes} ? 1 : -1];\n")
+    result = subprocess.run([CC, "-std=c99", "-c", str(check), f"-I{tmp_path}",
+                             "-o", str(tmp_path / "check.o")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    header = (tmp_path / "pnet_model.h").read_text().replace("\n * ", " ")
+    assert f"sums {sum_bytes * 64}" in header  # one word of 64 sums held: the stack note

@@ -15,6 +15,8 @@
  *   PNET_N_LAYERS, PNET_MAX_WIDTH, PNET_ACTIVATION, pnet_layers[]
  *
  *   PNET_INPUT_U8           1: dense rows of uint8 (pnet_input_t), 0: of float32
+ *   PNET_INTEGER_SUMS       1: the projection sums are int32 (uint8 rows, +-1 entries:
+ *                           export_c._integer_sums decides), 0: double
  *
  * Bit-exactness (see pnet_model.h): float64 sums stay double, every product
  * that is followed by an addition goes through pnet_mul / pnet_mulf (a volatile
@@ -29,12 +31,12 @@
 #endif
 
 /* The type of the projection sums <x, r_k>: double, as pnet's kernels; for uint8
- * rows and +-1 entries (ternary, sparse_sign) int32_t, in which every partial sum
- * is an integer of magnitude <= 255 * PNET_N_FEATURES < 2**31 (pnet.export_c checks
- * the bound), exact as it is in double: the same sums, so the same bits, with no
+ * rows and +-1 entries (ternary, sparse_sign: PNET_INTEGER_SUMS) int32_t, in which
+ * every partial sum is an integer of magnitude <= 255 * PNET_N_FEATURES < 2**31
+ * (pnet.export_c checks the bound), exact as it is in double: the same sums, so the same bits, with no
  * floating point (a Cortex-M4 has no double in hardware). Gaussian entries keep
  * double sums of the bytes' values. */
-#if PNET_INPUT_U8 && PNET_PROJECTION != PNET_GAUSSIAN
+#if PNET_INTEGER_SUMS
 typedef int32_t pnet_sum;
 #else
 typedef double pnet_sum;
