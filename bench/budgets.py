@@ -83,6 +83,9 @@ class Mode:
     epochs: int
     top_pixels: bool = True  # LogisticRegression on the highest-variance pixels too
     reference: bool = True   # MLPClassifier((256, 256))
+    #: pnet's hyperplanes: 'sparse_sign' (the default) and 'local' (windows of the
+    #: pooled image, ``image_shape`` from the input map, window and density 'auto')
+    projections: tuple = ("sparse_sign", "local")
 
 
 #: the baselines' inputs that reached their Pareto front beyond 1.7 KB (int8-only full run)
@@ -137,14 +140,16 @@ def pnet_rows(data, mode):
         transform = baselines.FEATURE_MAPS[name]
         mapped = datasets.Data(data.name, name, transform(data.X_train),
                                transform(data.X_test), data.y_train, data.y_test)
-        rows += [_pnet_row(mapped, fmt, T, hidden, mode, n_classes)
-                 for fmt, T, hidden in points]
+        rows += [_pnet_row(mapped, fmt, T, hidden, mode, n_classes, projection)
+                 for projection in mode.projections for fmt, T, hidden in points]
     return rows
 
 
-def _pnet_row(data, fmt, T, hidden, mode, n_classes):
-    """One pnet point on ``data`` (whose ``features`` names its input map), measured."""
-    r = run_point(data, T, D, hidden, "alone", mode.seeds, mode.epochs, fmt=fmt)
+def _pnet_row(data, fmt, T, hidden, mode, n_classes, projection="sparse_sign"):
+    """One pnet point on ``data`` (whose ``features`` names its input map), measured.
+    Every input map is a square image, so 'local' finds its shape itself."""
+    extra = {} if projection == "sparse_sign" else dict(projection=projection)
+    r = run_point(data, T, D, hidden, "alone", mode.seeds, mode.epochs, extra=extra, fmt=fmt)
     progress(r)
     expected = compact_size(T * D, hidden, n_classes, fmt)
     if r["bytes_compact"] != expected:
@@ -152,8 +157,9 @@ def _pnet_row(data, fmt, T, hidden, mode, n_classes):
                            f"{fmt}, T={T}, d={D}, hidden {hidden}: update "
                            "_points.compact_size")
     layers = "" if not hidden else f"{r['hidden']} -> "
-    return dict(r, family=PNET, inputs=T * D,
-                config=f"{data.features} -> {T * D} bits (T={T}, d={D}) -> {layers}softmax")
+    bits = f"{T * D} bits" if projection == "sparse_sign" else f"{T * D} {projection} bits"
+    return dict(r, family=PNET, inputs=T * D, projection=projection,
+                config=f"{data.features} -> {bits} (T={T}, d={D}) -> {layers}softmax")
 
 
 # -- comparisons ---------------------------------------------------------------------------------
@@ -232,6 +238,24 @@ def format_table(pnet, base, budgets_kb, formats):
     return markdown_table(["budget"] + [name for name, _ in columns], body)
 
 
+def projection_table(pnet, base, budgets_kb, projections):
+    """Per budget: pnet's best (any format) with each projection, and its margin over
+    the best int8 baseline, so the hyperplanes' share of the margin is read apart."""
+    judged = _of(base, fmt=JUDGED)
+    body = []
+    for kb in budgets_kb:
+        b = best_under(judged, KB * kb)
+        line = [f"{kb} KB", _cell(b)]
+        for projection in projections:
+            p = best_under([r for r in pnet if r["projection"] == projection], KB * kb)
+            line += [_what(p), _cell(p), f"{_diff(p, b):+.2f}"]
+        body.append(line)
+    header = ["budget", f"best {JUDGED} baseline %"]
+    for projection in projections:
+        header += [f"best pnet, {projection}", "acc. %", "- baseline"]
+    return markdown_table(header, body)
+
+
 def gap_table(pnet, base, budgets_kb):
     """Per budget: train and test accuracy of pnet's best and of the best int8 baseline."""
     body = []
@@ -290,7 +314,8 @@ def all_table(rows):
 
 
 # -- outputs -------------------------------------------------------------------------------------
-CSV_FIELDS = ["family", "format", "config", "features", "inputs", "hidden", "T", "d",
+CSV_FIELDS = ["family", "format", "projection", "config", "features", "inputs", "hidden",
+              "T", "d",
               "bytes_compact", "acc_compact", "acc_compact_sd", "train_acc_compact", "acc",
               "seeds", "fit_s"]
 CSV_HEADER = {"bytes_compact": "bytes", "acc_compact": "accuracy_pct_mean",
@@ -388,6 +413,10 @@ def main(argv=None):
                   table + "\n\n" + margin_line + "\n" + accuracy_goal(pnet))
     print_section("Best accuracy % under each budget, per family and format",
                   format_table(pnet, base, mode.budgets_kb, mode.formats))
+    if len(mode.projections) > 1:
+        print_section("pnet's best per projection (hyperplanes), against the best "
+                      f"{JUDGED} baseline",
+                      projection_table(pnet, base, mode.budgets_kb, mode.projections))
     print_section("Train and test accuracy of the best models", gap_table(pnet, base,
                                                                           mode.budgets_kb))
     print_section("Pareto fronts (accuracy against stored bytes)", front_table(rows))

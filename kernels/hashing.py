@@ -42,6 +42,16 @@ ternary (density s)
     then ``+1`` if the lowest bit of ``h`` is set, else ``-1``. Integer-only, so
     bit-exact everywhere. (The sqrt(1/s) scale of Achlioptas / Li et al. does
     not change a sign, so it is left out.)
+local (image rows of height x width, window sizes kmin..kmax, density s)
+    each bit k looks at one square window of the image: ternary entries (above)
+    inside it, 0 outside. The window is a pure function of (seed, k), from
+    ``h = entry_hash(feature_key(seed_key, WINDOW_STREAM), k)`` cut into three
+    21-bit fields: side ``kmin + (h mod 2**21) mod (kmax - kmin + 1)``, top row
+    ``(h >> 21 mod 2**21) mod (height - side + 1)``, left column ``(h >> 42 mod
+    2**21) mod (width - side + 1)`` (``window_of``). Feature j is pixel (j // width,
+    j mod width), row-major. ``WINDOW_STREAM`` = 2**64 - 1 is never a column index
+    (those are below n_features <= 2**63), so the window stream is apart from every
+    feature's.
 gaussian
     Box-Muller on the two 32-bit halves of ``h``:
     ``u1 = ((h >> 32) + 1) / 2**32`` in (0, 1], ``u2 = (h & 0xffffffff) / 2**32``,
@@ -194,3 +204,61 @@ def sparse_sign_table_kernel(key, features, n_bits, bits, signs):
     for j in range(features.shape[0]):
         sparse_sign_entries(feature_key(key, features[j]), n_bits, bits.shape[1], seen,
                             bits[j], signs[j])
+
+
+#: the feature id whose stream gives the windows of a 'local' projection
+WINDOW_STREAM = np.uint64(0xFFFFFFFFFFFFFFFF)
+_S21 = np.uint64(21)
+_S42 = np.uint64(42)
+_LOW21 = np.uint64((1 << 21) - 1)
+
+
+@jit(inline="always")
+def window_of(wkey, k, height, width, kmin, kmax):
+    """(top, left, side) of bit k's window; ``wkey = feature_key(key, WINDOW_STREAM)``.
+    Requires 1 <= kmin <= kmax <= min(height, width) <= 2**21."""
+    h = entry_hash(wkey, k)
+    side = np.int64(kmin) + np.int64((h & _LOW21) % np.uint64(kmax - kmin + 1))
+    top = np.int64(((h >> _S21) & _LOW21) % np.uint64(height - side + 1))
+    left = np.int64(((h >> _S42) & _LOW21) % np.uint64(width - side + 1))
+    return top, left, side
+
+
+@jit
+def windows_kernel(key, height, width, kmin, kmax, out):
+    """out[k] = (top, left, side) of bit k's window, out (n_bits, 3) int64."""
+    wkey = feature_key(key, WINDOW_STREAM)
+    for k in range(out.shape[0]):
+        top, left, side = window_of(wkey, k, height, width, kmin, kmax)
+        out[k, 0] = top
+        out[k, 1] = left
+        out[k, 2] = side
+
+
+@jit
+def local_lists_kernel(key, windows, width, threshold, cursor, bits, signs):
+    """The 'local' projection's non-zero entries, CSR by feature (pixel j = row-major
+    (j // width, j % width)): for feature j, the bits k whose window holds pixel j
+    and whose ternary entry (``ternary_entry``) is non-zero, ascending, and their
+    signs (+1.0 / -1.0). Bit by bit over its window's pixels, so the cost is the
+    windows' total area, not n_features * n_bits.
+
+    With ``bits`` of length 0, counts only: ``cursor[j] += 1`` per entry of feature
+    j (cursor zeroed by the caller). Otherwise ``cursor[j]`` starts at feature j's
+    offset (``indptr[j]``) and is advanced past each entry written.
+    ``windows`` from ``windows_kernel``."""
+    count_only = bits.shape[0] == 0
+    for k in range(windows.shape[0]):
+        top = windows[k, 0]
+        left = windows[k, 1]
+        side = windows[k, 2]
+        for row in range(top, top + side):
+            for col in range(left, left + side):
+                j = row * width + col
+                e = ternary_entry(entry_hash(feature_key(key, np.uint64(j)), k), threshold)
+                if e == 0.0:
+                    continue
+                if not count_only:
+                    bits[cursor[j]] = k
+                    signs[cursor[j]] = e
+                cursor[j] += 1

@@ -39,9 +39,19 @@ MAX_CACHE_ENTRIES = 1 << 22
 #: widest uint8 rows whose +-1 projection sums are exact in float32: 255 * n <= 2**24 - 1
 MAX_BYTE_FEATURES = (2 ** 24 - 1) // 255
 
-PROJECTIONS = ("sparse_sign", "ternary", "gaussian")
+PROJECTIONS = ("sparse_sign", "ternary", "gaussian", "local")
+#: 'local' is ternary inside each bit's window: the kernels read its entries as
+#: ternary lists (the dense cache), always materialised (``Hyperplanes.dense_cache``)
 _KINDS = {"ternary": _hashing.TERNARY, "gaussian": _hashing.GAUSSIAN,
-          "sparse_sign": _hashing.SPARSE_SIGN}
+          "sparse_sign": _hashing.SPARSE_SIGN, "local": _hashing.TERNARY}
+#: 'local': the density inside a window for density='auto', and the largest window
+#: side for window='auto' as a fraction of the image's shorter side (at least 2)
+LOCAL_AUTO_DENSITY = 0.5
+LOCAL_AUTO_SIDE = 0.35
+#: 'local': the largest image side the window fields hold (``window_of``)
+MAX_IMAGE_SIDE = 1 << 21
+#: 'local': the most window pixels over all bits (``check_local_size``)
+MAX_LOCAL_CELLS = 1 << 26
 
 
 #: 'auto' density: about this many non-zero entries per hyperplane ...
@@ -90,6 +100,72 @@ def resolve_density(density, n_features, mean_nonzeros=None):
     return density
 
 
+def resolve_window(image_shape, window, n_features):
+    """(height, width, kmin, kmax) of a 'local' projection from the estimator's
+    ``image_shape`` (None: a square image of ``n_features`` pixels) and ``window``
+    ('auto': sides 2 to max(2, round(LOCAL_AUTO_SIDE * min(height, width))), or a
+    (kmin, kmax) pair of window sides). Raises ValueError on a shape that does not
+    hold ``n_features`` pixels or sides that do not fit the image.
+
+    'auto' was chosen on 2x2-pooled MNIST (14 x 14: sides 2 to 5), where windows of
+    2-5 and 3-6 did best of those tried (``bench/RESULTS.md``, "Local hyperplanes")."""
+    if image_shape is None:
+        side = int(np.sqrt(n_features))
+        while side * side > n_features:
+            side -= 1
+        while (side + 1) * (side + 1) <= n_features:
+            side += 1
+        if side * side != n_features:
+            raise ValueError(
+                f"projection='local' needs image_shape=(height, width): {n_features} "
+                f"features are not a square image.")
+        height = width = side
+    else:
+        shape = tuple(image_shape)
+        if (len(shape) != 2 or any(isinstance(v, (bool, np.bool_)) or
+                                   not isinstance(v, (int, np.integer)) for v in shape)
+                or min(shape) < 1 or max(shape) > MAX_IMAGE_SIDE):
+            raise ValueError(f"image_shape must be (height, width), two ints in [1, "
+                             f"{MAX_IMAGE_SIDE}], got {image_shape!r}.")
+        height, width = int(shape[0]), int(shape[1])
+        if height * width != n_features:
+            raise ValueError(f"image_shape={image_shape!r} holds {height * width} pixels, "
+                             f"but X has {n_features} features.")
+    shorter = min(height, width)
+    if isinstance(window, str) and window == "auto":
+        kmin = min(2, shorter)
+        kmax = max(kmin, min(shorter, round(LOCAL_AUTO_SIDE * shorter)))
+    else:
+        try:
+            kmin, kmax = window
+        except (TypeError, ValueError):
+            kmin = kmax = None
+        if not all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+                   for v in (kmin, kmax)) or not 1 <= kmin <= kmax <= shorter:
+            raise ValueError(f"window must be 'auto' or (kmin, kmax), window sides with "
+                             f"1 <= kmin <= kmax <= {shorter} (the image's shorter side), "
+                             f"got {window!r}.")
+    return int(height), int(width), int(kmin), int(kmax)
+
+
+def local_density(density):
+    """The 'local' projection's density inside a window: ``LOCAL_AUTO_DENSITY`` for
+    'auto' (0.4 to 0.8 gave the same accuracy on pooled MNIST; ``bench/RESULTS.md``,
+    "Local hyperplanes"), else as given."""
+    return LOCAL_AUTO_DENSITY if isinstance(density, str) else float(density)
+
+
+def check_local_size(n_features, n_bits, kmax):
+    """ValueError unless a 'local' projection's RAM cache is bounded: at most
+    ``MAX_CACHE_ENTRIES`` pixels and ``MAX_LOCAL_CELLS`` window pixels in all
+    (n_bits * kmax**2), which bound its lists' memory and the time to build them."""
+    if n_features > MAX_CACHE_ENTRIES or n_bits * kmax * kmax > MAX_LOCAL_CELLS:
+        raise ValueError(
+            f"a 'local' projection holds at most {MAX_CACHE_ENTRIES:,} pixels and "
+            f"{MAX_LOCAL_CELLS:,} window pixels (T * d * kmax**2); got {n_features:,} "
+            f"pixels and {n_bits:,} * {kmax}**2 = {n_bits * kmax * kmax:,}.")
+
+
 def mean_nonzeros(X):
     """Mean number of non-zero features per row of dense or CSR X (0 rows: None)."""
     if X.shape[0] == 0:
@@ -118,22 +194,39 @@ class Hyperplanes:
         anything when ``n_features`` is None.
     n_bits : int
         T * d, the total number of bits.
-    projection : {'sparse_sign', 'ternary', 'gaussian'}
+    projection : {'sparse_sign', 'ternary', 'gaussian', 'local'}
     density : float
-        Fraction of non-zero entries: each entry independently for ternary; for
-        sparse_sign exactly ``n_entries = min(n_bits, max(1, round(density *
-        n_bits)))`` per feature (ignored for gaussian).
+        Fraction of non-zero entries: each entry independently for ternary (and for
+        local, inside a bit's window); for sparse_sign exactly ``n_entries =
+        min(n_bits, max(1, round(density * n_bits)))`` per feature (ignored for
+        gaussian).
+    window : (height, width, kmin, kmax) or None
+        'local' only (``resolve_window``): the features are the pixels of a
+        height x width image, row-major, and bit k sees only the square window
+        ``pnet.kernels.hashing.window_of`` gives it, of side kmin to kmax.
     """
 
-    def __init__(self, seed, n_features, n_bits, projection="ternary", density=1 / 3):
+    def __init__(self, seed, n_features, n_bits, projection="ternary", density=1 / 3,
+                 window=None):
         if projection == "sparse_sign" and not 1 <= int(n_bits) < 2**32:
             raise ValueError(f"sparse_sign hyperplanes need 1 <= T * d < 2**32 bits (its "
                              f"draws map a 32-bit half of a hash to a bit), got {n_bits}.")
+        if (projection == "local") != (window is not None):
+            raise ValueError("a window (height, width, kmin, kmax) is given exactly for "
+                             f"the 'local' projection, got {window!r} for {projection!r}.")
+        if window is not None:
+            window = tuple(int(v) for v in window)
+            height, width, kmin, kmax = window
+            if (n_features != height * width or not 1 <= kmin <= kmax <= min(height, width)
+                    or max(height, width) > MAX_IMAGE_SIDE):
+                raise ValueError(f"window {window} does not fit {n_features} features.")
+            check_local_size(n_features, n_bits, kmax)
         self.seed = int(seed)
         self.n_features = n_features
         self.n_bits = int(n_bits)
         self.projection = projection
         self.density = float(density)
+        self.window = window
         self._cache = None
 
     # -- pickling: settings only, the cache is recomputed on demand ---------------
@@ -147,7 +240,7 @@ class Hyperplanes:
 
     def settings(self):
         return dict(seed=self.seed, n_features=self.n_features, n_bits=self.n_bits,
-                    projection=self.projection, density=self.density)
+                    projection=self.projection, density=self.density, window=self.window)
 
     @property
     def key(self):
@@ -169,8 +262,17 @@ class Hyperplanes:
         return density_threshold(self.density)
 
     # -- materialised caches ------------------------------------------------------
+    def windows(self):
+        """(n_bits, 3) int64: (top, left, side) of each bit's window ('local')."""
+        height, width, kmin, kmax = self.window
+        out = np.empty((self.n_bits, 3), dtype=np.int64)
+        _hashing.windows_kernel(self.key, height, width, kmin, kmax, out)
+        return out
+
     def ternary_lists(self):
-        """(indptr, bits, signs): the non-zero entries, CSR by feature."""
+        """(indptr, bits, signs): the non-zero entries, CSR by feature (ternary, local)."""
+        if self.projection == "local":
+            return self._local_lists()
         features = np.arange(self.n_features, dtype=np.uint64)
         counts = np.empty(self.n_features, dtype=np.int64)
         _hashing.ternary_count_kernel(self.key, features, self.n_bits, self.threshold, counts)
@@ -180,6 +282,20 @@ class Hyperplanes:
         signs = np.empty(indptr[-1], dtype=np.float64)
         _hashing.ternary_lists_kernel(self.key, features, self.n_bits, self.threshold,
                                       indptr, bits, signs)
+        return indptr, bits, signs
+
+    def _local_lists(self):
+        windows, width = self.windows(), self.window[1]
+        counts = np.zeros(self.n_features, dtype=np.int64)
+        none = np.empty(0, dtype=np.int64)
+        _hashing.local_lists_kernel(self.key, windows, width, self.threshold, counts,
+                                    none, none.astype(np.float64))
+        indptr = np.zeros(self.n_features + 1, dtype=np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        bits = np.empty(indptr[-1], dtype=np.int64)
+        signs = np.empty(indptr[-1], dtype=np.float64)
+        _hashing.local_lists_kernel(self.key, windows, width, self.threshold,
+                                    indptr[:-1].copy(), bits, signs)
         return indptr, bits, signs
 
     def table(self, features=None):
@@ -239,7 +355,9 @@ class Hyperplanes:
         """
         if self._cache is None:
             per_feature = self.n_entries if self.n_entries else self.n_bits
-            if self.n_features * per_feature > MAX_CACHE_ENTRIES:
+            if self.projection == "local":  # small windows: lists of ~ (area / image) bits
+                self._cache = ("lists",) + self.signed_lists()
+            elif self.n_features * per_feature > MAX_CACHE_ENTRIES:
                 self._cache = ("none",)
             elif self.kind == _hashing.SPARSE_SIGN:
                 self._cache = ("table",) + self.table()
@@ -275,6 +393,8 @@ class Hyperplanes:
         """
         if sp.issparse(X):
             X = sp.csr_matrix(X)
+            if self.projection == "local":
+                return self._project_densified(X)
             if not X.has_canonical_format:  # sorted, no duplicates: as the dense row
                 X = X.copy()
                 X.sum_duplicates()
@@ -292,6 +412,16 @@ class Hyperplanes:
         return over_rows(_projection.dense_rows, X.shape[0], X, cache[1:], self.n_bits,
                          out=out)
 
+    def _project_densified(self, X):
+        """CSR rows of a 'local' projection, through the dense kernels a chunk of
+        rows at a time: its entries exist only as the dense cache (pixels of one
+        image, so a dense chunk is small); the same bits as the dense rows."""
+        out = np.empty((X.shape[0], n_words(self.n_bits)), dtype=np.uint64)
+        for start in range(0, X.shape[0], DENSIFY_ROWS):
+            out[start:start + DENSIFY_ROWS] = self.project(
+                X[start:start + DENSIFY_ROWS].toarray())
+        return out
+
     def project_csr(self, data, features, indptr, sorted_features=False):
         """Packed bits of CSR rows given as (data, uint64 feature ids, indptr).
 
@@ -302,6 +432,14 @@ class Hyperplanes:
         data = np.ascontiguousarray(data)
         features = np.ascontiguousarray(features, dtype=np.uint64)
         indptr = np.ascontiguousarray(indptr, dtype=np.int64)
+        if self.projection == "local":  # pixels: column indices below n_features
+            if features.size and features.max() >= self.n_features:
+                raise ValueError(f"feature ids must be below {self.n_features} for the "
+                                 "'local' projection (pixels of its image).")
+            X = sp.csr_matrix((data, features.astype(np.int64), indptr),
+                              shape=(indptr.shape[0] - 1, self.n_features))
+            X.sum_duplicates()  # summed in stored order; the dense row then sorts them
+            return self._project_densified(X)
         if not sorted_features:
             data, features, indptr = _canonical_rows(data, features, indptr)
         out = np.empty((indptr.shape[0] - 1, n_words(self.n_bits)), dtype=np.uint64)
@@ -309,6 +447,9 @@ class Hyperplanes:
                   indptr, self.key, self.kind, self.threshold, self.n_entries, self.n_bits,
                   out=out)
         return out
+
+
+DENSIFY_ROWS = 4096  #: rows per chunk of ``_project_densified``
 
 
 def over_rows(rows, n, first, *args, out):

@@ -9,7 +9,7 @@ ValueError naming the first inconsistency (``ModelFileError`` when read from a f
 """
 import numpy as np
 
-from ._hyperplanes import PROJECTIONS
+from ._hyperplanes import MAX_IMAGE_SIDE, PROJECTIONS, check_local_size
 from ._quantize import FORMATS, MAX_INT8_BITS, value_range
 from .layers import ACTIVATIONS
 
@@ -25,6 +25,22 @@ def check_model(m):
     _check_int("n_bits", m.n_bits, 1)
     if not isinstance(m.projection, str) or m.projection not in PROJECTIONS:
         raise ValueError(f"projection must be one of {PROJECTIONS}, got {m.projection!r}.")
+    window = getattr(m, "window", None)
+    if (m.projection == "local") != (window is not None):
+        raise ValueError("a window (height, width, kmin, kmax) is given exactly for the "
+                         f"'local' projection, got {window!r} for {m.projection!r}.")
+    if window is not None:
+        if len(window) != 4 or not all(isinstance(v, (int, np.integer)) and not
+                                       isinstance(v, (bool, np.bool_)) for v in window):
+            raise ValueError(f"window must be 4 ints (height, width, kmin, kmax), got "
+                             f"{window!r}.")
+        height, width, kmin, kmax = window
+        if not (1 <= kmin <= kmax <= min(height, width) <= max(height, width) <=
+                MAX_IMAGE_SIDE) or height * width != m.n_features_in_:
+            raise ValueError(f"window {window!r} does not fit {m.n_features_in_} features: "
+                             f"height * width = n_features and 1 <= kmin <= kmax <= "
+                             f"min(height, width) <= max(height, width) <= {MAX_IMAGE_SIDE}.")
+        check_local_size(m.n_features_in_, m.n_projections * m.n_bits, kmax)
     if isinstance(m.density, bool) or not isinstance(m.density, (int, float)) \
             or not 0 < m.density <= 1:
         raise ValueError(f"density must be a number in (0, 1], got {m.density!r}.")

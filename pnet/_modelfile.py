@@ -1,4 +1,4 @@
-"""The compact model's file: format "pnet-compact", versions 1 to 3, with no pickle.
+"""The compact model's file: format "pnet-compact", versions 1 to 4, with no pickle.
 
 An uncompressed ``.npz`` (a zip of ``.npy`` arrays) holding a ``header`` array
 (uint8 bytes of a UTF-8 JSON object: format, version, the model's settings,
@@ -41,7 +41,7 @@ import numpy as np
 from . import _npz
 
 FORMAT = "pnet-compact"
-VERSION = 3  #: the newest version this pnet reads and writes
+VERSION = 4  #: the newest version this pnet reads and writes
 QUANTIZE = (None, "int8")  #: version 1's formats (a model in one of them is written as v1)
 PROJECTIONS_V1 = ("ternary", "gaussian")  #: the projections of versions 1 and 2
 #: version 2's narrow formats and their bits per stored weight
@@ -84,7 +84,9 @@ def file_version(settings):
     """The version a model with these settings is written as, the oldest that holds
     it, so older pnet versions read it: 1 (float32 or int8, ternary or gaussian, no
     text front), 2 (adds int4, ternary weights and the text front), 3 (adds the
-    sparse_sign projection)."""
+    sparse_sign projection), 4 (adds the local projection)."""
+    if settings["projection"] == "local":
+        return 4
     if settings["projection"] not in PROJECTIONS_V1:
         return 3
     return 1 if settings["quantize"] in QUANTIZE and "text_front" not in settings else 2
@@ -292,7 +294,36 @@ def _read_v3(header, data, members):
     return _read_version(header, data, members, _SETTINGS_V3, _OPTIONAL_V2, _expected_v2)
 
 
-_READERS = {1: _read_v1, 2: _read_v2, 3: _read_v3}
+# ----------------------------------------------------------------- version 4 ----
+#: version 4 adds the 'local' projection (``pnet.kernels.hashing``, windows of an
+#: image): version 3's settings and arrays, the projection "local", and the key
+#: ``window`` = [height, width, kmin, kmax], present exactly for it
+PROJECTIONS_V4 = (*PROJECTIONS_V3, "local")
+_SETTINGS_V4 = {**_SETTINGS_V3,
+                "projection": (lambda v: v in PROJECTIONS_V4,
+                               " or ".join(map(json.dumps, PROJECTIONS_V4)))}
+
+
+def _is_window(v):
+    return isinstance(v, list) and len(v) == 4 and all(_is_int(n) and n >= 1 for n in v)
+
+
+def _read_v4(header, data, members):
+    local = header.get("projection") == "local"
+    if local != ("window" in header):
+        raise ModelFileError("the header's window ([height, width, kmin, kmax]) is given "
+                             "exactly for the \"local\" projection.")
+    if local and not _is_window(header["window"]):
+        raise ModelFileError(f"the header's window must be 4 positive integers "
+                             f"[height, width, kmin, kmax], got {_short(header['window'])}.")
+    settings, arrays = _read_version(header, data, members, _SETTINGS_V4,
+                                     _OPTIONAL_V2 | {"window"}, _expected_v2)
+    if local:
+        settings["window"] = header["window"]
+    return settings, arrays
+
+
+_READERS = {1: _read_v1, 2: _read_v2, 3: _read_v3, 4: _read_v4}
 
 
 # ------------------------------------------------------------ the JSON header ----

@@ -61,7 +61,7 @@ intercept_<i>  layer i biases (fan_out,) float32
 scale_<i>      quantised files only: per-output-unit scales (fan_out,) float32
 =============  ==========================================================
 
-The JSON header: ``{"format": "pnet-compact", "version": 1, 2 or 3, "seed",
+The JSON header: ``{"format": "pnet-compact", "version": 1 to 4, "seed",
 "n_features", "n_projections", "n_bits", "projection", "density",
 "activation", "quantize", "layer_sizes" ([T*d, hidden..., n_classes]),
 "writer", "arrays": {name: {"dtype", "shape", "sha256"}}}``, where sha256 is
@@ -70,7 +70,9 @@ float32 and int8 models (``quantize`` null or "int8") of the "ternary" and
 "gaussian" projections, and every model is written as the oldest version that
 holds it so older pnet versions read it; version 2 adds "int4" and "ternary"
 weights and an optional ``text_front`` object (a text model's front,
-``pnet.textfront``); version 3 the "sparse_sign" projection. Every member is
+``pnet.textfront``); version 3 the "sparse_sign" projection; version 4 the
+"local" projection and its ``window`` ([height, width, kmin, kmax], present
+exactly for it). Every member is
 stored uncompressed, little-endian, in C order. ``load`` never executes code from the file, checks
 every size the file declares against the file before allocating anything, and
 raises ``ModelFileError`` (and nothing else) naming the problem for any
@@ -173,10 +175,10 @@ class CompactProjectionNet:
         D, input features.
     n_projections, n_bits : int
         T projection functions of d bits (T * d bits in all).
-    projection : {'sparse_sign', 'ternary', 'gaussian'}
+    projection : {'sparse_sign', 'ternary', 'gaussian', 'local'}
     density : float in (0, 1]
         Non-zero fraction of the hyperplanes (sparse_sign: ``round(density * T * d)``
-        entries per feature; ignored by gaussian).
+        entries per feature; local: inside a window; ignored by gaussian).
     activation : {'relu', 'tanh', 'logistic', 'identity'}
         Hidden activation.
     classes : array-like (n_classes,)
@@ -185,12 +187,16 @@ class CompactProjectionNet:
         float32 biases (fan_out,). ``coefs[0]`` is (T * d, ...).
     scales : list of float32 arrays (fan_out,) or None
         Per-output-unit scales of int8 weights; None for float32 weights.
+    quantize : None, 'int8', 'int4' or 'ternary'
+    window : (height, width, kmin, kmax) or None
+        The 'local' projection's image and window sides (``pnet.Hyperplanes``);
+        None for the others.
 
     Attributes
     ----------
     classes_, n_features_in_, coefs_, intercepts_, scales_
         As given (``scales_`` None for float32).
-    seed, n_projections, n_bits, projection, density, activation
+    seed, n_projections, n_bits, projection, density, activation, window
         The settings, as given.
     quantize : None, 'int8', 'int4' or 'ternary'
     format_version : int
@@ -207,13 +213,15 @@ class CompactProjectionNet:
     """
 
     def __init__(self, seed, n_features, n_projections, n_bits, projection, density,
-                 activation, classes, coefs, intercepts, scales=None, quantize=None):
+                 activation, classes, coefs, intercepts, scales=None, quantize=None,
+                 window=None):
         self.seed = seed
         self.n_features_in_ = n_features
         self.n_projections = n_projections
         self.n_bits = n_bits
         self.projection = projection
         self.density = density
+        self.window = None if window is None else tuple(window)
         self.activation = activation
         self.classes_ = np.asarray(classes)
         self.coefs_ = list(coefs)
@@ -222,7 +230,7 @@ class CompactProjectionNet:
         self.quantize = quantize if quantize is not None or scales is None else "int8"
         check_model(self)
         self.hyperplanes = Hyperplanes(seed, n_features, n_projections * n_bits, projection,
-                                       density)
+                                       density, self.window)
         if self.quantize is None:
             self._padded = pad_columns(self.coefs_[0], self.intercepts_[0])
             self._tail = list(zip(self.coefs_[1:], self.intercepts_[1:]))
@@ -260,7 +268,8 @@ class CompactProjectionNet:
         settings = dict(seed=h.seed, n_features=h.n_features,
                         n_projections=clf._fitted_param("n_projections"),
                         n_bits=clf._fitted_param("n_bits"), projection=h.projection,
-                        density=h.density, activation=clf.projection_.activation)
+                        density=h.density, activation=clf.projection_.activation,
+                        window=h.window)
         settings.update(cls._input_settings(clf))
         return cls(**settings, classes=clf.classes_, coefs=coefs, intercepts=intercepts,
                    scales=scales, quantize=quantize)
@@ -514,7 +523,8 @@ class CompactProjectionNet:
         return {"seed": int(self.seed), "n_features": n_features,
                 "n_projections": int(self.n_projections), "n_bits": int(self.n_bits),
                 "projection": self.projection, "density": float(self.density),
-                "activation": self.activation, "quantize": self.quantize}
+                "activation": self.activation, "quantize": self.quantize,
+                **({} if self.window is None else {"window": list(self.window)})}
 
     def to_bytes(self):
         """The model file's bytes (format: ``pnet._modelfile``)."""

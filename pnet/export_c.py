@@ -27,7 +27,8 @@ What is written, per model:
   packed 4- / 2-bit stream of ``pnet._quantize.pack_weights``), ``pnet_s<i>``
   (scales of quantised formats) and ``pnet_b<i>`` (biases); every float as a
   literal that round-trips exactly (9 significant digits for float32);
-- with ``hyperplane_table=True`` (ternary or sparse_sign, dense input only): the
+- with ``hyperplane_table=True`` (ternary, sparse_sign or local, dense input only; local
+  is exported this way only, as the C runtime does not hash its windows): the
   per-feature lists of non-zero entries, +1 bits then -1 bits
   (``Hyperplanes.signed_lists``), as const tables: ``pnet_list_bits`` (1, 2 or 4
   bytes per entry: the smallest type that holds ``T*d - 1``), and per feature
@@ -72,9 +73,9 @@ from ._quantize import WEIGHT_BITS, pack_weights
 #: values per line of the emitted arrays
 PER_LINE = {"float": 6, "int": 16}
 #: the projections the C runtime implements, and their PNET_PROJECTION codes
-_PROJECTION_CODES = {"ternary": 0, "gaussian": 1, "sparse_sign": 2}
+_PROJECTION_CODES = {"ternary": 0, "gaussian": 1, "sparse_sign": 2, "local": 3}
 #: the projections that hyperplane_table=True can store as tables
-_TABLES = ("ternary", "sparse_sign")
+_TABLES = ("ternary", "sparse_sign", "local")
 
 _DENSE_API = """\
 /* One dense row (what predict_one takes): PNET_N_FEATURES values of pnet_input_t. */
@@ -251,8 +252,12 @@ def _check_exportable(model, hyperplane_table, max_text_bytes, input_type):
     if model.projection not in _PROJECTION_CODES:
         raise ValueError(f"the C export does not support the {model.projection!r} "
                          f"projection; expected one of {sorted(_PROJECTION_CODES)}.")
+    if model.projection == "local" and not hyperplane_table:
+        raise ValueError("the 'local' projection is exported with its tables "
+                         "(hyperplane_table=True, --hyperplane-table): the C runtime does "
+                         "not hash its windows.")
     if hyperplane_table and (model.projection not in _TABLES or model._text):
-        raise ValueError("hyperplane_table=True needs a ternary or sparse_sign projection "
+        raise ValueError("hyperplane_table=True needs a ternary, sparse_sign or local projection "
                          f"of dense input (this model: {model.projection}"
                          f"{', text' if model._text else ''}); export without it.")
 

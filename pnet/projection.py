@@ -16,8 +16,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._hyperplanes import (PROJECTIONS, Hyperplanes, mean_nonzeros, n_words, resolve_density,
-                           unpack)
+from ._hyperplanes import (PROJECTIONS, Hyperplanes, local_density, mean_nonzeros, n_words,
+                           resolve_density, resolve_window, unpack)
 
 #: seeds are drawn in [0, SEED_MAX) from ``random_state``
 SEED_MAX = np.iinfo(np.int32).max
@@ -43,12 +43,20 @@ class LSHProjection(TransformerMixin, BaseEstimator):
         drawn until E are found, 1.2 E at density 1/3), and its fixed count makes the dense kernels ~1.8x
         faster (``bench/RESULTS.md``, "sparse_sign") at the same accuracy
         (``python -m bench.density``). 'gaussian' is the paper's spherically
-        symmetric choice. pnet < 0.2 had only 'ternary' (its default) and 'gaussian'.
+        symmetric choice. 'local' is for images: bit k sees one square window of the
+        image (a pure function of (seed, k): ``pnet.kernels.hashing.window_of``),
+        with ternary entries inside it. pnet < 0.2 had only 'ternary' (its default)
+        and 'gaussian'.
     density : 'auto' or float in (0, 1], default='auto'
         Non-zero fraction of the hyperplanes. 'auto' is min(1 / sqrt(n_features)
         (Li et al. "very sparse"), 8 / n_features), ~8 non-zero entries per
         hyperplane, floored for very sparse rows of X
-        (``pnet._hyperplanes.resolve_density``); 1/3 is Achlioptas.
+        (``pnet._hyperplanes.resolve_density``); 1/3 is Achlioptas. For 'local',
+        the fraction inside a window, 'auto' = 0.5.
+    image_shape : None or (height, width), default=None
+        'local' only: the rows are height x width images, row-major. None: square.
+    window : 'auto' or (kmin, kmax), default='auto'
+        'local' only: window sides in pixels (``pnet._hyperplanes.resolve_window``).
     output : {'packed', 'dense'}, default='packed'
         'packed': uint64 words (n_samples, ceil(T * d / 64)), bit k in word
         k // 64 at position k % 64, least significant first.
@@ -64,6 +72,8 @@ class LSHProjection(TransformerMixin, BaseEstimator):
         The hyperplane seed; with the other parameters it defines the layer.
     density_ : float
         The resolved density (non-zero fraction of the hyperplanes; unused by gaussian).
+    window_ : None or (height, width, kmin, kmax)
+        The 'local' projection's image and window sides; None for the others.
     hyperplanes_ : pnet.Hyperplanes
         Settings object that applies the projection (its cache is not pickled).
     n_output_bits_ : int
@@ -83,16 +93,20 @@ class LSHProjection(TransformerMixin, BaseEstimator):
         "n_bits": [Interval(Integral, 1, None, closed="left")],
         "projection": [StrOptions(set(PROJECTIONS))],
         "density": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="right")],
+        "image_shape": [tuple, list, None],
+        "window": [StrOptions({"auto"}), tuple, list],
         "output": [StrOptions({"packed", "dense"})],
         "random_state": ["random_state"],
     }
 
     def __init__(self, n_projections=60, n_bits=12, projection="sparse_sign", density="auto",
-                 output="packed", random_state=None):
+                 image_shape=None, window="auto", output="packed", random_state=None):
         self.n_projections = n_projections
         self.n_bits = n_bits
         self.projection = projection
         self.density = density
+        self.image_shape = image_shape
+        self.window = window
         self.output = output
         self.random_state = random_state
 
@@ -101,10 +115,16 @@ class LSHProjection(TransformerMixin, BaseEstimator):
         """Record the number of features and draw the hyperplane seed."""
         X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32])
         self.seed_ = int(check_random_state(self.random_state).randint(SEED_MAX))
-        self.density_ = resolve_density(self.density, self.n_features_in_, mean_nonzeros(X))
+        self.window_ = None
+        if self.projection == "local":
+            self.density_ = local_density(self.density)
+            self.window_ = resolve_window(self.image_shape, self.window, self.n_features_in_)
+        else:
+            self.density_ = resolve_density(self.density, self.n_features_in_,
+                                            mean_nonzeros(X))
         self.n_output_bits_ = self.n_projections * self.n_bits
         self.hyperplanes_ = Hyperplanes(self.seed_, self.n_features_in_, self.n_output_bits_,
-                                        self.projection, self.density_)
+                                        self.projection, self.density_, self.window_)
         return self
 
     def transform(self, X):

@@ -29,6 +29,7 @@ import scipy.sparse as sp
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
 
+from ._hyperplanes import PROJECTIONS
 from .classifier import ProjectionNetClassifier
 from .lstm import LSTMNetwork
 from .networks import TokenSequences
@@ -131,6 +132,8 @@ class TextProjectionNetClassifier(ProjectionNetClassifier):
 
     _parameter_constraints = {
         **ProjectionNetClassifier._parameter_constraints,
+        # 'local' windows are regions of an image; text hashes n-grams to feature ids
+        "projection": [StrOptions(set(PROJECTIONS) - {"local"})],
         "lowercase": ["boolean"],
         "word_ngram_range": [tuple],
         "char_ngram_range": [tuple],

@@ -32,7 +32,7 @@ END_FIELDS = {"disk": (4, "H"), "cd_disk": (6, "H"), "n_here": (8, "H"), "n": (1
 
 def make_model(quantize=None, hidden=(), labels="int", projection="ternary", n_features=9,
                n_projections=4, n_bits=4, n_classes=3, seed=0, activation="relu",
-               density=1 / 3, text_front=None):
+               density=1 / 3, text_front=None, window=None):
     """A CompactProjectionNet with random weights (no training: fast); ``labels`` is
     "int", "str" or the classes themselves; a CompactTextProjectionNet (no
     ``n_features``) when ``text_front`` is given."""
@@ -53,6 +53,8 @@ def make_model(quantize=None, hidden=(), labels="int", projection="ternary", n_f
                     n_bits=n_bits, projection=projection, density=density,
                     activation=activation, classes=classes, coefs=coefs,
                     intercepts=intercepts, scales=scales, quantize=quantize)
+    if window is not None:  # the 'local' projection's (height, width, kmin, kmax)
+        settings["window"] = window
     if text_front is None:
         return CompactProjectionNet(**settings)
     return CompactTextProjectionNet(**{**settings, "n_features": None},
@@ -64,7 +66,7 @@ def assert_same_model(a, b, changed=None):
     but for the settings in ``changed`` ({attribute: value}), which ``a`` must have."""
     changed = changed or {}
     for key in ("seed", "n_features_in_", "n_projections", "n_bits", "projection", "density",
-                "activation", "quantize", "format_version"):
+                "activation", "quantize", "format_version", "window"):
         va, vb = getattr(a, key), changed.get(key, getattr(b, key))
         assert (type(va), va) == (type(vb), vb), key
     pairs = [(a.classes_, b.classes_), *zip(a.coefs_, b.coefs_),

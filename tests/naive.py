@@ -90,6 +90,35 @@ def sparse_sign_entries(seed, feature, n_bits, n_entries):
     return entries
 
 
+WINDOW_STREAM = (1 << 64) - 1  #: the feature id whose stream gives 'local' windows
+
+
+def windows(seed, n_bits, height, width, kmin, kmax):
+    """(top, left, side) of every bit's window, int64 (n_bits, 3): h = h(WINDOW_STREAM,
+    k) in three 21-bit fields, side = kmin + field0 % (kmax - kmin + 1), top = field1 %
+    (height - side + 1), left = field2 % (width - side + 1)."""
+    out = np.empty((n_bits, 3), dtype=np.int64)
+    low21 = (1 << 21) - 1
+    for k in range(n_bits):
+        h = entry_hash_int(seed, WINDOW_STREAM, k)
+        side = kmin + (h & low21) % (kmax - kmin + 1)
+        out[k] = ((h >> 21) & low21) % (height - side + 1), \
+            ((h >> 42) & low21) % (width - side + 1), side
+    return out
+
+
+def local_matrix(seed, n_bits, window, density):
+    """'local' R: the ternary matrix of pixels 0..height*width-1, zero outside each
+    bit's window (pixel j is (j // width, j % width))."""
+    height, width, kmin, kmax = window
+    R = hyperplane_matrix(seed, height * width, n_bits, "ternary", density)
+    rows, cols = np.divmod(np.arange(height * width), width)
+    for k, (top, left, side) in enumerate(windows(seed, n_bits, height, width, kmin, kmax)):
+        inside = (rows >= top) & (rows < top + side) & (cols >= left) & (cols < left + side)
+        R[~inside, k] = 0.0
+    return R
+
+
 def sparse_sign_count(n_bits, density):
     """E = min(n_bits, max(1, round(density * n_bits))) entries per feature."""
     return min(n_bits, max(1, round(density * n_bits)))

@@ -34,11 +34,11 @@ HARNESS = str(resources.files("pnet").joinpath("c", "pnet_check_main.c"))
 
 def random_model(projection="ternary", quantize=None, hidden=(), activation="relu",
                  n_features=23, n_projections=5, n_bits=20, n_classes=4, density=1 / 3,
-                 classes=None, seed=0, text_front=None):
+                 classes=None, seed=0, text_front=None, window=None):
     """``modelfiles.make_model`` with this module's defaults: 100 bits (two words)."""
     return make_model(quantize, hidden, "int" if classes is None else classes, projection,
                       n_features, n_projections, n_bits, n_classes, seed, activation,
-                      density, text_front)
+                      density, text_front, window)
 
 
 #: the exports: hashed entries, one word of sums at a time (the default); hyperplane
@@ -87,6 +87,12 @@ MODELS = {
                                                    n_bits=65), ALL_U8),
     # E = 1: every feature reaches one bit
     "sparse-one-entry": (lambda: random_model("sparse_sign", seed=17, density=0.001), ALL),
+    # local: windows of a 5 x 6 image (not square), sides 1 to 4; exported with tables only
+    "local-float32": (lambda: random_model("local", density=0.5, seed=20, n_features=30,
+                                           window=(5, 6, 1, 4)), ("table", "table-u8")),
+    "local-int8-relu": (lambda: random_model("local", quantize="int8", hidden=(16,), seed=21,
+                                             n_features=30, density=0.8, n_bits=30,
+                                             window=(5, 6, 2, 5)), ("table", "table-u8")),
     "file-float32-flat": (lambda: pnet.load(os.path.join(DATA, "float32-flat.pnet")), TABLE),
     "file-int8-hidden": (lambda: pnet.load(os.path.join(DATA, "int8-hidden.pnet")),
                          ("hash", "hash-u8")),

@@ -287,8 +287,8 @@ def _corrupt_cases(model, trap):
         "payload changed, CRC redone": (
             _rewrite(good, put("coef_0", W[::-1].copy()), fix_records=False),
             "checksum mismatch for array 'coef_0'"),
-        "version 4": (_rewrite(good, edit_header=set_key("version", 4)),
-                      "unsupported pnet-compact version 4.*newer pnet"),
+        "version 5": (_rewrite(good, edit_header=set_key("version", 5)),
+                      "unsupported pnet-compact version 5.*newer pnet"),
         "version 0": (_rewrite(good, edit_header=set_key("version", 0)),
                       "unsupported pnet-compact version 0"),
         "version missing": (_rewrite(good, edit_header=lambda h: h.pop("version")),
@@ -341,7 +341,7 @@ def _corrupt_cases(model, trap):
 
 CORRUPT_NAMES = [
     "truncated half", "truncated tail", "truncated to the magic", "flipped payload byte",
-    "payload changed, CRC redone", "version 4", "version 0", "version missing",
+    "payload changed, CRC redone", "version 5", "version 0", "version missing",
     "other format", "deleted array", "extra array", "extra object array",
     "pickle in place of weights", "weights wrong shape", "weights wrong dtype",
     "settings disagree", "bad projection", "sparse_sign in a v1 file", "negative seed",

@@ -5,7 +5,8 @@
  * formula names the Python function it mirrors. Reads the configuration macros
  * and the arrays the generator wrote above it:
  *
- *   PNET_SEED_KEY, PNET_PROJECTION (PNET_TERNARY | PNET_GAUSSIAN | PNET_SPARSE_SIGN)
+ *   PNET_SEED_KEY, PNET_PROJECTION (PNET_TERNARY | PNET_GAUSSIAN | PNET_SPARSE_SIGN |
+ *                           PNET_LOCAL: ternary entries in windows, tables only)
  *   PNET_THRESHOLD          ternary: density * 2**53
  *   PNET_N_ENTRIES          sparse_sign: E, the non-zero entries of every feature
  *   PNET_HYPERPLANE_TABLE   1: per-feature lists of +1 and -1 bits as const tables
@@ -40,6 +41,10 @@
 typedef int32_t pnet_sum;
 #else
 typedef double pnet_sum;
+#endif
+
+#if PNET_PROJECTION == PNET_LOCAL && !PNET_HYPERPLANE_TABLE
+#error "pnet: a local projection is exported with its tables (the windows are not hashed here)"
 #endif
 
 /* a * b rounded to its type before anything is added to it: the volatile store
