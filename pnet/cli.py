@@ -43,7 +43,9 @@ def _info(args):
         ("format", f"pnet-compact version {model.format_version}"),
         ("projection", f"{model.projection}, T = {model.n_projections} x d = {model.n_bits} "
                        f"= {model.layer_sizes[0]} bits, density {model.density:.6g}, "
-                       f"seed {model.seed}"),
+                       f"seed {model.seed}"
+                       + ("" if model.window is None else
+                          ", image {}x{}, windows {}-{} pixels".format(*model.window))),
         ("input", "text (front version "
                   f"{model.text_front.to_dict()['version']})" if model._text
                   else f"{model.n_features_in_} features"),

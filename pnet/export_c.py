@@ -27,8 +27,7 @@ What is written, per model:
   packed 4- / 2-bit stream of ``pnet._quantize.pack_weights``), ``pnet_s<i>``
   (scales of quantised formats) and ``pnet_b<i>`` (biases); every float as a
   literal that round-trips exactly (9 significant digits for float32);
-- with ``hyperplane_table=True`` (ternary, sparse_sign or local, dense input only; local
-  is exported this way only, as the C runtime does not hash its windows): the
+- with ``hyperplane_table=True`` (ternary, sparse_sign or local, dense input only): the
   per-feature lists of non-zero entries, +1 bits then -1 bits
   (``Hyperplanes.signed_lists``), as const tables: ``pnet_list_bits`` (1, 2 or 4
   bytes per entry: the smallest type that holds ``T*d - 1``), and per feature
@@ -66,6 +65,7 @@ import numpy as np
 
 from ._c_textfront import textfront_defines
 from ._hyperplanes import n_words
+from .kernels import hashing as _hashing
 from .layers import ACTIVATION_CODES
 from ._modelfile import NARROW
 from ._quantize import WEIGHT_BITS, pack_weights
@@ -252,13 +252,9 @@ def _check_exportable(model, hyperplane_table, max_text_bytes, input_type):
     if model.projection not in _PROJECTION_CODES:
         raise ValueError(f"the C export does not support the {model.projection!r} "
                          f"projection; expected one of {sorted(_PROJECTION_CODES)}.")
-    if model.projection == "local" and not hyperplane_table:
-        raise ValueError("the 'local' projection is exported with its tables "
-                         "(hyperplane_table=True, --hyperplane-table): the C runtime does "
-                         "not hash its windows.")
     if hyperplane_table and (model.projection not in _TABLES or model._text):
-        raise ValueError("hyperplane_table=True needs a ternary, sparse_sign or local projection "
-                         f"of dense input (this model: {model.projection}"
+        raise ValueError("hyperplane_table=True needs a ternary, sparse_sign or local "
+                         f"projection of dense input (this model: {model.projection}"
                          f"{', text' if model._text else ''}); export without it.")
 
 
@@ -304,6 +300,7 @@ def _config(model, table, all_sums, input_type):
         "PNET_SEED_KEY": f"UINT64_C(0x{int(model.hyperplanes.key):016X}) /* mix64(seed) */",
         "PNET_THRESHOLD": f"UINT64_C({int(model.hyperplanes.threshold)}) /* density * 2**53 */",
         "PNET_N_ENTRIES": f"{model.hyperplanes.n_entries} /* sparse_sign: E (n_entries) */",
+        **_window_macros(model),
         "PNET_HYPERPLANE_TABLE": int(table),
         "PNET_SUM_BITS": _sum_bits(model, table, all_sums),
         "PNET_WEIGHT_BITS": 32 if fmt is None else WEIGHT_BITS[fmt],
@@ -313,6 +310,18 @@ def _config(model, table, all_sums, input_type):
     }
     text = "".join(f"#define {name} {value}\n" for name, value in lines.items())
     return text + (textfront_defines(model.text_front) if model._text else "")
+
+
+def _window_macros(model):
+    """The 'local' projection's image and window sides, and the key of its window
+    stream (``pnet.kernels.hashing.window_of``); nothing for the others."""
+    if model.window is None:
+        return {}
+    height, width, kmin, kmax = model.window
+    key = int(_hashing.feature_key(model.hyperplanes.key, _hashing.WINDOW_STREAM))
+    return {"PNET_IMAGE_HEIGHT": f"{height}u", "PNET_IMAGE_WIDTH": f"{width}u",
+            "PNET_WINDOW_KMIN": f"{kmin}u", "PNET_WINDOW_KMAX": f"{kmax}u",
+            "PNET_WINDOW_KEY": f"UINT64_C(0x{key:016X}) /* feature_key(seed key, 2**64 - 1) */"}
 
 
 def _uses_math(model):

@@ -87,12 +87,12 @@ MODELS = {
                                                    n_bits=65), ALL_U8),
     # E = 1: every feature reaches one bit
     "sparse-one-entry": (lambda: random_model("sparse_sign", seed=17, density=0.001), ALL),
-    # local: windows of a 5 x 6 image (not square), sides 1 to 4; exported with tables only
+    # local: windows of a 5 x 6 image (not square), sides 1 to 4 / 2 to 5
     "local-float32": (lambda: random_model("local", density=0.5, seed=20, n_features=30,
-                                           window=(5, 6, 1, 4)), ("table", "table-u8")),
+                                           window=(5, 6, 1, 4)), ALL_U8),
     "local-int8-relu": (lambda: random_model("local", quantize="int8", hidden=(16,), seed=21,
                                              n_features=30, density=0.8, n_bits=30,
-                                             window=(5, 6, 2, 5)), ("table", "table-u8")),
+                                             window=(5, 6, 2, 5)), ALL_U8),
     "file-float32-flat": (lambda: pnet.load(os.path.join(DATA, "float32-flat.pnet")), TABLE),
     "file-int8-hidden": (lambda: pnet.load(os.path.join(DATA, "int8-hidden.pnet")),
                          ("hash", "hash-u8")),
@@ -306,7 +306,7 @@ def test_float_literals_round_trip():
     random_model("gaussian"),
     random_model("sparse_sign", text_front=TextFront(), density=0.05)])
 def test_hyperplane_table_needs_ternary_or_sparse_sign_dense(tmp_path, model):
-    with pytest.raises(ValueError, match="hyperplane_table=True needs a ternary or sparse_s"):
+    with pytest.raises(ValueError, match="needs a ternary, sparse_sign or local projection"):
         export_c(model, tmp_path, hyperplane_table=True)
 
 

@@ -246,15 +246,3 @@ def test_huge_windows_in_a_file_are_refused_before_any_work():
                                     "window": [2**11 + 1024, 2**11, 1, 2048]})
     with pytest.raises(ModelFileError, match="does not fit|pixels"):
         CompactProjectionNet.from_bytes(hostile)
-
-
-def test_c_export_of_local_needs_its_tables(tmp_path):
-    """The C runtime does not hash windows: only the table export is offered (its
-    compiled equality with Python is in test_export_c, models 'local-*')."""
-    model = make_model("int8", projection="local", n_features=30, n_projections=4, n_bits=5,
-                       density=0.5, window=(5, 6, 1, 3))
-    for kwargs in ({}, {"all_sums": True}, {"input_type": "uint8"}):
-        with pytest.raises(ValueError, match="hyperplane_table=True"):
-            model.export_c(tmp_path, **kwargs)
-    paths = model.export_c(tmp_path, hyperplane_table=True)
-    assert "PNET_LOCAL" in open(paths[0]).read() + open(paths[1]).read()

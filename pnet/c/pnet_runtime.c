@@ -6,8 +6,10 @@
  * and the arrays the generator wrote above it:
  *
  *   PNET_SEED_KEY, PNET_PROJECTION (PNET_TERNARY | PNET_GAUSSIAN | PNET_SPARSE_SIGN |
- *                           PNET_LOCAL: ternary entries in windows, tables only)
- *   PNET_THRESHOLD          ternary: density * 2**53
+ *                           PNET_LOCAL: ternary entries inside each bit's window)
+ *   PNET_THRESHOLD          ternary, local: density * 2**53
+ *   PNET_IMAGE_HEIGHT, PNET_IMAGE_WIDTH, PNET_WINDOW_KMIN, PNET_WINDOW_KMAX,
+ *   PNET_WINDOW_KEY         local: the image, the window sides, the window stream's key
  *   PNET_N_ENTRIES          sparse_sign: E, the non-zero entries of every feature
  *   PNET_HYPERPLANE_TABLE   1: per-feature lists of +1 and -1 bits as const tables
  *   PNET_SUM_BITS           the sums on the stack at once without tables: 64 (one
@@ -32,7 +34,7 @@
 #endif
 
 /* The type of the projection sums <x, r_k>: double, as pnet's kernels; for uint8
- * rows and +-1 entries (ternary, sparse_sign: PNET_INTEGER_SUMS) int32_t, in which
+ * rows and +-1 entries (ternary, sparse_sign, local: PNET_INTEGER_SUMS) int32_t, in which
  * every partial sum is an integer of magnitude <= 255 * PNET_N_FEATURES < 2**31
  * (pnet.export_c checks the bound), exact as it is in double: the same sums, so the same bits, with no
  * floating point (a Cortex-M4 has no double in hardware). Gaussian entries keep
@@ -41,10 +43,6 @@
 typedef int32_t pnet_sum;
 #else
 typedef double pnet_sum;
-#endif
-
-#if PNET_PROJECTION == PNET_LOCAL && !PNET_HYPERPLANE_TABLE
-#error "pnet: a local projection is exported with its tables (the windows are not hashed here)"
 #endif
 
 /* a * b rounded to its type before anything is added to it: the volatile store
@@ -133,17 +131,39 @@ static void pnet_add_feature(uint64_t feature, pnet_sum x, uint32_t first, uint3
     }
 }
 #else
+#if PNET_PROJECTION == PNET_LOCAL
+/* window_of: whether pixel (row, col) lies in bit k's window, the square of side
+ * kmin + f0 % (kmax - kmin + 1) at top f1 % (height - side + 1), left f2 % (width -
+ * side + 1), f0, f1, f2 the three 21-bit fields of h = entry_hash(window key, k) */
+static int pnet_in_window(uint32_t row, uint32_t col, uint64_t k)
+{
+    uint64_t h = pnet_entry_hash(PNET_WINDOW_KEY, k);
+    uint32_t side = PNET_WINDOW_KMIN + (uint32_t)(h & 0x1FFFFFu)
+                                      % (PNET_WINDOW_KMAX - PNET_WINDOW_KMIN + 1u);
+    uint32_t top = (uint32_t)((h >> 21) & 0x1FFFFFu) % (PNET_IMAGE_HEIGHT - side + 1u);
+    uint32_t left = (uint32_t)((h >> 42) & 0x1FFFFFu) % (PNET_IMAGE_WIDTH - side + 1u);
+    return row - top < side && col - left < side; /* unsigned: row >= top, ... */
+}
+#endif
 /* acc[b] += x * r_k[feature] for the bits k = first + b, b < count (hashed_sums, one
- * feature): ternary entries are +-1 or 0, so the product is x or -x, exact. */
+ * feature): ternary entries are +-1 or 0, so the product is x or -x, exact (local:
+ * the ternary entry where the bit's window holds the pixel, else 0). */
 static void pnet_add_feature(uint64_t feature, pnet_sum x, uint32_t first, uint32_t count,
                              pnet_sum *acc)
 {
     uint64_t fkey = pnet_feature_key(feature);
     uint32_t b;
+#if PNET_PROJECTION == PNET_LOCAL
+    uint32_t row = (uint32_t)(feature / PNET_IMAGE_WIDTH);
+    uint32_t col = (uint32_t)(feature % PNET_IMAGE_WIDTH);
+#endif
     for (b = 0; b < count; b++) {
         uint64_t h = pnet_entry_hash(fkey, first + b);
 #if PNET_PROJECTION == PNET_TERNARY
         if ((h >> 11) < PNET_THRESHOLD)
+            acc[b] += (h & 1u) ? x : -x;
+#elif PNET_PROJECTION == PNET_LOCAL
+        if ((h >> 11) < PNET_THRESHOLD && pnet_in_window(row, col, first + b))
             acc[b] += (h & 1u) ? x : -x;
 #else
         acc[b] += pnet_mul(x, pnet_gaussian_entry(h));
