@@ -95,8 +95,8 @@ class ProjectionNetClassifier(ClassifierMixin, JointTraining, BaseEstimator):
     image_shape : None or (height, width), default=None
         'local' only: the rows are height x width images, row-major. None: square.
     window : 'auto' or (kmin, kmax), default='auto'
-        'local' only: window sides, kmin to kmax pixels; 'auto' = 2 to
-        max(2, round(0.35 * min(height, width))) (``pnet._hyperplanes.resolve_window``).
+        'local' only: window sides, kmin to kmax pixels; 'auto' = 20 % to 60 % of the
+        shorter side (3 to 8 on a 14 x 14 image; ``pnet._hyperplanes.resolve_window``).
     projection_hidden_layer_sizes : tuple of int, default=()
         Hidden layers of the projection net after the bits; () is the paper's
         plain ProjectionNet (bits -> softmax), (128,) its "+FC[128]".

@@ -106,9 +106,9 @@ def test_every_input_path_gives_the_twins_bits(window):
 
 
 def test_settings_are_checked():
-    assert resolve_window(None, "auto", 196) == (14, 14, 2, 5)
-    assert resolve_window(None, "auto", 784) == (28, 28, 2, 10)
-    assert resolve_window((4, 16), "auto", 64) == (4, 16, 2, 2)
+    assert resolve_window(None, "auto", 196) == (14, 14, 3, 8)
+    assert resolve_window(None, "auto", 784) == (28, 28, 6, 17)
+    assert resolve_window((4, 16), "auto", 64) == (4, 16, 1, 2)
     assert resolve_window(None, "auto", 1) == (1, 1, 1, 1)
     assert resolve_window((1, 9), (1, 1), 9) == (1, 9, 1, 1)
     for shape, window, n, match in [
@@ -142,7 +142,7 @@ def test_estimator_fits_predicts_and_ships(digits, tmp_path):
     clf = ProjectionNetClassifier(projection="local", n_projections=20, max_iter=15,
                                   random_state=0, trainer_hidden_layer_sizes=(32,))
     clf.fit(X[:1200], y[:1200])
-    assert clf.window_ == (8, 8, 2, 3) and clf.density_ == 0.5
+    assert clf.window_ == (8, 8, 2, 5) and clf.density_ == 0.5
     assert clf.hyperplanes_.window == clf.window_
     assert clf.score(X[1200:], y[1200:]) > 0.8
     for quantize in (None, "int8", "int4", "ternary"):
@@ -150,7 +150,7 @@ def test_estimator_fits_predicts_and_ships(digits, tmp_path):
         path = tmp_path / f"m-{quantize}.pnet"
         compact.save(path)
         loaded = pnet.load(path)
-        assert loaded.format_version == 4 and loaded.window == (8, 8, 2, 3)
+        assert loaded.format_version == 4 and loaded.window == (8, 8, 2, 5)
         assert_array_equal(loaded.predict(X), compact.predict(X))
         assert_array_equal(loaded.decision_function(X).view(np.uint32),
                            compact.decision_function(X).view(np.uint32))
@@ -182,7 +182,7 @@ def test_estimator_refuses_images_it_cannot_read(digits):
 def test_lsh_projection_local_equals_the_hyperplanes(digits):
     X, _ = digits
     lsh = LSHProjection(projection="local", n_projections=10, random_state=1).fit(X)
-    assert lsh.window_ == (8, 8, 2, 3)
+    assert lsh.window_ == (8, 8, 2, 5)
     R = naive.local_matrix(lsh.seed_, 120, lsh.window_, 0.5)
     assert_array_equal(lsh.transform(X), naive.project(X, R))
 
