@@ -84,7 +84,11 @@ def run_point(data, T, d, hidden, mode, seeds, epochs, extra=None, fmt=None):
         if mode == "joint":
             trainer_acc.append(100 * np.mean(clf.trainer_predict(data.X_test) == data.y_test))
     density = extra.get("density", "auto")
+    projection = extra.get("projection", "sparse_sign")
+    if "window" in extra:
+        projection += " {}-{}".format(*extra["window"])
     return dict(dataset=data.name, features=data.features, n_train=data.X_train.shape[0],
+                projection=projection,
                 T=T, d=d, bits=T * d, hidden=hidden_name(hidden), mode=mode,
                 trained=fmt or "float32", format=stored,
                 density=density if isinstance(density, str) else f"{density:.4g}",
@@ -100,7 +104,8 @@ def run_point(data, T, d, hidden, mode, seeds, epochs, extra=None, fmt=None):
 def progress(row):
     """One line per fitted point, flushed (long runs show where they are)."""
     print(f"  {row['dataset']} T={row['T']} d={row['d']} {row['hidden']} {row['mode']} "
-          f"[{row['features']}, density {row['density']}]: {row['acc']:.2f} ± "
+          f"[{row['features']}, {row['projection']}, density {row['density']}]: "
+          f"{row['acc']:.2f} ± "
           f"{row['acc_sd']:.2f} % ({row['format']} {row['acc_compact']:.2f} %, train "
           f"{row['train_acc_compact']:.2f} %, {row['bytes_compact']:,} B), "
           f"{row['fit_s']:.1f} s/fit", flush=True)

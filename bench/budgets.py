@@ -83,9 +83,11 @@ class Mode:
     epochs: int
     top_pixels: bool = True  # LogisticRegression on the highest-variance pixels too
     reference: bool = True   # MLPClassifier((256, 256))
-    #: pnet's hyperplanes: 'sparse_sign' (the default) and 'local' (windows of the
-    #: pooled image, ``image_shape`` from the input map, window and density 'auto')
-    projections: tuple = ("sparse_sign", "local")
+    #: pnet's hyperplanes: 'sparse_sign' (the default), 'local' (windows of the pooled
+    #: image, ``image_shape`` from the input map, window and density 'auto': sides 3-8
+    #: on pool2) and 'local 2-5' (sides 2 to 5: a little better than 3-8 from ~6,500
+    #: bits, worse below, and half the additions; bench/RESULTS.md, "Local hyperplanes")
+    projections: tuple = ("sparse_sign", "local", "local 2-5")
 
 
 #: the baselines' inputs that reached their Pareto front beyond 1.7 KB (int8-only full run)
@@ -145,10 +147,20 @@ def pnet_rows(data, mode):
     return rows
 
 
+def projection_params(projection):
+    """Estimator parameters of a ``Mode.projections`` entry: 'sparse_sign' (the
+    defaults), 'local' or 'local kmin-kmax' (window sides). Every input map is a
+    square image, so 'local' finds its shape itself."""
+    if projection == "sparse_sign":
+        return {}
+    name, *window = projection.split()
+    return dict(projection=name, **({"window": tuple(int(k) for k in window[0].split("-"))}
+                                    if window else {}))
+
+
 def _pnet_row(data, fmt, T, hidden, mode, n_classes, projection="sparse_sign"):
-    """One pnet point on ``data`` (whose ``features`` names its input map), measured.
-    Every input map is a square image, so 'local' finds its shape itself."""
-    extra = {} if projection == "sparse_sign" else dict(projection=projection)
+    """One pnet point on ``data`` (whose ``features`` names its input map), measured."""
+    extra = projection_params(projection)
     r = run_point(data, T, D, hidden, "alone", mode.seeds, mode.epochs, extra=extra, fmt=fmt)
     progress(r)
     expected = compact_size(T * D, hidden, n_classes, fmt)
