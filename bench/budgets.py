@@ -21,7 +21,10 @@ accuracy goal), the most accurate compact model of each family whose bytes fit:
   so (T, d) enter only through T * d (bit-identical models, measured). The
   projection net's input is the pixels or one of the baselines' fixed-geometry
   feature maps (``bench.baselines.FEATURE_MAPS``, ``Mode.inputs``): like the
-  baselines', its choice costs no stored bytes.
+  baselines', its choice costs no stored bytes. Its hyperplanes are
+  ``Mode.projections``: the default sparse_sign, and ``projection='local'``
+  (windows of the image, 'auto' and 2-5), another fixed choice that costs no
+  bytes; the table per projection shows what each family alone reaches.
 - LogisticRegression and a one-hidden-layer MLP on pixels, average-pooled or
   cropped pixels, or high-variance pixels, int8-quantised after training and
   counted the same way (``bench.baselines``, which documents the inputs and
