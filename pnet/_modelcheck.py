@@ -29,6 +29,9 @@ def check_model(m):
     if (m.projection == "local") != (window is not None):
         raise ValueError("a window (height, width, kmin, kmax) is given exactly for the "
                          f"'local' projection, got {window!r} for {m.projection!r}.")
+    if window is not None and m._text:
+        raise ValueError("the 'local' projection is for images; a text model hashes "
+                         "n-grams to feature ids.")
     if window is not None:
         if len(window) != 4 or not all(isinstance(v, (int, np.integer)) and not
                                        isinstance(v, (bool, np.bool_)) for v in window):

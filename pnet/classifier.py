@@ -41,7 +41,7 @@ from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._hyperplanes import (PROJECTIONS, Hyperplanes, local_density, mean_nonzeros,
-                           resolve_density, resolve_window)
+                           resolve_density, resolve_window, warn_unused_local_params)
 from ._quantize import WEIGHT_BITS
 from .compact import plain_rows
 from .layers import ACTIVATIONS
@@ -221,8 +221,8 @@ class ProjectionNetClassifier(ClassifierMixin, JointTraining, BaseEstimator):
         "n_bits": [Interval(Integral, 1, None, closed="left")],
         "projection": [StrOptions(set(PROJECTIONS))],
         "density": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="right")],
-        "image_shape": [tuple, list, None],
-        "window": [StrOptions({"auto"}), tuple, list],
+        "image_shape": ["array-like", None],
+        "window": [StrOptions({"auto"}), "array-like"],
         "projection_hidden_layer_sizes": ["array-like"],
         "trainer_hidden_layer_sizes": ["array-like"],
         "activation": [StrOptions(set(ACTIVATIONS))],
@@ -488,6 +488,7 @@ class ProjectionNetClassifier(ClassifierMixin, JointTraining, BaseEstimator):
         return resolve_density(self.density, self._n_input_features(), mean_nonzeros(X))
 
     def _resolve_window(self):
+        warn_unused_local_params(self.projection, self.image_shape, self.window)
         if self.projection != "local":
             return None
         return resolve_window(self.image_shape, self.window, self._n_input_features())

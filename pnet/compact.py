@@ -229,6 +229,8 @@ class CompactProjectionNet:
         self.scales_ = None if scales is None else list(scales)
         self.quantize = quantize if quantize is not None or scales is None else "int8"
         check_model(self)
+        if self.window is not None:  # numpy ints as Python ints (the file is JSON)
+            self.window = tuple(int(v) for v in self.window)
         self.hyperplanes = Hyperplanes(seed, n_features, n_projections * n_bits, projection,
                                        density, self.window)
         if self.quantize is None:
@@ -543,9 +545,9 @@ class CompactProjectionNet:
 
         hyperplane_table : bool
             False (default): the C hashes the hyperplane entries on the fly (smallest
-            flash, slowest). True (ternary or sparse_sign, dense input): per-feature
-            lists of the non-zero entries as const tables, for speed. See
-            ``pnet.export_c``.
+            flash, slowest). True (ternary, sparse_sign or local, dense input):
+            per-feature lists of the non-zero entries as const tables, for speed
+            (local: ~20x). See ``pnet.export_c``.
         max_text_bytes : int
             Text models: the longest text, in UTF-8 bytes, the C takes (its
             ``PNET_MAX_TEXT_BYTES``; the stack grows with it).
@@ -556,7 +558,7 @@ class CompactProjectionNet:
             more RAM).
         input_type : 'float32' or 'uint8'
             Dense models: the values the C takes. 'uint8' (8-bit pixels, counts)
-            sums ternary and sparse_sign projections in int32, exact: the same bits
+            sums ternary, sparse_sign and local projections in int32, exact: the same bits
             as ``predict`` of the same values, no floating point in the projection
             (gaussian hyperplanes keep double sums).
         """

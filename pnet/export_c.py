@@ -41,13 +41,17 @@ What is written, per model:
   ``8 * ceil(T*d / 64)`` bytes). Same sums in the same order,
   so the same bits; ~12x (sparse_sign) to ~33x (ternary) faster on MNIST
   (``python -m bench.mcu``);
+- local without tables: each bit's sum runs over its own window's pixels only
+  (``pnet_bits`` in pnet_api_dense.c; row-major, so ascending feature ids, the
+  additions of the dense kernels' lists in their order), the window hashed once per
+  bit and call; ~20x slower than the tables on a 14 x 14 image;
 - with ``all_sums=True`` (no tables): all ``T*d`` sums on the stack at once
   (``8 * T*d`` bytes, or ``4 * T*d``) instead of one word of 64, so sparse_sign
   draws each feature's entries once instead of once per word: ``ceil(T*d / 64)``
   times fewer hashes, no flash (ternary and gaussian hash every entry once either way);
 - with ``input_type='uint8'`` (dense rows of 8-bit values: pixels, counts): the
-  functions take ``const uint8_t *x`` (``pnet_input_t``) and, for ternary and
-  sparse_sign, sum in ``int32_t``: every entry is +-1, so each partial sum is an
+  functions take ``const uint8_t *x`` (``pnet_input_t``) and, for ternary,
+  sparse_sign and local, sum in ``int32_t``: every entry is +-1, so each partial sum is an
   integer of magnitude <= 255 * n_features (< 2**31, checked), exact as it is in
   double, and the bits equal the model's Python bits of the same values (which
   pnet also sums exactly: ``Hyperplanes.as_dense_input``). No floating point in
@@ -393,8 +397,8 @@ def export_c(model, outdir, hyperplane_table=False, max_text_bytes=MAX_TEXT_BYTE
         draws each feature's entries once rather than once per word of 64 bits.
     input_type : 'float32' or 'uint8' (or np.float32 / np.uint8)
         Models of dense rows: the type of the values the C functions take
-        (``pnet_input_t``). 'uint8' (8-bit pixels, counts): ternary and
-        sparse_sign projections sum the bytes in int32, exact, so the same bits as
+        (``pnet_input_t``). 'uint8' (8-bit pixels, counts): ternary,
+        sparse_sign and local projections sum the bytes in int32, exact, so the same bits as
         the model's Python predictions of the same values, with no floating point
         in the projection (and half the stack for the sums); gaussian sums stay
         double.

@@ -17,7 +17,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._hyperplanes import (PROJECTIONS, Hyperplanes, local_density, mean_nonzeros, n_words,
-                           resolve_density, resolve_window, unpack)
+                           resolve_density, resolve_window, unpack,
+                           warn_unused_local_params)
 
 #: seeds are drawn in [0, SEED_MAX) from ``random_state``
 SEED_MAX = np.iinfo(np.int32).max
@@ -93,8 +94,8 @@ class LSHProjection(TransformerMixin, BaseEstimator):
         "n_bits": [Interval(Integral, 1, None, closed="left")],
         "projection": [StrOptions(set(PROJECTIONS))],
         "density": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="right")],
-        "image_shape": [tuple, list, None],
-        "window": [StrOptions({"auto"}), tuple, list],
+        "image_shape": ["array-like", None],
+        "window": [StrOptions({"auto"}), "array-like"],
         "output": [StrOptions({"packed", "dense"})],
         "random_state": ["random_state"],
     }
@@ -116,6 +117,7 @@ class LSHProjection(TransformerMixin, BaseEstimator):
         X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32])
         self.seed_ = int(check_random_state(self.random_state).randint(SEED_MAX))
         self.window_ = None
+        warn_unused_local_params(self.projection, self.image_shape, self.window)
         if self.projection == "local":
             self.density_ = local_density(self.density)
             self.window_ = resolve_window(self.image_shape, self.window, self.n_features_in_)

@@ -246,3 +246,86 @@ def test_huge_windows_in_a_file_are_refused_before_any_work():
                                     "window": [2**11 + 1024, 2**11, 1, 2048]})
     with pytest.raises(ModelFileError, match="does not fit|pixels"):
         CompactProjectionNet.from_bytes(hostile)
+
+
+def test_csr_rows_are_densified_in_bounded_chunks(monkeypatch):
+    """A chunk holds at most DENSIFY_VALUES values (one row at least), so CSR rows
+    of a large image never become one huge dense array; chunk edges change no bit."""
+    import pnet._hyperplanes as hyperplanes
+    window = (14, 14, 3, 8)
+    hp = Hyperplanes(5, 196, 200, "local", 0.5, window)
+    X = image_rows(100, 14, 14)
+    dense = hp.project(X)
+    monkeypatch.setattr(hyperplanes, "DENSIFY_VALUES", 3 * 196 + 1)  # 3 rows a chunk
+    seen = []
+    project = hp.project
+
+    def spy(A):
+        seen.append(A.shape[0])
+        return project(A)
+    monkeypatch.setattr(hp, "project", spy)
+    assert_array_equal(Hyperplanes._project_densified(hp, sp.csr_matrix(X)), dense)
+    assert max(seen) == 3 and sum(seen) == 100
+    monkeypatch.undo()
+    # a 1024 x 1024 image: chunks of DENSIFY_VALUES // 2**20 = 8 rows (64 MiB)
+    big = Hyperplanes(1, 1 << 20, 64, "local", 0.5, (1024, 1024, 3, 8))
+    rng = np.random.default_rng(0)
+    rows = sp.csr_matrix((rng.random(200), rng.integers(0, 1 << 20, 200),
+                          np.arange(0, 201, 10)), shape=(20, 1 << 20))
+    assert_array_equal(big.project(rows), big.project(rows[:5].toarray()).tolist()
+                       + big.project(rows[5:].toarray()).tolist())
+
+
+def test_estimators_pickled_before_local_still_export_and_train(digits):
+    """pnet 0.2.0 pickles have no window on the hyperplanes, no image_shape / window on
+    the estimator and none in its fitted structure: they predict, export and train on."""
+    import pickle
+    X, y = digits
+    clf = ProjectionNetClassifier(n_projections=8, max_iter=3, random_state=0,
+                                  trainer_hidden_layer_sizes=(16,)).fit(X, y)
+    del clf.hyperplanes_.__dict__["window"], clf.__dict__["image_shape"], \
+        clf.__dict__["window"], clf.__dict__["window_"]
+    del clf._fitted_structure["image_shape"], clf._fitted_structure["window"]
+    old = pickle.loads(pickle.dumps(clf))
+    assert old.hyperplanes_.window is None and old.hyperplanes_ == clf.hyperplanes_
+    assert_array_equal(old.to_compact().predict(X), clf.predict(X))
+    old.set_params(warm_start=True).fit(X, y)
+    old.partial_fit(X, y)
+
+
+def test_compact_window_of_numpy_ints_is_saved_as_ints():
+    for window in (np.array([5, 6, 1, 3]), (np.int32(5), np.int64(6), 1, 3)):
+        model = make_model("int8", projection="local", n_features=30, n_projections=4,
+                           n_bits=5, density=0.5, window=window)
+        assert model.window == (5, 6, 1, 3) and all(type(v) is int for v in model.window)
+        assert CompactProjectionNet.from_bytes(model.to_bytes()).window == (5, 6, 1, 3)
+    with pytest.raises(TypeError):
+        Hyperplanes(0, 64, 10, "local", 0.5, (8.9, "8", 1.5, 3))
+
+
+def test_a_text_model_cannot_be_local():
+    from pnet.textfront import TextFront
+    with pytest.raises(ValueError, match="for images"):
+        make_model("int8", projection="local", n_features=30, density=0.5,
+                   window=(5, 6, 1, 3), text_front=TextFront())
+
+
+def test_image_shape_and_window_without_local_warn(digits):
+    X, y = digits
+    quiet = dict(max_iter=2, trainer_weight=0.0, distillation_weight=0.0)
+    with pytest.warns(UserWarning, match="apply only to projection='local'"):
+        ProjectionNetClassifier(image_shape=(8, 8), **quiet).fit(X, y)
+    with pytest.warns(UserWarning, match="apply only to projection='local'"):
+        LSHProjection(projection="ternary", window=(2, 3)).fit(X)
+    clf = ProjectionNetClassifier(projection="local", image_shape=np.array([8, 8]),
+                                  window=np.array([2, 4]), **quiet).fit(X, y)
+    assert clf.window_ == (8, 8, 2, 4)
+
+
+def test_a_text_model_file_made_local_is_a_model_file_error():
+    from pnet.textfront import TextFront
+    text = make_model("int8", density=0.5, text_front=TextFront()).to_bytes()
+    hostile = rewrite_header(text, {"version": 4, "projection": "local", "n_features": 30,
+                                    "window": [5, 6, 1, 3]})
+    with pytest.raises(ModelFileError, match="for images"):
+        CompactProjectionNet.from_bytes(hostile)

@@ -37,6 +37,35 @@ void pnet_bits(const pnet_input_t *x, uint64_t *words)
     }
     pnet_pack_words(acc, 0, PNET_N_BITS, words);
 }
+#elif PNET_PROJECTION == PNET_LOCAL
+/* PNET_SUM_BITS sums at a time, each bit over its own window only: its pixels in
+ * row-major order are ascending feature ids, so each sum <x, r_k> gets the same
+ * additions in the same order as the lists of the dense kernels (ternary entries
+ * hashed on the fly, zero pixels and zero entries skipped). */
+void pnet_bits(const pnet_input_t *x, uint64_t *words)
+{
+    pnet_sum acc[PNET_SUM_BITS];
+    uint32_t b, first, row, col, top, left, side;
+    for (first = 0; first < PNET_N_BITS; first += PNET_SUM_BITS) {
+        uint32_t count = pnet_block_count(first);
+        for (b = 0; b < count; b++) {
+            pnet_sum sum = 0;
+            pnet_window(first + b, &top, &left, &side);
+            for (row = top; row < top + side; row++)
+                for (col = left; col < left + side; col++) {
+                    uint32_t j = row * PNET_IMAGE_WIDTH + col;
+                    pnet_sum v = x[j];
+                    if (v != 0) {
+                        uint64_t h = pnet_entry_hash(pnet_feature_key(j), first + b);
+                        if ((h >> 11) < PNET_THRESHOLD)
+                            sum += (h & 1u) ? v : -v;
+                    }
+                }
+            acc[b] = sum;
+        }
+        pnet_pack_words(acc, first, count, words);
+    }
+}
 #else
 /* PNET_SUM_BITS sums at a time (one word of 64, or all): each sum <x, r_k> is still
  * accumulated over the features in ascending order, so the order of the blocks

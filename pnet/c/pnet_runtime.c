@@ -130,40 +130,31 @@ static void pnet_add_feature(uint64_t feature, pnet_sum x, uint32_t first, uint3
             acc[k - first] += (h & 1u) ? x : -x;
     }
 }
-#else
-#if PNET_PROJECTION == PNET_LOCAL
-/* window_of: whether pixel (row, col) lies in bit k's window, the square of side
- * kmin + f0 % (kmax - kmin + 1) at top f1 % (height - side + 1), left f2 % (width -
- * side + 1), f0, f1, f2 the three 21-bit fields of h = entry_hash(window key, k) */
-static int pnet_in_window(uint32_t row, uint32_t col, uint64_t k)
+#elif PNET_PROJECTION == PNET_LOCAL
+/* window_of: bit k's window, the square of side kmin + f0 % (kmax - kmin + 1) at top
+ * f1 % (height - side + 1), left f2 % (width - side + 1), f0, f1, f2 the three 21-bit
+ * fields of h = entry_hash(window key, k). pnet_bits (pnet_api_dense.c) sums each
+ * bit over its window's pixels only. */
+static void pnet_window(uint32_t k, uint32_t *top, uint32_t *left, uint32_t *side)
 {
     uint64_t h = pnet_entry_hash(PNET_WINDOW_KEY, k);
-    uint32_t side = PNET_WINDOW_KMIN + (uint32_t)(h & 0x1FFFFFu)
-                                      % (PNET_WINDOW_KMAX - PNET_WINDOW_KMIN + 1u);
-    uint32_t top = (uint32_t)((h >> 21) & 0x1FFFFFu) % (PNET_IMAGE_HEIGHT - side + 1u);
-    uint32_t left = (uint32_t)((h >> 42) & 0x1FFFFFu) % (PNET_IMAGE_WIDTH - side + 1u);
-    return row - top < side && col - left < side; /* unsigned: row >= top, ... */
+    *side = PNET_WINDOW_KMIN + (uint32_t)(h & 0x1FFFFFu)
+                               % (PNET_WINDOW_KMAX - PNET_WINDOW_KMIN + 1u);
+    *top = (uint32_t)((h >> 21) & 0x1FFFFFu) % (PNET_IMAGE_HEIGHT - *side + 1u);
+    *left = (uint32_t)((h >> 42) & 0x1FFFFFu) % (PNET_IMAGE_WIDTH - *side + 1u);
 }
-#endif
+#else
 /* acc[b] += x * r_k[feature] for the bits k = first + b, b < count (hashed_sums, one
- * feature): ternary entries are +-1 or 0, so the product is x or -x, exact (local:
- * the ternary entry where the bit's window holds the pixel, else 0). */
+ * feature): ternary entries are +-1 or 0, so the product is x or -x, exact. */
 static void pnet_add_feature(uint64_t feature, pnet_sum x, uint32_t first, uint32_t count,
                              pnet_sum *acc)
 {
     uint64_t fkey = pnet_feature_key(feature);
     uint32_t b;
-#if PNET_PROJECTION == PNET_LOCAL
-    uint32_t row = (uint32_t)(feature / PNET_IMAGE_WIDTH);
-    uint32_t col = (uint32_t)(feature % PNET_IMAGE_WIDTH);
-#endif
     for (b = 0; b < count; b++) {
         uint64_t h = pnet_entry_hash(fkey, first + b);
 #if PNET_PROJECTION == PNET_TERNARY
         if ((h >> 11) < PNET_THRESHOLD)
-            acc[b] += (h & 1u) ? x : -x;
-#elif PNET_PROJECTION == PNET_LOCAL
-        if ((h >> 11) < PNET_THRESHOLD && pnet_in_window(row, col, first + b))
             acc[b] += (h & 1u) ? x : -x;
 #else
         acc[b] += pnet_mul(x, pnet_gaussian_entry(h));
