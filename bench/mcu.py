@@ -47,6 +47,9 @@ same ``density_`` (int8 only, hashed and with tables: rows ``-ternary-``):
   tables (``hyperplane_table=True``), for both projections (int8), with each
   sparse_sign time / the ternary time of the same build. The MCU table has the
   int8 model in these three exports too (rows ``-sums``, ``-table``).
+- **local** (rows ``-local-``): ``projection='local'`` ('auto' windows of the 8 x 8
+  or 28 x 28 image, 2-5 and 6-17 pixels, density 0.5) in int8, hashed (each bit
+  summed over its own window), with tables, and with tables for uint8 rows.
 - **uint8 rows** (rows ``-u8``): the int8 model exported with ``input_type='uint8'``
   (int32 sums, no floating point in the projection), fed the test images as bytes
   (``bench.datasets.as_pixels``: MNIST's 0..255, digits' 0..16), hashed, all sums
@@ -94,6 +97,9 @@ FORMATS = (None, "int8", "int4")
 EXPORTS = {"hash": {}, "sums": {"all_sums": True}, "table": {"hyperplane_table": True}}
 #: the estimator's default projection, then its peer at the same density
 PROJECTIONS = ("sparse_sign", "ternary")
+#: windows of the image ('auto' windows and density), MCU table only: int8 hashed,
+#: tables, tables for uint8 rows
+LOCAL = "local"
 
 GOALS = {
     "flash": Goal("Cortex-M4 flash of the dense int8 model - its size_bytes", 3072, False,
@@ -246,7 +252,8 @@ def mcu_rows(dataset, clfs, X, y, mode, workdir):
     stack (``all_sums=True``), and built for the FPU (``FPU_FLAGS``), of the MCU
     table; then the ternary peer's int8 model, hashed and with tables; then the
     int8 model for uint8 rows, in the three exports, and hashed and with tables for
-    the FPU."""
+    the FPU; then the local model's int8, hashed, with tables, and with tables for
+    uint8 rows."""
     rows, results = [], {}
     stubs = {}
     default, peer = PROJECTIONS
@@ -257,7 +264,9 @@ def mcu_rows(dataset, clfs, X, y, mode, workdir):
                    (peer, "int8", "hash", False, False),
                    (peer, "int8", "table", False, False)]
                 + [(default, "int8", export, False, True) for export in EXPORTS]
-                + [(default, "int8", export, True, True) for export in ("hash", "table")])
+                + [(default, "int8", export, True, True) for export in ("hash", "table")]
+                + [(LOCAL, "int8", "hash", False, False), (LOCAL, "int8", "table", False, False),
+                   (LOCAL, "int8", "table", False, True)])
     X_mcu = X[:mode.mcu_rows]
     for projection, fmt, export, fpu, u8 in variants:
         model = clfs[projection].to_compact(quantize=fmt)
@@ -363,6 +372,8 @@ def main():
                   f"{clf.density_:.5f} (sparse_sign: E = {E} entries per feature)",
                   flush=True)
             clfs = dict(zip(PROJECTIONS, (clf, peer)))
+            if have_arm:
+                clfs[LOCAL] = fit(dataset, mode, LOCAL)[0]
             if have_arm:
                 rows, res = mcu_rows(dataset, clfs, X, y, mode, workdir)
                 mcu_table += rows
