@@ -20,7 +20,6 @@ validation belongs to the estimators.
 import operator
 import os
 import threading
-import warnings
 from concurrent.futures import ThreadPoolExecutor, wait
 
 import numba
@@ -31,6 +30,7 @@ from .kernels import bits as _bits
 from .kernels import columns as _columns
 from .kernels import hashing as _hashing
 from .kernels import projection as _projection
+from ._local import MAX_IMAGE_SIDE, check_local_size
 
 #: Rows per block of the parallel row kernels (``over_rows``; a speed knob only).
 BLOCK_ROWS = 64
@@ -46,15 +46,6 @@ PROJECTIONS = ("sparse_sign", "ternary", "gaussian", "local")
 #: ternary lists (the dense cache), always materialised (``Hyperplanes.dense_cache``)
 _KINDS = {"ternary": _hashing.TERNARY, "gaussian": _hashing.GAUSSIAN,
           "sparse_sign": _hashing.SPARSE_SIGN, "local": _hashing.TERNARY}
-#: 'local': the density inside a window for density='auto', and the window sides
-#: for window='auto' as fractions of the image's shorter side (``resolve_window``)
-LOCAL_AUTO_DENSITY = 0.5
-LOCAL_AUTO_SIDES = (0.2, 0.6)
-#: 'local': the largest image side the window fields hold (``window_of``)
-MAX_IMAGE_SIDE = 1 << 21
-#: 'local': the most window pixels over all bits (``check_local_size``)
-MAX_LOCAL_CELLS = MAX_CACHE_ENTRIES
-
 
 #: 'auto' density: about this many non-zero entries per hyperplane ...
 AUTO_ENTRIES = 8
@@ -102,91 +93,6 @@ def resolve_density(density, n_features, mean_nonzeros=None):
     return density
 
 
-def resolve_window(image_shape, window, n_features):
-    """(height, width, kmin, kmax) of a 'local' projection from the estimator's
-    ``image_shape`` (None: a square image of ``n_features`` pixels) and ``window``
-    ('auto', or a (kmin, kmax) pair of window sides). Raises ValueError on a shape
-    that does not hold ``n_features`` pixels or sides that do not fit the image.
-
-    'auto' is 20 % to 60 % of the shorter side s, rounded (at least 1): kmin =
-    max(1, round(0.2 s)), kmax = max(kmin, round(0.6 s)); 3 to 8 on 2x2-pooled MNIST
-    (14 x 14), 2 to 5 on sklearn's 8 x 8 digits. Chosen from windows measured on both
-    (``bench/RESULTS.md``, "Local hyperplanes"): on pooled MNIST 3-8 was within 0.2
-    points of the best window at 6,500 bits and the best at 1,600 (fewer bits do
-    better with larger windows); on digits 2-5 was within 0.6 points of 3-5, the best.
-    """
-    if image_shape is None:
-        side = int(np.sqrt(n_features))
-        while side * side > n_features:
-            side -= 1
-        while (side + 1) * (side + 1) <= n_features:
-            side += 1
-        if side * side != n_features:
-            raise ValueError(
-                f"projection='local' needs image_shape=(height, width): {n_features} "
-                f"features are not a square image.")
-        height = width = side
-    else:
-        shape = tuple(image_shape)
-        if (len(shape) != 2 or any(isinstance(v, (bool, np.bool_)) or
-                                   not isinstance(v, (int, np.integer)) for v in shape)
-                or min(shape) < 1 or max(shape) > MAX_IMAGE_SIDE):
-            raise ValueError(f"image_shape must be (height, width), two ints in [1, "
-                             f"{MAX_IMAGE_SIDE}], got {image_shape!r}.")
-        height, width = int(shape[0]), int(shape[1])
-        if height * width != n_features:
-            raise ValueError(f"image_shape={image_shape!r} holds {height * width} pixels, "
-                             f"but X has {n_features} features.")
-    shorter = min(height, width)
-    if isinstance(window, str) and window == "auto":
-        low, high = LOCAL_AUTO_SIDES
-        kmin = max(1, int(low * shorter + 0.5))
-        kmax = max(kmin, int(high * shorter + 0.5))
-    else:
-        try:
-            kmin, kmax = window
-        except (TypeError, ValueError):
-            kmin = kmax = None
-        if not all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
-                   for v in (kmin, kmax)) or not 1 <= kmin <= kmax <= shorter:
-            raise ValueError(f"window must be 'auto' or (kmin, kmax), window sides with "
-                             f"1 <= kmin <= kmax <= {shorter} (the image's shorter side), "
-                             f"got {window!r}.")
-    return int(height), int(width), int(kmin), int(kmax)
-
-
-def warn_unused_local_params(projection, image_shape, window):
-    """UserWarning when ``image_shape`` or ``window`` is set for a projection other
-    than 'local', which ignores them (a forgotten ``projection='local'``)."""
-    if projection != "local" and (image_shape is not None
-                                  or not (isinstance(window, str) and window == "auto")):
-        warnings.warn(f"image_shape and window apply only to projection='local'; "
-                      f"projection={projection!r} ignores them.", UserWarning, stacklevel=3)
-
-
-def local_density(density):
-    """The 'local' projection's density inside a window: ``LOCAL_AUTO_DENSITY`` for
-    'auto', else as given. On pooled MNIST with 'auto' windows, 0.5 was the best of
-    0.25, 0.5, 0.8 and 1 at 1,596 bits (by 0.4 to 0.8 points) and within 0.1 of
-    the best at 6,528 (``bench/RESULTS.md``, "Local hyperplanes")."""
-    return LOCAL_AUTO_DENSITY if isinstance(density, str) else float(density)
-
-
-def check_local_size(n_features, n_bits, kmax):
-    """ValueError unless a 'local' projection's RAM cache is bounded as the other
-    projections' are: at most ``MAX_CACHE_ENTRIES`` (4 M) pixels and as many window
-    pixels in all (``MAX_LOCAL_CELLS``, n_bits * kmax**2), which bound its lists'
-    memory and the time to build them (at the bound, density 1: 0.5 s, and 440 MB
-    peak RSS for the whole process). Pooled MNIST at 13,080 bits and 'auto' windows
-    (3-8) uses 0.84 M; 28 x 28 images with 'auto' windows (6-17) allow up to 14,500
-    bits."""
-    if n_features > MAX_CACHE_ENTRIES or n_bits * kmax * kmax > MAX_LOCAL_CELLS:
-        raise ValueError(
-            f"a 'local' projection holds at most {MAX_CACHE_ENTRIES:,} pixels and "
-            f"{MAX_LOCAL_CELLS:,} window pixels (T * d * kmax**2); got {n_features:,} "
-            f"pixels and {n_bits:,} * {kmax}**2 = {n_bits * kmax * kmax:,}.")
-
-
 def mean_nonzeros(X):
     """Mean number of non-zero features per row of dense or CSR X (0 rows: None)."""
     if X.shape[0] == 0:
@@ -222,7 +128,7 @@ class Hyperplanes:
         min(n_bits, max(1, round(density * n_bits)))`` per feature (ignored for
         gaussian).
     window : (height, width, kmin, kmax) or None
-        'local' only (``resolve_window``): the features are the pixels of a
+        'local' only (``pnet._local.resolve_window``): the features are the pixels of a
         height x width image, row-major, and bit k sees only the square window
         ``pnet.kernels.hashing.window_of`` gives it, of side kmin to kmax.
     """

@@ -9,7 +9,8 @@ ValueError naming the first inconsistency (``ModelFileError`` when read from a f
 """
 import numpy as np
 
-from ._hyperplanes import MAX_IMAGE_SIDE, PROJECTIONS, check_local_size
+from ._hyperplanes import PROJECTIONS
+from ._local import MAX_IMAGE_SIDE, check_local_size
 from ._quantize import FORMATS, MAX_INT8_BITS, value_range
 from .layers import ACTIVATIONS
 

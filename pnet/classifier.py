@@ -40,8 +40,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ._hyperplanes import (PROJECTIONS, Hyperplanes, local_density, mean_nonzeros,
-                           resolve_density, resolve_window, warn_unused_local_params)
+from ._hyperplanes import PROJECTIONS, Hyperplanes, mean_nonzeros, resolve_density
+from ._local import local_density, resolve_window, warn_unused_local_params
 from ._quantize import WEIGHT_BITS
 from .compact import plain_rows
 from .layers import ACTIVATIONS
@@ -96,7 +96,7 @@ class ProjectionNetClassifier(ClassifierMixin, JointTraining, BaseEstimator):
         'local' only: the rows are height x width images, row-major. None: square.
     window : 'auto' or (kmin, kmax), default='auto'
         'local' only: window sides, kmin to kmax pixels; 'auto' = 20 % to 60 % of the
-        shorter side (3 to 8 on a 14 x 14 image; ``pnet._hyperplanes.resolve_window``).
+        shorter side (3 to 8 on a 14 x 14 image; ``pnet._local.resolve_window``).
     projection_hidden_layer_sizes : tuple of int, default=()
         Hidden layers of the projection net after the bits; () is the paper's
         plain ProjectionNet (bits -> softmax), (128,) its "+FC[128]".

@@ -16,9 +16,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._hyperplanes import (PROJECTIONS, Hyperplanes, local_density, mean_nonzeros, n_words,
-                           resolve_density, resolve_window, unpack,
-                           warn_unused_local_params)
+from ._hyperplanes import (PROJECTIONS, Hyperplanes, mean_nonzeros, n_words,
+                           resolve_density, unpack)
+from ._local import local_density, resolve_window, warn_unused_local_params
 
 #: seeds are drawn in [0, SEED_MAX) from ``random_state``
 SEED_MAX = np.iinfo(np.int32).max
@@ -57,7 +57,7 @@ class LSHProjection(TransformerMixin, BaseEstimator):
     image_shape : None or (height, width), default=None
         'local' only: the rows are height x width images, row-major. None: square.
     window : 'auto' or (kmin, kmax), default='auto'
-        'local' only: window sides in pixels (``pnet._hyperplanes.resolve_window``).
+        'local' only: window sides in pixels (``pnet._local.resolve_window``).
     output : {'packed', 'dense'}, default='packed'
         'packed': uint64 words (n_samples, ceil(T * d / 64)), bit k in word
         k // 64 at position k % 64, least significant first.

@@ -15,8 +15,8 @@ import naive
 import pnet
 from modelfiles import header_of, make_model, with_header
 from pnet import CompactProjectionNet, LSHProjection, ProjectionNetClassifier
-from pnet._hyperplanes import (MAX_LOCAL_CELLS, Hyperplanes, resolve_window,
-                               check_local_size)
+from pnet._hyperplanes import MAX_CACHE_ENTRIES, Hyperplanes
+from pnet._local import MAX_LOCAL_CELLS, check_local_size, resolve_window
 from pnet._modelfile import ModelFileError
 
 WINDOWS = [(14, 14, 2, 5), (5, 7, 1, 5), (8, 8, 8, 8), (3, 40, 1, 3), (1, 9, 1, 1),
@@ -329,3 +329,7 @@ def test_a_text_model_file_made_local_is_a_model_file_error():
                                     "window": [5, 6, 1, 3]})
     with pytest.raises(ModelFileError, match="for images"):
         CompactProjectionNet.from_bytes(hostile)
+
+
+def test_the_local_bound_is_the_other_caches_bound():
+    assert MAX_LOCAL_CELLS == MAX_CACHE_ENTRIES
