@@ -82,9 +82,10 @@ class ProjectionNetClassifier(ClassifierMixin, JointTraining, BaseEstimator):
     projection : {'sparse_sign', 'ternary', 'gaussian', 'local'}, default='sparse_sign'
         Hyperplane entries (see ``pnet.LSHProjection``). 'local' is for images: each
         bit sees one small square window of the image (ternary entries inside it,
-        recomputed from the seed like the others): on 2x2-pooled MNIST about 1 point
-        more accurate than 'sparse_sign' at the same bytes (``bench/RESULTS.md``,
-        "Local hyperplanes").
+        recomputed from the seed like the others; ``image_shape``, ``window``): on
+        2x2-pooled MNIST 0.8 to 1.6 points more accurate than 'sparse_sign' at the
+        same bytes from 4 to 64 KB, at about twice the additions per bit with 'auto'
+        windows (``bench/RESULTS.md``, "Local hyperplanes").
     density : 'auto' or float in (0, 1], default='auto'
         Non-zero fraction of the hyperplanes; 'auto' = min(1 / sqrt(n_features),
         8 / n_features), i.e. ~8 non-zero entries per hyperplane: more accurate and
@@ -92,11 +93,6 @@ class ProjectionNetClassifier(ClassifierMixin, JointTraining, BaseEstimator):
         no lower than keeps a bit's sum touched by 1/16 of a row's non-zero inputs
         (``pnet._hyperplanes.resolve_density``). For 'local', the fraction inside a
         window; 'auto' = 0.5.
-    image_shape : None or (height, width), default=None
-        'local' only: the rows are height x width images, row-major. None: square.
-    window : 'auto' or (kmin, kmax), default='auto'
-        'local' only: window sides, kmin to kmax pixels; 'auto' = 20 % to 60 % of the
-        shorter side (3 to 8 on a 14 x 14 image; ``pnet._local.resolve_window``).
     projection_hidden_layer_sizes : tuple of int, default=()
         Hidden layers of the projection net after the bits; () is the paper's
         plain ProjectionNet (bits -> softmax), (128,) its "+FC[128]".
@@ -164,6 +160,11 @@ class ProjectionNetClassifier(ClassifierMixin, JointTraining, BaseEstimator):
         ``to_compact()`` ships them in that format with the same predictions.
         None trains float32 weights (``to_compact('int8')`` can still quantise
         them after training).
+    image_shape : None or (height, width), default=None
+        'local' only: the rows are height x width images, row-major. None: square.
+    window : 'auto' or (kmin, kmax), default='auto'
+        'local' only: window sides, kmin to kmax pixels; 'auto' = 20 % to 60 % of the
+        shorter side (3 to 8 on a 14 x 14 image; ``pnet._local.resolve_window``).
 
     Attributes
     ----------
@@ -250,7 +251,6 @@ class ProjectionNetClassifier(ClassifierMixin, JointTraining, BaseEstimator):
     }
 
     def __init__(self, n_projections=60, n_bits=12, projection="sparse_sign", density="auto",
-                 image_shape=None, window="auto",
                  projection_hidden_layer_sizes=(), trainer_hidden_layer_sizes=(256, 256),
                  activation="relu", trainer_weight=1.0, distillation_weight=0.1,
                  projection_weight=1.0, temperature=1.0, solver="adam", alpha=1e-4,
@@ -258,7 +258,7 @@ class ProjectionNetClassifier(ClassifierMixin, JointTraining, BaseEstimator):
                  nesterovs_momentum=True, max_iter=200, tol=1e-4, n_iter_no_change=10,
                  early_stopping=False, validation_fraction=0.1, shuffle=True,
                  random_state=None, verbose=False, warm_start=False, class_weight=None,
-                 quantize=None):
+                 quantize=None, image_shape=None, window="auto"):
         self.n_projections = n_projections
         self.n_bits = n_bits
         self.projection = projection

@@ -54,16 +54,16 @@ class LSHProjection(TransformerMixin, BaseEstimator):
         hyperplane, floored for very sparse rows of X
         (``pnet._hyperplanes.resolve_density``); 1/3 is Achlioptas. For 'local',
         the fraction inside a window, 'auto' = 0.5.
-    image_shape : None or (height, width), default=None
-        'local' only: the rows are height x width images, row-major. None: square.
-    window : 'auto' or (kmin, kmax), default='auto'
-        'local' only: window sides in pixels (``pnet._local.resolve_window``).
     output : {'packed', 'dense'}, default='packed'
         'packed': uint64 words (n_samples, ceil(T * d / 64)), bit k in word
         k // 64 at position k % 64, least significant first.
         'dense': float32 0/1 (n_samples, T * d).
     random_state : int, RandomState instance or None, default=None
         Draws the hyperplane seed in ``fit``.
+    image_shape : None or (height, width), default=None
+        'local' only: the rows are height x width images, row-major. None: square.
+    window : 'auto' or (kmin, kmax), default='auto'
+        'local' only: window sides in pixels (``pnet._local.resolve_window``).
 
     Attributes
     ----------
@@ -101,7 +101,7 @@ class LSHProjection(TransformerMixin, BaseEstimator):
     }
 
     def __init__(self, n_projections=60, n_bits=12, projection="sparse_sign", density="auto",
-                 image_shape=None, window="auto", output="packed", random_state=None):
+                 output="packed", random_state=None, image_shape=None, window="auto"):
         self.n_projections = n_projections
         self.n_bits = n_bits
         self.projection = projection
