@@ -83,7 +83,7 @@ class ProjectionNetClassifier(ClassifierMixin, JointTraining, BaseEstimator):
         Hyperplane entries (see ``pnet.LSHProjection``). 'local' is for images: each
         bit sees one small square window of the image (ternary entries inside it,
         recomputed from the seed like the others; ``image_shape``, ``window``): on
-        2x2-pooled MNIST 0.8 to 1.6 points more accurate than 'sparse_sign' at the
+        2x2-pooled MNIST 0.76 to 1.64 points more accurate than 'sparse_sign' at the
         same bytes from 4 to 64 KB, at about twice the additions per bit with 'auto'
         windows (``bench/RESULTS.md``, "Local hyperplanes").
     density : 'auto' or float in (0, 1], default='auto'
