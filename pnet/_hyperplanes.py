@@ -17,7 +17,6 @@ the object is pickled and never counts as model size.
 This module owns validation-free casting and dispatch to the kernels; input
 validation belongs to the estimators.
 """
-import operator
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -30,7 +29,7 @@ from .kernels import bits as _bits
 from .kernels import columns as _columns
 from .kernels import hashing as _hashing
 from .kernels import projection as _projection
-from ._local import MAX_IMAGE_SIDE, check_local_size
+from ._local import check_window
 
 #: Rows per block of the parallel row kernels (``over_rows``; a speed knob only).
 BLOCK_ROWS = 64
@@ -145,12 +144,7 @@ class Hyperplanes:
             raise ValueError("a window (height, width, kmin, kmax) is given exactly for "
                              f"the 'local' projection, got {window!r} for {projection!r}.")
         if window is not None:
-            window = tuple(operator.index(v) for v in window)  # ints, not floats or str
-            height, width, kmin, kmax = window
-            if (n_features != height * width or not 1 <= kmin <= kmax <= min(height, width)
-                    or max(height, width) > MAX_IMAGE_SIDE):
-                raise ValueError(f"window {window} does not fit {n_features} features.")
-            check_local_size(n_features, n_bits, kmax)
+            window = check_window(window, n_features, int(n_bits))
         self.seed = int(seed)
         self.n_features = n_features
         self.n_bits = int(n_bits)

@@ -7,6 +7,7 @@ module turns the estimators' parameters (``image_shape``, ``window``, ``density`
 into the ``Hyperplanes`` settings and bounds what a model (or a model file) may ask
 for; ``pnet._hyperplanes.Hyperplanes`` applies them.
 """
+import math
 import warnings
 
 import numpy as np
@@ -36,11 +37,7 @@ def resolve_window(image_shape, window, n_features):
     better with larger windows); on digits 2-5 was within 0.6 points of 3-5, the best.
     """
     if image_shape is None:
-        side = int(np.sqrt(n_features))
-        while side * side > n_features:
-            side -= 1
-        while (side + 1) * (side + 1) <= n_features:
-            side += 1
+        side = math.isqrt(n_features)
         if side * side != n_features:
             raise ValueError(
                 f"projection='local' needs image_shape=(height, width): {n_features} "
@@ -75,21 +72,44 @@ def resolve_window(image_shape, window, n_features):
     return int(height), int(width), int(kmin), int(kmax)
 
 
-def warn_unused_local_params(projection, image_shape, window):
-    """UserWarning when ``image_shape`` or ``window`` is set for a projection other
-    than 'local', which ignores them (a forgotten ``projection='local'``)."""
-    if projection != "local" and (image_shape is not None
-                                  or not (isinstance(window, str) and window == "auto")):
-        warnings.warn(f"image_shape and window apply only to projection='local'; "
-                      f"projection={projection!r} ignores them.", UserWarning, stacklevel=3)
+def resolve_local(projection, density, image_shape, window, n_features):
+    """(density, window) of the hyperplanes for the estimators' parameters when
+    ``projection`` is 'local', else None (with a UserWarning when ``image_shape`` or
+    ``window`` is set anyway: a forgotten ``projection='local'``).
+
+    The density is the fraction inside a window: ``LOCAL_AUTO_DENSITY`` for 'auto'.
+    On pooled MNIST with 'auto' windows, 0.5 was the best of 0.25, 0.5, 0.8 and 1 at
+    1,596 bits (by 0.4 to 0.8 points) and within 0.1 of the best at 6,528
+    (``bench/RESULTS.md``, "Local hyperplanes"). The window: ``resolve_window``."""
+    if projection != "local":
+        if image_shape is not None or not (isinstance(window, str) and window == "auto"):
+            warnings.warn(f"image_shape and window apply only to projection='local'; "
+                          f"projection={projection!r} ignores them.", UserWarning,
+                          stacklevel=3)
+        return None
+    density = LOCAL_AUTO_DENSITY if isinstance(density, str) else float(density)
+    return density, resolve_window(image_shape, window, n_features)
 
 
-def local_density(density):
-    """The 'local' projection's density inside a window: ``LOCAL_AUTO_DENSITY`` for
-    'auto', else as given. On pooled MNIST with 'auto' windows, 0.5 was the best of
-    0.25, 0.5, 0.8 and 1 at 1,596 bits (by 0.4 to 0.8 points) and within 0.1 of
-    the best at 6,528 (``bench/RESULTS.md``, "Local hyperplanes")."""
-    return LOCAL_AUTO_DENSITY if isinstance(density, str) else float(density)
+def check_window(window, n_features, n_bits):
+    """The window (height, width, kmin, kmax) as Python ints, or ValueError unless it
+    is 4 ints (not bools, floats or strings) of an image of ``n_features`` pixels
+    with 1 <= kmin <= kmax <= min(height, width) and sides <= ``MAX_IMAGE_SIDE``,
+    within ``check_local_size``. What ``Hyperplanes`` and every compact model (so
+    every model file) check."""
+    values = tuple(window)
+    if len(values) != 4 or not all(isinstance(v, (int, np.integer)) and not
+                                   isinstance(v, (bool, np.bool_)) for v in values):
+        raise ValueError(f"window must be 4 ints (height, width, kmin, kmax), got "
+                         f"{window!r}.")
+    height, width, kmin, kmax = (int(v) for v in values)
+    if not (1 <= kmin <= kmax <= min(height, width) <= max(height, width) <=
+            MAX_IMAGE_SIDE) or height * width != n_features:
+        raise ValueError(f"window {window!r} does not fit {n_features} features: "
+                         f"height * width = n_features and 1 <= kmin <= kmax <= "
+                         f"min(height, width) <= max(height, width) <= {MAX_IMAGE_SIDE}.")
+    check_local_size(n_features, n_bits, kmax)
+    return height, width, kmin, kmax
 
 
 def check_local_size(n_features, n_bits, kmax):

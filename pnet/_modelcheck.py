@@ -10,7 +10,7 @@ ValueError naming the first inconsistency (``ModelFileError`` when read from a f
 import numpy as np
 
 from ._hyperplanes import PROJECTIONS
-from ._local import MAX_IMAGE_SIDE, check_local_size
+from ._local import check_window
 from ._quantize import FORMATS, MAX_INT8_BITS, value_range
 from .layers import ACTIVATIONS
 
@@ -34,17 +34,7 @@ def check_model(m):
         raise ValueError("the 'local' projection is for images; a text model hashes "
                          "n-grams to feature ids.")
     if window is not None:
-        if len(window) != 4 or not all(isinstance(v, (int, np.integer)) and not
-                                       isinstance(v, (bool, np.bool_)) for v in window):
-            raise ValueError(f"window must be 4 ints (height, width, kmin, kmax), got "
-                             f"{window!r}.")
-        height, width, kmin, kmax = window
-        if not (1 <= kmin <= kmax <= min(height, width) <= max(height, width) <=
-                MAX_IMAGE_SIDE) or height * width != m.n_features_in_:
-            raise ValueError(f"window {window!r} does not fit {m.n_features_in_} features: "
-                             f"height * width = n_features and 1 <= kmin <= kmax <= "
-                             f"min(height, width) <= max(height, width) <= {MAX_IMAGE_SIDE}.")
-        check_local_size(m.n_features_in_, m.n_projections * m.n_bits, kmax)
+        check_window(window, m.n_features_in_, m.n_projections * m.n_bits)
     if isinstance(m.density, bool) or not isinstance(m.density, (int, float)) \
             or not 0 < m.density <= 1:
         raise ValueError(f"density must be a number in (0, 1], got {m.density!r}.")

@@ -41,7 +41,7 @@ from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._hyperplanes import PROJECTIONS, Hyperplanes, mean_nonzeros, resolve_density
-from ._local import local_density, resolve_window, warn_unused_local_params
+from ._local import resolve_local
 from ._quantize import WEIGHT_BITS
 from .compact import plain_rows
 from .layers import ACTIVATIONS
@@ -483,15 +483,7 @@ class ProjectionNetClassifier(ClassifierMixin, JointTraining, BaseEstimator):
         return self._n_input_features()
 
     def _resolve_density(self, X):
-        if self.projection == "local":
-            return local_density(self.density)
         return resolve_density(self.density, self._n_input_features(), mean_nonzeros(X))
-
-    def _resolve_window(self):
-        warn_unused_local_params(self.projection, self.image_shape, self.window)
-        if self.projection != "local":
-            return None
-        return resolve_window(self.image_shape, self.window, self._n_input_features())
 
     def _fit_inputs(self, X):
         """(packed bits, the trainer's input or None) of validated training rows."""
@@ -526,8 +518,9 @@ class ProjectionNetClassifier(ClassifierMixin, JointTraining, BaseEstimator):
         seeds = [int(s) for s in rng.randint(SEED_MAX, size=4)]
         self.seed_, self._trainer_seed, projection_seed, training_seed = seeds
         self._random_state = np.random.RandomState(training_seed)
-        self.density_ = self._resolve_density(X)
-        self.window_ = self._resolve_window()
+        local = resolve_local(self.projection, self.density, self.image_shape, self.window,
+                              self._n_input_features())
+        self.density_, self.window_ = local or (self._resolve_density(X), None)
         n_total = self.n_projections * self.n_bits
         self.hyperplanes_ = Hyperplanes(self.seed_, self._hyperplane_features(), n_total,
                                         self.projection, self.density_, self.window_)

@@ -221,7 +221,7 @@ class CompactProjectionNet:
         self.n_bits = n_bits
         self.projection = projection
         self.density = density
-        self.window = None if window is None else tuple(window)
+        self.window = window
         self.activation = activation
         self.classes_ = np.asarray(classes)
         self.coefs_ = list(coefs)
@@ -229,10 +229,9 @@ class CompactProjectionNet:
         self.scales_ = None if scales is None else list(scales)
         self.quantize = quantize if quantize is not None or scales is None else "int8"
         check_model(self)
-        if self.window is not None:  # numpy ints as Python ints (the file is JSON)
-            self.window = tuple(int(v) for v in self.window)
         self.hyperplanes = Hyperplanes(seed, n_features, n_projections * n_bits, projection,
-                                       density, self.window)
+                                       density, window)
+        self.window = self.hyperplanes.window  # Python ints (the file is JSON), or None
         if self.quantize is None:
             self._padded = pad_columns(self.coefs_[0], self.intercepts_[0])
             self._tail = list(zip(self.coefs_[1:], self.intercepts_[1:]))

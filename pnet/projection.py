@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._hyperplanes import (PROJECTIONS, Hyperplanes, mean_nonzeros, n_words,
                            resolve_density, unpack)
-from ._local import local_density, resolve_window, warn_unused_local_params
+from ._local import resolve_local
 
 #: seeds are drawn in [0, SEED_MAX) from ``random_state``
 SEED_MAX = np.iinfo(np.int32).max
@@ -116,14 +116,10 @@ class LSHProjection(TransformerMixin, BaseEstimator):
         """Record the number of features and draw the hyperplane seed."""
         X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32])
         self.seed_ = int(check_random_state(self.random_state).randint(SEED_MAX))
-        self.window_ = None
-        warn_unused_local_params(self.projection, self.image_shape, self.window)
-        if self.projection == "local":
-            self.density_ = local_density(self.density)
-            self.window_ = resolve_window(self.image_shape, self.window, self.n_features_in_)
-        else:
-            self.density_ = resolve_density(self.density, self.n_features_in_,
-                                            mean_nonzeros(X))
+        local = resolve_local(self.projection, self.density, self.image_shape, self.window,
+                              self.n_features_in_)
+        self.density_, self.window_ = local or (
+            resolve_density(self.density, self.n_features_in_, mean_nonzeros(X)), None)
         self.n_output_bits_ = self.n_projections * self.n_bits
         self.hyperplanes_ = Hyperplanes(self.seed_, self.n_features_in_, self.n_output_bits_,
                                         self.projection, self.density_, self.window_)

@@ -299,7 +299,7 @@ def test_compact_window_of_numpy_ints_is_saved_as_ints():
                            n_bits=5, density=0.5, window=window)
         assert model.window == (5, 6, 1, 3) and all(type(v) is int for v in model.window)
         assert CompactProjectionNet.from_bytes(model.to_bytes()).window == (5, 6, 1, 3)
-    with pytest.raises(TypeError):
+    with pytest.raises(ValueError, match="4 ints"):
         Hyperplanes(0, 64, 10, "local", 0.5, (8.9, "8", 1.5, 3))
 
 
