@@ -61,6 +61,11 @@ def child(model, what, n, X_path, flag):
     time.sleep(1)
 
 
+#: CPU features valgrind cannot execute (prefixes of LLVM's names)
+VALGRIND_LACKS = ("avx512", "avx10", "amx", "gfni", "vaes", "vpclmulqdq", "avxvnni", "avxifma",
+                  "avxneconvert", "sha512", "sm3", "sm4", "cmpccxadd", "apx")
+
+
 def host_cpu():
     """NUMBA_CPU_NAME / NUMBA_CPU_FEATURES of this machine, for the child under valgrind.
 
@@ -68,11 +73,13 @@ def host_cpu():
     numba compiles for the CPU it detects: without these the counted code is not the
     code that runs outside valgrind (the bit-plane layer: 8,273 instructions per MNIST
     row compiled for haswell against 5,331 for znver3, before 38e37d1). valgrind
-    executes AVX2, BMI2 and POPCNT but not AVX-512, so those features are turned off."""
+    executes AVX2, BMI2 and POPCNT but not AVX-512 nor the newer VEX instructions
+    (GFNI, which LLVM uses for byte shuffles on an Emerald Rapids; VAES; AVX-VNNI;
+    ...), so those features are turned off (``VALGRIND_LACKS``)."""
     import llvmlite.binding as llvm
 
     llvm.initialize_native_target()
-    features = [("-" + f[1:]) if f[1:].startswith(("avx512", "avx10", "amx")) else f
+    features = [("-" + f[1:]) if f[1:].startswith(VALGRIND_LACKS) else f
                 for f in llvm.get_host_cpu_features().flatten().split(",")]
     return {"NUMBA_CPU_NAME": llvm.get_host_cpu_name(), "NUMBA_CPU_FEATURES": ",".join(features)}
 

@@ -102,12 +102,66 @@ def int8_rows(X, start, stop, cache, n_bits, planes, scale, bias, finite, out):
 
 # -- one row: z (fan_out,) float32 in the caller's scratch; returns argmax(z) or -1 ----
 # ``x`` is the row, 1-D; c0, c1, c2 the dense cache's arrays, None past its length
-# (``cache_of``); the scratch: feats (n_features,) int64, acc (n_bits,) float64,
-# packed (n_words,) uint64. ``row_sums`` adds with the adders of ``block_sums``, one
-# row's non-zero features in ascending order, and ``pack_row`` tests ``acc > 0`` as
+# (``cache_of``); ``model`` the first layer's weights and ``work`` the scratch, each one
+# array with a header of offsets (``row_model``, ``row_work``): numba's dispatcher spends
+# ~0.1 us typing and unboxing each array argument, and a call with 12 of them spent a
+# third of ``predict_one`` there. ``row_sums`` adds with the adders of ``block_sums``,
+# one row's non-zero features in ascending order, and ``pack_row`` tests ``acc > 0`` as
 # ``pack_lanes`` does: the bits of the batch kernels, by construction.
+
+#: work's header: the starts of feats, acc, packed, ints and z, the end, len(z)
+WORK_HEADER = 7
+#: model's header: the matrix's rows and columns, the starts of the matrix and of the
+#: two float32 vectors, their lengths
+MODEL_HEADER = 7
+
+
+def row_work(n_features, n_bits, n_ints, n_out):
+    """(work, z): the one-row kernels' scratch, an int64 array, and z, the float32 view
+    of it the kernel writes the first layer's pre-activations to. Its sections
+    (``work_views``): feats (n_features,) int64, acc (n_bits,) float64, packed
+    (n_words,) uint64, ints (n_ints,) int64 (popcounts or set bits), z."""
+    sizes = (n_features, n_bits, (n_bits + 63) // 64, n_ints, (n_out + 1) // 2)
+    starts = np.cumsum((WORK_HEADER,) + sizes)
+    work = np.zeros(starts[-1], dtype=np.int64)
+    work[:WORK_HEADER] = (*starts, n_out)
+    return work, work[starts[4]:starts[5]].view(np.float32)[:n_out]
+
+
+def row_model(matrix, v1, v2):
+    """The one-row kernels' weights as one int64 array: a header, ``matrix`` (C order,
+    a whole number of 8-byte words: uint64 planes, or float32 with an even number of
+    columns) and the float32 vectors v1, v2 (``model_vectors``)."""
+    parts = [np.ascontiguousarray(matrix).reshape(-1).view(np.int64)]
+    for v in (v1, v2):
+        v = np.asarray(v, dtype=np.float32)
+        parts.append(np.concatenate([v, np.zeros(len(v) % 2, np.float32)]).view(np.int64))
+    starts = np.cumsum([MODEL_HEADER] + [len(p) for p in parts])
+    header = np.array([*matrix.shape, *starts[:3], len(v1), len(v2)], dtype=np.int64)
+    return np.concatenate([header] + parts)
+
+
+@jit(inline="always")
+def work_views(work):
+    """(feats, acc, packed, ints, z) of ``row_work``'s array."""
+    return (work[work[0]:work[1]], work[work[1]:work[2]].view(np.float64),
+            work[work[2]:work[3]].view(np.uint64), work[work[3]:work[4]],
+            work[work[4]:work[5]].view(np.float32)[:work[6]])
+
+
+@jit(inline="always")
+def model_vectors(model):
+    """The float32 vectors (v1, v2) of ``row_model``'s array."""
+    return (model[model[3]:model[4]].view(np.float32)[:model[5]],
+            model[model[4]:].view(np.float32)[:model[6]])
+
+
 @jit
-def float_row_kernel(x, c0, c1, c2, W, bias, feats, acc, packed, idx, z):
+def float_row_kernel(x, c0, c1, c2, model, work):
+    """model: ``row_model(W, bias, empty)``, the padded float32 weights (``pad_columns``)."""
+    feats, acc, packed, idx, z = work_views(work)
+    W = model[model[2]:model[3]].view(np.float32).reshape((model[0], model[1]))
+    bias = model_vectors(model)[0]
     if row_sums(x, cache_of(c0, c1, c2), feats, acc):
         return -1
     pack_row(acc, packed)
@@ -116,7 +170,11 @@ def float_row_kernel(x, c0, c1, c2, W, bias, feats, acc, packed, idx, z):
 
 
 @jit
-def int8_row_kernel(x, c0, c1, c2, planes, scale, bias, feats, acc, packed, counts, z):
+def int8_row_kernel(x, c0, c1, c2, model, work):
+    """model: ``row_model(planes, scale, bias)``, the weights' bit planes."""
+    feats, acc, packed, counts, z = work_views(work)
+    planes = model[model[2]:model[3]].view(np.uint64).reshape((model[0], model[1]))
+    scale, bias = model_vectors(model)
     if row_sums(x, cache_of(c0, c1, c2), feats, acc):
         return -1
     pack_row(acc, packed)

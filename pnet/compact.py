@@ -103,7 +103,7 @@ import scipy.sparse as sp
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
-from ._hyperplanes import Hyperplanes, gather_add_padded, n_words, over_rows, pad_columns
+from ._hyperplanes import Hyperplanes, gather_add_padded, over_rows, pad_columns
 from ._modelcheck import check_model
 from ._quantize import (FORMATS, dequantize, first_layer_int8, pack_weights,
                         quantize_columns, stored_bytes, unpack_weights, weight_planes)
@@ -325,6 +325,7 @@ class CompactProjectionNet:
         del state["_local"]  # per-thread scratch, rebuilt on demand
         state.pop("_planes", None)  # RAM layouts of coefs_[0], rebuilt on load
         state.pop("_padded", None)
+        state.pop("_row_model", None)
         return state
 
     def __setstate__(self, state):
@@ -447,21 +448,19 @@ class CompactProjectionNet:
         if cache[0] == "none":  # too wide to cache: the on-the-fly batch path
             return None, None, None, None
         n_bits, n_out = self.coefs_[0].shape
-        feats = np.empty(self.n_features_in_, dtype=np.int64)  # x's non-zero features
-        acc = np.empty(n_bits)  # <x, r_k> float64
-        packed = np.empty(n_words(n_bits), dtype=np.uint64)  # its bits
-        z = np.empty(n_out, dtype=np.float32)  # first-layer pre-activation
-        b = self.intercepts_[0]
-        if self.quantize is None:
-            idx = np.empty(n_bits, dtype=np.int64)  # set bits
-            weights, scratch = self._padded, (feats, acc, packed, idx, z)
-        else:
-            counts = np.empty(self._planes.shape[1], dtype=np.int64)  # popcounts
-            weights = (self._planes, self.scales_[0], b)
-            scratch = (feats, acc, packed, counts, z)
+        try:
+            model = self._row_model
+        except AttributeError:  # the weights as the row kernels read them, shared by threads
+            if self.quantize is None:
+                model = _fused.row_model(*self._padded, np.empty(0, np.float32))
+            else:
+                model = _fused.row_model(self._planes, self.scales_[0], self.intercepts_[0])
+            self._row_model = model
+        n_ints = n_bits if self.quantize is None else self._planes.shape[1]  # set bits / popcounts
+        work, z = _fused.row_work(self.n_features_in_, n_bits, n_ints, n_out)
         tail = [np.empty(W.shape[1], dtype=np.float32) for W, _ in self._tail]
         slots = (cache[1:] + (None, None))[:3]  # the kernel's c0, c1, c2
-        return _ROW[self._arithmetic], slots + weights + scratch, z, tail
+        return _ROW[self._arithmetic], slots + (model, work), z, tail
 
     def _row_logits(self, x, name="x"):
         """(logits (n_classes,), class index) of one row; skips sklearn's validation.

@@ -270,13 +270,14 @@ def test_weight_planes_layout(rng):
             assert_array_equal(naive.unpack(planes[:, c * 8 + p][None], 70)[0], expected)
 
 
-@pytest.mark.parametrize("quantize", ["int8", "ternary"])
-def test_a_quantised_first_layer_of_width_zero_predicts(rng, quantize):
+@pytest.mark.parametrize("quantize", [None, "int8", "ternary"])
+def test_a_first_layer_of_width_zero_predicts(rng, quantize):
     """A valid model whose first layer has no outputs: the bias of the next layer
-    decides, on every path (batch, one row, packed bits), as in float32."""
-    coefs = [np.zeros((16, 0), np.int8), np.zeros((0, 2), np.int8)]
+    decides, on every path (batch, one row, packed bits), quantised or not."""
+    dtype = np.float32 if quantize is None else np.int8
+    coefs = [np.zeros((16, 0), dtype), np.zeros((0, 2), dtype)]
     intercepts = [np.zeros(0, np.float32), np.array([0.5, -0.5], np.float32)]
-    scales = [np.zeros(0, np.float32), np.ones(2, np.float32)]
+    scales = None if quantize is None else [np.zeros(0, np.float32), np.ones(2, np.float32)]
     model = CompactProjectionNet(1, 4, 2, 8, "sparse_sign", 0.5, "relu", np.arange(2),
                                  coefs, intercepts, scales, quantize)
     X = rng.standard_normal((3, 4))

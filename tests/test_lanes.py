@@ -1,11 +1,15 @@
-"""``pnet.kernels.lanes``: four float64 rows in one vector, each lane against numpy."""
+"""``pnet.kernels.lanes``: four float64 rows in one vector, each lane against numpy;
+64 features' non-zero tests in one word."""
 import numpy as np
 import pytest
 from numba import njit
 from numpy.testing import assert_array_equal
 
-from pnet.kernels.lanes import (BYTE_LANES, LANES, lanes_add_at, lanes_axpy_at, lanes_from_rows,
-                                lanes_nonfinite, lanes_positive, lanes_sub_at)
+from pnet.kernels.bits import lowest_bit
+from pnet.kernels.lanes import (BYTE_LANES, LANES, WORD, lanes_add_at, lanes_axpy_at,
+                                lanes_from_rows, lanes_nonfinite, lanes_positive, lanes_sub_at,
+                                nonzero_word)
+from pnet.kernels.projection import row_features, union_features
 
 
 @njit
@@ -127,3 +131,92 @@ def test_byte_lanes_are_eight_float32_rows(rng, layout):
                 assert_array_equal(acc[1], want)
     acc[2] = [1, -1, 0, -0.0, np.nan, 1e-45, np.inf, -np.inf]
     assert positive(acc, 2) == 0b01100001
+
+
+@njit
+def words_of(row):
+    """``nonzero_word`` of every whole word of a 1-D row."""
+    out = np.empty(row.shape[0] // WORD, dtype=np.uint64)
+    for w in range(out.shape[0]):
+        out[w] = nonzero_word(row, WORD * w)
+    return out
+
+
+def twin_words(row):
+    """The numpy twin: bit b of word w is ``row[64 w + b] != 0`` (NaN is non-zero)."""
+    nonzero = (np.asarray(row) != 0)[:len(row) // WORD * WORD].reshape(-1, WORD)
+    return (nonzero.astype(np.uint64) << np.arange(WORD, dtype=np.uint64)).sum(
+        axis=1, dtype=np.uint64)
+
+
+def special_rows(rng, n, dtype):
+    """Rows of n values: random sparse, all zero, all non-zero, -0.0, NaN / inf at the
+    ends of words, one non-zero value at each word boundary."""
+    rows = [np.where(rng.random(n) < 0.2, rng.standard_normal(n), 0.0), np.zeros(n),
+            np.ones(n), np.full(n, -0.0)]
+    special = np.zeros(n)
+    special[::63] = np.nan
+    special[1::64] = np.inf
+    special[2::65] = -np.inf
+    rows.append(special)
+    edges = np.zeros(n)
+    edges[[j for j in range(n) if j % 64 in (0, 63)]] = 3.0
+    rows.append(edges)
+    if dtype == np.uint8:
+        return [np.nan_to_num(np.abs(r), posinf=255).clip(0, 255).astype(np.uint8) for r in rows]
+    return [r.astype(dtype) for r in rows]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8])
+@pytest.mark.parametrize("layout", ["C", "strided"])
+def test_nonzero_word_is_64_comparisons(rng, dtype, layout):
+    """Each bit is one ``!= 0`` of numpy's, for adjacent and strided values."""
+    for n in (64, 128, 200, 784):
+        for row in special_rows(rng, n, dtype):
+            if layout == "strided":
+                row = np.repeat(row, 3)[::3]  # the same values, 3 items apart
+                assert row.strides[0] == 3 * row.itemsize
+            assert_array_equal(words_of(row), twin_words(row))
+
+
+@njit
+def first_set_bits(words):
+    return np.array([lowest_bit(w) for w in words])
+
+
+def test_lowest_bit_is_the_index_of_the_lowest_set_bit(rng):
+    words = np.concatenate([np.uint64(1) << np.arange(64, dtype=np.uint64),
+                            rng.integers(1, 2**63, 100, dtype=np.uint64) | np.uint64(2**63)])
+    expected = [(int(w) & -int(w)).bit_length() - 1 for w in words]
+    assert_array_equal(first_set_bits(words), expected)
+
+
+@njit
+def row_features_of(x):
+    feats = np.full(x.shape[0] + 1, -1, dtype=np.int64)
+    return feats[:row_features(x, feats)]
+
+
+@njit
+def union_of(X, start, nrow):
+    feats = np.full(X.shape[1] + 1, -1, dtype=np.int64)
+    mask = np.full(X.shape[1], 7, dtype=np.uint8)  # stale scratch
+    return feats[:union_features(X, start, nrow, mask, feats)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8])
+def test_non_zero_features_are_flatnonzero(rng, dtype):
+    """``row_features`` of a row and ``union_features`` of 1-8 rows list exactly
+    ``np.flatnonzero`` of the row / of the rows' OR, ascending, for every length
+    (whole words, a short last word, shorter than a word, empty) and row layout."""
+    for n in (0, 1, 5, 63, 64, 65, 127, 128, 129, 200, 784):
+        rows = special_rows(rng, n, dtype)
+        X = np.array(rows + [r[::-1] for r in rows], dtype=dtype)
+        for x in X:
+            assert_array_equal(row_features_of(x), np.flatnonzero(x))
+        for Y in (X, np.asfortranarray(X), np.repeat(X, 2, axis=1)[:, ::2]):
+            for start in range(0, len(Y), 3):
+                for nrow in range(1, min(BYTE_LANES, len(Y) - start) + 1):
+                    block = Y[start:start + nrow]
+                    assert_array_equal(union_of(Y, start, nrow),
+                                       np.flatnonzero((block != 0).any(axis=0)))
