@@ -210,7 +210,7 @@ def block_sums(X, start, nrow, cache, mask, feats, acc):
     acc[:, :] = 0.0
     bad = 0
     for t in range(union_features(X, start, nrow, mask, feats)):
-        j = feats[t]
+        j = np.uint64(feats[t])  # unsigned: no wraparound code for r[j]
         if nrow == width:  # a full block: the constant lets LLVM drop the lane selects
             x = lanes_from_rows(X, start, width, j)
         else:
@@ -230,7 +230,7 @@ def row_sums(x, cache, feats, acc):
     acc[:] = 0.0
     bad = False
     for t in range(row_features(x, feats)):
-        j = feats[t]
+        j = np.uint64(feats[t])  # unsigned: no wraparound code for x[j], r[j]
         v = np.float64(x[j])
         bad |= v - v != 0.0  # NaN for NaN and +-inf, 0 for every finite v
         add_feature(cache, j, v, acc)
