@@ -39,7 +39,6 @@ kernels add in ascending order (bits for the gather, rows for the scatter), so
 results do not depend on the thread count or the batch.
 """
 import numpy as np
-from llvmlite import ir
 from numba import prange, types
 from numba.extending import intrinsic
 
@@ -59,19 +58,6 @@ def popcount(typingctx, word):
 
     def codegen(context, builder, signature, args):
         return builder.ctpop(args[0])
-    return sig, codegen
-
-
-@intrinsic
-def lowest_bit(typingctx, word):
-    """The index of the lowest set bit of a non-zero uint64, as int64 (LLVM's cttz:
-    one TZCNT / BSF instruction). Undefined for 0: callers test the word first."""
-    if not isinstance(word, types.Integer) or word.signed or word.bitwidth != 64:
-        return None
-    sig = types.int64(types.uint64)
-
-    def codegen(context, builder, signature, args):
-        return builder.cttz(args[0], ir.Constant(ir.IntType(1), 1))
     return sig, codegen
 
 

@@ -38,7 +38,7 @@ import numpy as np
 
 from ._jit import jit
 from .bits import gather_add, plane_add_int8, set_bits
-from .lanes import LANES, block_lanes, block_sums_of
+from .lanes import LANES, block_lanes, block_sums_of, words_view
 from .projection import block_sums, cache_of, pack_lanes, pack_row, row_sums
 
 
@@ -131,7 +131,7 @@ def row_work(n_features, n_bits, n_ints, n_out):
 def row_model(matrix, v1, v2):
     """The one-row kernels' weights as one int64 array: a header, ``matrix`` (C order,
     a whole number of 8-byte words: uint64 planes, or float32 with an even number of
-    columns) and the float32 vectors v1, v2 (``model_vectors``)."""
+    columns) and the float32 vectors v1, v2 (``model_views``)."""
     parts = [np.ascontiguousarray(matrix).reshape(-1).view(np.int64)]
     for v in (v1, v2):
         v = np.asarray(v, dtype=np.float32)
@@ -144,24 +144,26 @@ def row_model(matrix, v1, v2):
 @jit(inline="always")
 def work_views(work):
     """(feats, acc, packed, ints, z) of ``row_work``'s array."""
-    return (work[work[0]:work[1]], work[work[1]:work[2]].view(np.float64),
-            work[work[2]:work[3]].view(np.uint64), work[work[3]:work[4]],
-            work[work[4]:work[5]].view(np.float32)[:work[6]])
+    return (words_view(work, work[0], work[1] - work[0], np.int64),
+            words_view(work, work[1], work[2] - work[1], np.float64),
+            words_view(work, work[2], work[3] - work[2], np.uint64),
+            words_view(work, work[3], work[4] - work[3], np.int64),
+            words_view(work, work[4], work[6], np.float32))
 
 
 @jit(inline="always")
-def model_vectors(model):
-    """The float32 vectors (v1, v2) of ``row_model``'s array."""
-    return (model[model[3]:model[4]].view(np.float32)[:model[5]],
-            model[model[4]:].view(np.float32)[:model[6]])
+def model_views(model, dtype):
+    """(matrix of ``dtype``, v1, v2) of ``row_model``'s array."""
+    return (words_view(model, model[2], (model[0], model[1]), dtype),
+            words_view(model, model[3], model[5], np.float32),
+            words_view(model, model[4], model[6], np.float32))
 
 
 @jit
 def float_row_kernel(x, c0, c1, c2, model, work):
     """model: ``row_model(W, bias, empty)``, the padded float32 weights (``pad_columns``)."""
     feats, acc, packed, idx, z = work_views(work)
-    W = model[model[2]:model[3]].view(np.float32).reshape((model[0], model[1]))
-    bias = model_vectors(model)[0]
+    W, bias, _ = model_views(model, np.float32)
     if row_sums(x, cache_of(c0, c1, c2), feats, acc):
         return -1
     pack_row(acc, packed)
@@ -173,8 +175,7 @@ def float_row_kernel(x, c0, c1, c2, model, work):
 def int8_row_kernel(x, c0, c1, c2, model, work):
     """model: ``row_model(planes, scale, bias)``, the weights' bit planes."""
     feats, acc, packed, counts, z = work_views(work)
-    planes = model[model[2]:model[3]].view(np.uint64).reshape((model[0], model[1]))
-    scale, bias = model_vectors(model)
+    planes, scale, bias = model_views(model, np.uint64)
     if row_sums(x, cache_of(c0, c1, c2), feats, acc):
         return -1
     pack_row(acc, packed)

@@ -268,58 +268,6 @@ def lanes_positive(typingctx, acc, k):
     return types.int64(acc, k), codegen
 
 
-#: values per ``nonzero_word``
-WORD = 64
-
-
-@intrinsic
-def nonzero_word(typingctx, row, j0):
-    """Bit b (uint64) set where ``row[j0 + b] != 0`` for b < 64 (NaN is non-zero,
-    -0.0 is zero), ``j0 + 64 <= len(row)``: one vector comparison of 64
-    values (a mask of 64 comparisons, read out as one word) when the row's values
-    are adjacent, 64 scalar loads into the vector otherwise.
-
-    row: 1-D float32/float64/uint8, any stride. A row's non-zero features are then
-    the set bits of its words, found with ``lowest_bit`` instead of a test per
-    feature (``pnet.kernels.projection.nonzero_features``)."""
-    if not (isinstance(row, types.Array) and row.ndim == 1
-            and row.dtype in (types.float32, types.float64, types.uint8)
-            and isinstance(j0, types.Integer)):
-        return None
-
-    def codegen(context, builder, signature, args):
-        row_type, j0_type = signature.args
-        array = context.make_array(row_type)(context, builder, args[0])
-        j0 = context.cast(builder, args[1], j0_type, types.int64)
-        stride = builder.extract_value(array.strides, 0)
-        item = context.get_data_type(row_type.dtype)
-        size = ir.Constant(_I64, context.get_abi_sizeof(item))
-        vec_type = ir.VectorType(item, WORD)
-        base = builder.add(builder.ptrtoint(array.data, _I64), builder.mul(j0, stride))
-        with builder.if_else(builder.icmp_signed("==", stride, size)) as (adjacent, apart):
-            with adjacent:
-                loaded = builder.load(builder.inttoptr(base, vec_type.as_pointer()),
-                                      align=context.get_abi_sizeof(item))
-                block_a = builder.block
-            with apart:
-                gathered = ir.Constant(vec_type, ir.Undefined)
-                for b in range(WORD):
-                    address = builder.add(base, builder.mul(ir.Constant(_I64, b), stride))
-                    value = builder.load(builder.inttoptr(address, item.as_pointer()))
-                    gathered = builder.insert_element(gathered, value,
-                                                      ir.Constant(ir.IntType(32), b))
-                block_b = builder.block
-        values = builder.phi(vec_type)
-        values.add_incoming(loaded, block_a)
-        values.add_incoming(gathered, block_b)
-        if row_type.dtype == types.uint8:
-            nonzero = builder.icmp_unsigned("!=", values, ir.Constant(vec_type, [0] * WORD))
-        else:
-            nonzero = builder.fcmp_unordered("!=", values, ir.Constant(vec_type, [0.0] * WORD))
-        return builder.bitcast(nonzero, _I64)
-    return types.uint64(row, j0), codegen
-
-
 # -- blocks: their width and their accumulator, from the types (constants, no compile) --
 @intrinsic
 def block_lanes(typingctx, X):
@@ -366,3 +314,46 @@ def block_sums_of(typingctx, scratch, X):
                        meminfo=src.meminfo, parent=src.parent)
         return impl_ret_borrowed(context, builder, out_type, dst._getvalue())
     return out_type(scratch, X), codegen
+
+
+@intrinsic
+def words_view(typingctx, buf, start, shape, dtype):
+    """The C array of ``dtype`` and ``shape`` (an int or a pair) over the 8-byte words
+    ``buf[start:]`` of a 1-D C int64 array, sharing its memory: several arrays of
+    different types in one argument (``pnet.kernels.compact.row_work``). No checks:
+    the caller's header gives offsets and shapes that fit (numba's ``view`` and
+    ``reshape`` check at run time, and their error paths cost ~0.7 s of compile
+    in a row kernel)."""
+    if not (isinstance(buf, types.Array) and buf.ndim == 1 and buf.layout == "C"
+            and buf.dtype == types.int64 and isinstance(start, types.Integer)
+            and isinstance(dtype, types.NumberClass)):
+        return None
+    if isinstance(shape, types.Integer):
+        ndim = 1
+    elif isinstance(shape, types.UniTuple) and isinstance(shape.dtype, types.Integer):
+        ndim = shape.count
+    else:
+        return None
+    out_type = types.Array(dtype.instance_type, ndim, "C")
+
+    def codegen(context, builder, signature, args):
+        src = context.make_array(signature.args[0])(context, builder, args[0])
+        dst = context.make_array(out_type)(context, builder)
+        start = context.cast(builder, args[1], signature.args[1], types.int64)
+        item = context.get_abi_sizeof(context.get_data_type(out_type.dtype))
+        data = builder.gep(src.data, [start])
+        if ndim == 1:
+            dims = [context.cast(builder, args[2], signature.args[2], types.int64)]
+        else:
+            dims = [context.cast(builder, builder.extract_value(args[2], i), shape.dtype,
+                                 types.int64) for i in range(ndim)]
+        strides, step = [], ir.Constant(_I64, item)
+        for d in reversed(dims):
+            strides.insert(0, step)
+            step = builder.mul(step, d)
+        populate_array(dst, data=builder.bitcast(data, context.get_data_type(
+                           out_type.dtype).as_pointer()),
+                       shape=dims, strides=strides, itemsize=ir.Constant(_I64, item),
+                       meminfo=src.meminfo, parent=src.parent)
+        return impl_ret_borrowed(context, builder, out_type, dst._getvalue())
+    return out_type(buf, start, shape, dtype), codegen

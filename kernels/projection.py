@@ -61,64 +61,20 @@ from numba import types
 from numba.extending import overload
 
 from ._jit import jit
-from .bits import lowest_bit
 from .hashing import (SPARSE_SIGN, TERNARY, entry_hash, feature_key, gaussian_entry,
                       sparse_sign_entries, ternary_entry)
-from .lanes import (BYTE_LANES, LANES, WORD, block_lanes, block_sums_of, lanes_add_at,
+from .lanes import (BYTE_LANES, LANES, block_lanes, block_sums_of, lanes_add_at,
                     lanes_axpy_at, lanes_from_rows, lanes_nonfinite, lanes_of, lanes_positive,
-                    lanes_sub_at, nonzero_word)
+                    lanes_sub_at)
 
 assert (LANES, BYTE_LANES) == (4, 8), "pack_lanes spreads words of nibbles or of bytes"
 
 
 # -- the projection sum: a block of dense rows ----------------------------------------------
 @jit(inline="always")
-def features_word(row, j0):
-    """Bit b set where ``row[j0 + b] != 0`` (NaN included), b < min(64, len(row) - j0):
-    ``nonzero_word`` for a whole word, a scalar loop for the row's last, short one."""
-    if j0 + WORD <= row.shape[0]:
-        return nonzero_word(row, j0)
-    word = np.uint64(0)
-    for j in range(j0, row.shape[0]):
-        word |= np.uint64(row[j] != 0) << np.uint64(j - j0)
-    return word
-
-
-@jit(inline="always")
-def word_features(word, j0, feats, m):
-    """feats[m:m + popcount(word)] = j0 + the set bits of ``word``, ascending; returns
-    the new m. One step per set bit (``lowest_bit``), none per zero."""
-    while word != 0:
-        feats[m] = j0 + lowest_bit(word)
-        m += 1
-        word &= word - np.uint64(1)
-    return m
-
-
-@jit(inline="always")
-def row_features(x, feats):
-    """feats[:m] = the j with x[j] != 0 (NaN included) of one row x, ascending;
-    returns m. ``feats`` is (n_features,) int64 scratch.
-
-    64 features per vector comparison (``features_word``), then a step per set bit:
-    one row is sparse (MNIST: 151 of 784 pixels), and this lists it in ~270-310 ns
-    against ~390-510 ns for a branch-free pass over every feature."""
-    m = 0
-    for j0 in range(0, x.shape[0], WORD):
-        m = word_features(features_word(x, j0), j0, feats, m)
-    return m
-
-
-@jit(inline="always")
 def union_features(X, start, nrow, mask, feats):
     """feats[:m] = the j with X[i, j] != 0 for some row i of [start, start + nrow),
-    ascending; returns m. ``mask`` is (n_features,) uint8 scratch.
-
-    A block's union is dense (on MNIST 39 % of the features for 4 rows, 50 % for 8),
-    so a byte mask and one branch-free pass over it take fewer instructions than
-    ``row_features``' step per set bit (22,911 against 23,319 instructions per row
-    of an int8 predict, 15,719 against 16,552 for uint8 rows: ``bench.instructions``,
-    compiled for AVX2)."""
+    ascending; returns m. ``mask`` is (n_features,) uint8 scratch."""
     mask[:] = 0
     for i in range(start, start + nrow):
         row = X[i]
@@ -228,8 +184,12 @@ def row_sums(x, cache, feats, acc):
     non-zero, so each is tested as it is read). ``feats`` is (n_features,) int64
     scratch, ``acc`` (n_bits,) float64."""
     acc[:] = 0.0
+    m = 0
+    for j in range(x.shape[0]):  # branch-free compaction of the non-zero features
+        feats[m] = j
+        m += x[j] != 0.0
     bad = False
-    for t in range(row_features(x, feats)):
+    for t in range(m):
         j = np.uint64(feats[t])  # unsigned: no wraparound code for x[j], r[j]
         v = np.float64(x[j])
         bad |= v - v != 0.0  # NaN for NaN and +-inf, 0 for every finite v

@@ -1,15 +1,13 @@
 """``pnet.kernels.lanes``: four float64 rows in one vector, each lane against numpy;
-64 features' non-zero tests in one word."""
+the union of a block's non-zero features; typed views of one int64 array."""
 import numpy as np
 import pytest
 from numba import njit
 from numpy.testing import assert_array_equal
 
-from pnet.kernels.bits import lowest_bit
-from pnet.kernels.lanes import (BYTE_LANES, LANES, WORD, lanes_add_at, lanes_axpy_at,
-                                lanes_from_rows, lanes_nonfinite, lanes_positive, lanes_sub_at,
-                                nonzero_word)
-from pnet.kernels.projection import row_features, union_features
+from pnet.kernels.lanes import (BYTE_LANES, LANES, lanes_add_at, lanes_axpy_at, lanes_from_rows,
+                                lanes_nonfinite, lanes_positive, lanes_sub_at, words_view)
+from pnet.kernels.projection import union_features
 
 
 @njit
@@ -133,22 +131,6 @@ def test_byte_lanes_are_eight_float32_rows(rng, layout):
     assert positive(acc, 2) == 0b01100001
 
 
-@njit
-def words_of(row):
-    """``nonzero_word`` of every whole word of a 1-D row."""
-    out = np.empty(row.shape[0] // WORD, dtype=np.uint64)
-    for w in range(out.shape[0]):
-        out[w] = nonzero_word(row, WORD * w)
-    return out
-
-
-def twin_words(row):
-    """The numpy twin: bit b of word w is ``row[64 w + b] != 0`` (NaN is non-zero)."""
-    nonzero = (np.asarray(row) != 0)[:len(row) // WORD * WORD].reshape(-1, WORD)
-    return (nonzero.astype(np.uint64) << np.arange(WORD, dtype=np.uint64)).sum(
-        axis=1, dtype=np.uint64)
-
-
 def special_rows(rng, n, dtype):
     """Rows of n values: random sparse, all zero, all non-zero, -0.0, NaN / inf at the
     ends of words, one non-zero value at each word boundary."""
@@ -167,36 +149,6 @@ def special_rows(rng, n, dtype):
     return [r.astype(dtype) for r in rows]
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8])
-@pytest.mark.parametrize("layout", ["C", "strided"])
-def test_nonzero_word_is_64_comparisons(rng, dtype, layout):
-    """Each bit is one ``!= 0`` of numpy's, for adjacent and strided values."""
-    for n in (64, 128, 200, 784):
-        for row in special_rows(rng, n, dtype):
-            if layout == "strided":
-                row = np.repeat(row, 3)[::3]  # the same values, 3 items apart
-                assert row.strides[0] == 3 * row.itemsize
-            assert_array_equal(words_of(row), twin_words(row))
-
-
-@njit
-def first_set_bits(words):
-    return np.array([lowest_bit(w) for w in words])
-
-
-def test_lowest_bit_is_the_index_of_the_lowest_set_bit(rng):
-    words = np.concatenate([np.uint64(1) << np.arange(64, dtype=np.uint64),
-                            rng.integers(1, 2**63, 100, dtype=np.uint64) | np.uint64(2**63)])
-    expected = [(int(w) & -int(w)).bit_length() - 1 for w in words]
-    assert_array_equal(first_set_bits(words), expected)
-
-
-@njit
-def row_features_of(x):
-    feats = np.full(x.shape[0] + 1, -1, dtype=np.int64)
-    return feats[:row_features(x, feats)]
-
-
 @njit
 def union_of(X, start, nrow):
     feats = np.full(X.shape[1] + 1, -1, dtype=np.int64)
@@ -205,18 +157,35 @@ def union_of(X, start, nrow):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8])
-def test_non_zero_features_are_flatnonzero(rng, dtype):
-    """``row_features`` of a row and ``union_features`` of 1-8 rows list exactly
-    ``np.flatnonzero`` of the row / of the rows' OR, ascending, for every length
-    (whole words, a short last word, shorter than a word, empty) and row layout."""
-    for n in (0, 1, 5, 63, 64, 65, 127, 128, 129, 200, 784):
+def test_union_features_are_flatnonzero(rng, dtype):
+    """``union_features`` of 1-8 rows lists exactly ``np.flatnonzero`` of the rows'
+    OR, ascending, whatever the mask held before, for every length and row layout
+    (NaN and inf are non-zero, -0.0 is zero)."""
+    for n in (0, 1, 5, 63, 64, 65, 200, 784):
         rows = special_rows(rng, n, dtype)
         X = np.array(rows + [r[::-1] for r in rows], dtype=dtype)
-        for x in X:
-            assert_array_equal(row_features_of(x), np.flatnonzero(x))
         for Y in (X, np.asfortranarray(X), np.repeat(X, 2, axis=1)[:, ::2]):
             for start in range(0, len(Y), 3):
                 for nrow in range(1, min(BYTE_LANES, len(Y) - start) + 1):
                     block = Y[start:start + nrow]
                     assert_array_equal(union_of(Y, start, nrow),
                                        np.flatnonzero((block != 0).any(axis=0)))
+
+
+@njit
+def views_of(buf):
+    return (words_view(buf, 1, 3, np.float64), words_view(buf, 4, (2, 3), np.float32),
+            words_view(buf, 7, 5, np.uint8), words_view(buf, 0, 0, np.int64))
+
+
+def test_words_view_is_numpy_view_of_the_same_memory(rng):
+    """Each view is numpy's ``buf[start:].view(dtype)`` of that shape, and writes
+    through to buf."""
+    buf = rng.integers(-2**62, 2**62, 10)
+    a, b, c, d = views_of(buf)
+    assert_array_equal(a, buf[1:4].view(np.float64))
+    assert_array_equal(b, buf[4:7].view(np.float32).reshape(2, 3))
+    assert_array_equal(c, buf[7:].view(np.uint8)[:5])
+    assert d.shape == (0,) and b.flags.c_contiguous
+    b[1, 2] = 1.5
+    assert buf[6:7].view(np.float32)[1] == 1.5
