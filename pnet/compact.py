@@ -85,10 +85,11 @@ serial kernel (projection, first layer, argmax) on scratch buffers kept per
 thread: the one-row forms of the batch functions (``row_sums``: the row's own
 non-zero features, scalar adds through the block's adders), the same class and
 logits as ``predict(x[None])`` (the later layers run the same fixed-order kernels,
-``pnet.kernels.network``). 4.4-8 us per MNIST row on this 2-core PC by load, of which the
-kernel ~1.8 us; numba's dispatch of its 12 arguments and the Python around it are
-the rest (callgrind: 47,000 instructions per call, 17,000 of them the kernel). A
-one-row ``predict`` takes the same kernel and the class index it returns.
+``pnet.kernels.network``). ~3.1-3.6 us per MNIST row on a 2-core AVX-512 Xeon,
+of which the kernel's work is ~1.9 us, numba's dispatch of its 6 arguments ~0.55 us
+(the weights and the scratch are one array each: ``pnet.kernels.compact.row_model``,
+``row_work``) and the Python around it the rest (callgrind: 40,240 instructions per
+call). A one-row ``predict`` takes the same kernel and the class index it returns.
 
 This module owns the deployed model; its file format (writing, and every check
 on reading) lives in ``pnet._modelfile``, the consistency of its numbers in
