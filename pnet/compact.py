@@ -475,6 +475,8 @@ class CompactProjectionNet:
             x = np.asarray(x)
         dtype = x.dtype
         if dtype is not _F64 and dtype is not _F32 and dtype is not _U8:
+            if dtype.kind not in "biufO":  # complex, text, dates: refused, as predict does
+                raise ValueError(f"x must hold real numbers, got dtype {dtype}.")
             x = x.astype(np.float64)  # non-native or non-canonical: a copy
         if x.ndim != 1 or len(x) != self.n_features_in_:
             raise ValueError(f"x must be 1-D with {self.n_features_in_} features, got shape "

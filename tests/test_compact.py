@@ -357,6 +357,8 @@ def test_predict_one_without_hyperplane_cache(variants, digits, monkeypatch):
     (np.zeros((1, 64)), r"got shape \(1, 64\)"),
     (np.r_[np.zeros(63), np.nan], "NaN or infinity"),
     (np.r_[np.inf, np.zeros(63)], "NaN or infinity"),
+    (np.zeros(64) + 5j, "real numbers, got dtype complex128"),  # not its real part
+    (np.zeros(64).astype(str), "real numbers, got dtype <U"),
 ])
 def test_predict_one_rejects_bad_rows(clf, bad, match):
     for model in (clf.to_compact(), clf.to_compact("int8")):
