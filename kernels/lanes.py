@@ -305,15 +305,26 @@ def block_sums_of(typingctx, scratch, X):
 
     def codegen(context, builder, signature, args):
         src = context.make_array(signature.args[0])(context, builder, args[0])
-        dst = context.make_array(out_type)(context, builder)
         n = builder.extract_value(src.shape, 0)
-        item = ir.Constant(_I64, 4)
-        populate_array(dst, data=builder.bitcast(src.data, _F32.as_pointer()),
-                       shape=[n, ir.Constant(_I64, BYTE_LANES)],
-                       strides=[ir.Constant(_I64, 4 * BYTE_LANES), item], itemsize=item,
-                       meminfo=src.meminfo, parent=src.parent)
-        return impl_ret_borrowed(context, builder, out_type, dst._getvalue())
+        return _array_over(context, builder, src, src.data, out_type,
+                           [n, ir.Constant(_I64, BYTE_LANES)])
     return out_type(scratch, X), codegen
+
+
+def _array_over(context, builder, src, data, out_type, dims):
+    """A C array of ``out_type`` and shape ``dims`` at ``data``, inside the memory of
+    the array ``src`` (which it keeps alive): a borrowed view, no copy, no checks."""
+    item = context.get_abi_sizeof(context.get_data_type(out_type.dtype))
+    strides, step = [], ir.Constant(_I64, item)
+    for d in reversed(dims):
+        strides.insert(0, step)
+        step = builder.mul(step, d)
+    dst = context.make_array(out_type)(context, builder)
+    populate_array(dst, data=builder.bitcast(data, context.get_data_type(
+                       out_type.dtype).as_pointer()),
+                   shape=dims, strides=strides, itemsize=ir.Constant(_I64, item),
+                   meminfo=src.meminfo, parent=src.parent)
+    return impl_ret_borrowed(context, builder, out_type, dst._getvalue())
 
 
 @intrinsic
@@ -338,22 +349,12 @@ def words_view(typingctx, buf, start, shape, dtype):
 
     def codegen(context, builder, signature, args):
         src = context.make_array(signature.args[0])(context, builder, args[0])
-        dst = context.make_array(out_type)(context, builder)
         start = context.cast(builder, args[1], signature.args[1], types.int64)
-        item = context.get_abi_sizeof(context.get_data_type(out_type.dtype))
-        data = builder.gep(src.data, [start])
         if ndim == 1:
             dims = [context.cast(builder, args[2], signature.args[2], types.int64)]
         else:
             dims = [context.cast(builder, builder.extract_value(args[2], i), shape.dtype,
                                  types.int64) for i in range(ndim)]
-        strides, step = [], ir.Constant(_I64, item)
-        for d in reversed(dims):
-            strides.insert(0, step)
-            step = builder.mul(step, d)
-        populate_array(dst, data=builder.bitcast(data, context.get_data_type(
-                           out_type.dtype).as_pointer()),
-                       shape=dims, strides=strides, itemsize=ir.Constant(_I64, item),
-                       meminfo=src.meminfo, parent=src.parent)
-        return impl_ret_borrowed(context, builder, out_type, dst._getvalue())
+        return _array_over(context, builder, src, builder.gep(src.data, [start]), out_type,
+                           dims)
     return out_type(buf, start, shape, dtype), codegen

@@ -88,7 +88,7 @@ logits as ``predict(x[None])`` (the later layers run the same fixed-order kernel
 ``pnet.kernels.network``). ~3.1-3.6 us per MNIST row on a 2-core AVX-512 Xeon,
 of which the kernel's work is ~1.9 us, numba's dispatch of its 6 arguments ~0.55 us
 (the weights and the scratch are one array each: ``pnet.kernels.compact.row_model``,
-``row_work``) and the Python around it the rest (callgrind: 39,464 instructions per
+``row_work``) and the Python around it the rest (callgrind: 39,886 instructions per
 call). A one-row ``predict`` takes the same kernel and the class index it returns.
 
 This module owns the deployed model; its file format (writing, and every check
@@ -241,7 +241,6 @@ class CompactProjectionNet:
             self._tail = [(dequantize(Wq, s), b) for Wq, s, b in
                           zip(self.coefs_[1:], self.scales_[1:], self.intercepts_[1:])]
         self._local = threading.local()  # per-thread scratch of the single-row kernels
-        self._class_items = list(self.classes_)  # predict_one's answers (a list: 40 ns faster)
 
     #: a text model (``pnet.CompactTextProjectionNet``) takes strings
     _text = False
@@ -332,7 +331,6 @@ class CompactProjectionNet:
     def __setstate__(self, state):
         self.__dict__.update(state)
         self._local = threading.local()
-        self._class_items = list(self.classes_)  # absent from older pickles
         if self.quantize is not None:  # never pickled (nor stored in the file)
             self._planes = weight_planes(self.coefs_[0])
         else:
@@ -503,7 +501,7 @@ class CompactProjectionNet:
 
         Checks only the shape and that x is finite; same class as ``predict(x[None])``.
         """
-        return self._class_items[self._row_logits(x)[1]]
+        return self.classes_[self._row_logits(x)[1]]
 
     def predict_proba_one(self, x):
         """Class probabilities (n_classes,) of one sample, ``predict_proba(x[None])[0]``."""
