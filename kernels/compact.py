@@ -2,8 +2,8 @@
 
 The fused version of what the estimator does in two kernels
 (``projection.dense_rows`` to packed bits, then the first layer on them), for
-dense input, a block of rows at a time (``block_lanes``: 4 float rows, or 8 uint8 rows
-with exact float32 sums):
+dense input, a block of rows at a time (``block_lanes``: 8 rows, float64 lanes, or
+float32 lanes with exact sums for uint8 rows):
 
 1. ``acc[k, r] = <x_r, r_k>`` by the projection sums of ``pnet.kernels.projection``
    (``block_sums`` on the hyperplanes' dense cache tuple: ternary lists, a
@@ -16,7 +16,7 @@ with exact float32 sums):
    bias``): the very functions the packed path runs.
 
 The same functions, so ``z`` is bitwise the two-kernel result by construction.
-Speed comes from doing less: the packed words of a block stay in a 4-row scratch
+Speed comes from doing less: the packed words of a block stay in an 8-row scratch
 instead of a (n, n_words) array written and re-read, the set bits are listed
 without a branch (so the float32 gather loop has no "is this bit set?" test), and
 for quantised weights the popcounts replace ~3,600 int8 additions per MNIST row

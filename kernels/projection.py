@@ -3,8 +3,9 @@
 The projection sum ``acc[k] = <x, r_k>`` is written once per source of
 hyperplane entries:
 
-``block_sums``   dense rows, a block of up to ``LANES`` (4) rows at a time (8 for
-                 uint8 rows, below), from a cache of the hyperplanes in RAM
+``block_sums``   dense rows, a block of up to ``LANES`` (8) rows at a time (float64
+                 lanes; uint8 rows in float32 lanes, below), from a cache of the
+                 hyperplanes in RAM
 ``row_sums``     one dense row, from the same cache (the single-row kernels)
 ``hashed_sums``  one CSR row, entries hashed on the fly for its non-zero features
                  (CSR rows, and any model too wide to cache)
@@ -19,11 +20,12 @@ lists (``signed_lists_add``); (bits, signs), a sparse_sign table (``table_add``)
 type at compile time and inlines it (``inline="always"``), so the loop, and every
 row kernel that calls it, is written once for every layout. Each entry is one
 vector operation ``acc[k, :] += s * x`` for the block's rows: on MNIST (151
-non-zero pixels of 784 per row, 307 in the union of 4 rows) that is half the
-scalar additions of one row at a time, and on dense rows a quarter.
+non-zero pixels of 784 per row, 368 in the union of 8 rows) that is 46 vector
+additions per row where one row at a time takes 151 scalar ones, and on dense
+rows an eighth.
 ``row_sums`` runs the same adders on a 1-D accumulator with a scalar value (the
 one-row forms of the ``pnet.kernels.lanes`` updates) over the row's own non-zero
-features: one row alone skips the lane gathers, the union and the 3 idle lanes
+features: one row alone skips the lane gathers, the union and the 7 idle lanes
 (~2.1 -> ~1.4 us per MNIST row).
 
 Each lane accumulates in float64, one feature at a time, in ascending feature
@@ -43,8 +45,8 @@ in float32 lanes (``pnet.kernels.lanes``: ``block_lanes``, ``block_sums_of``),
 for +-1 entries only (the sparse_sign table and the ternary lists;
 ``Hyperplanes.takes_bytes``): every sum is then an integer below 2**24 in
 magnitude, exact in float32 as in float64, so the bits are those of the same
-values in float64, with twice the rows per vector operation and a quarter of the
-bytes to read.
+values in float64, with half the bytes of accumulator per row and a quarter of
+the bytes to read.
 
 The sums are then packed (``pack_lanes`` for a block, ``pack_row`` for one row
 of ``row_sums`` or ``hashed_sums``); both test ``acc[k] > 0``.
@@ -67,7 +69,7 @@ from .lanes import (BYTE_LANES, LANES, block_lanes, block_sums_of, lanes_add_at,
                     lanes_axpy_at, lanes_from_rows, lanes_nonfinite, lanes_of, lanes_positive,
                     lanes_sub_at)
 
-assert (LANES, BYTE_LANES) == (4, 8), "pack_lanes spreads words of nibbles or of bytes"
+assert LANES == BYTE_LANES == 8, "pack_lanes spreads words of bytes: 8 rows a block"
 
 
 # -- the projection sum: a block of dense rows ----------------------------------------------
@@ -240,19 +242,6 @@ def pack_row(acc, out_row):
         out_row[w] = word
 
 
-_NIBBLES = np.uint64(0x1111111111111111)
-
-
-@jit(inline="always")
-def spread_nibbles(nib, r):
-    """The 16 bits r, r + 4, ..., r + 60 of ``nib``, packed into bits 0..15."""
-    x = (nib >> np.uint64(r)) & _NIBBLES
-    x = (x | (x >> np.uint64(3))) & np.uint64(0x0303030303030303)
-    x = (x | (x >> np.uint64(6))) & np.uint64(0x000F000F000F000F)
-    x = (x | (x >> np.uint64(12))) & np.uint64(0x000000FF000000FF)
-    return (x | (x >> np.uint64(24))) & np.uint64(0xFFFF)
-
-
 _BYTES = np.uint64(0x0101010101010101)
 _GATHER_BYTES = np.uint64(0x0102040810204080)
 
@@ -267,14 +256,14 @@ def spread_bytes(word, r):
 @jit
 def pack_lanes(acc, nrow, out):
     """out[r, w] = packed bits ``acc[:, r] > 0`` (strictly) of the block's rows r <
-    nrow, as ``pack_row`` packs one row: one mask per bit (``lanes_positive``, 4 or
-    8 bits: the accumulator's width), 16 or 8 of them gathered into a word of
-    nibbles or bytes, then spread per row (``spread_nibbles``, ``spread_bytes``).
+    nrow, as ``pack_row`` packs one row: one mask per bit (``lanes_positive``, 8
+    bits: the accumulator's width, one per row), 8 of them gathered into a word of
+    bytes, then spread per row (``spread_bytes``).
     ``out`` is the block's (width, n_words) scratch: callers copy rows from it, so
     no call passes a constant row offset (which numba would compile again)."""
     n_bits = acc.shape[0]
     width = lanes_of(acc)
-    group = 64 // width  # bits per gathered word
+    group = 64 // width  # bits per gathered word: 8
     words = np.empty(width, dtype=np.uint64)  # fresh, so LLVM keeps it in registers
     for w in range(out.shape[1]):
         words[:] = 0
@@ -284,10 +273,7 @@ def pack_lanes(acc, nrow, out):
             for b in range(min(group, n_bits - base)):
                 gathered |= np.uint64(lanes_positive(acc, base + b)) << np.uint64(width * b)
             for r in range(nrow):
-                if width == LANES:
-                    words[r] |= spread_nibbles(gathered, r) << np.uint64(q)
-                else:
-                    words[r] |= spread_bytes(gathered, r) << np.uint64(q)
+                words[r] |= spread_bytes(gathered, r) << np.uint64(q)
         for r in range(nrow):
             out[r, w] = words[r]
 

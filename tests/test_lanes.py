@@ -1,4 +1,4 @@
-"""``pnet.kernels.lanes``: four float64 rows in one vector, each lane against numpy;
+"""``pnet.kernels.lanes``: eight float64 rows in one vector, each lane against numpy;
 the union of a block's non-zero features; typed views of one int64 array."""
 import numpy as np
 import pytest
@@ -40,47 +40,50 @@ def positive(acc, k):
     return lanes_positive(acc, k)
 
 
-def test_lanes_are_four_rows():
-    assert LANES == 4
+def test_lanes_are_eight_rows():
+    assert LANES == BYTE_LANES == 8
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("layout", ["C", "F", "strided"])
 def test_from_rows_reads_the_block_and_zeroes_missing_rows(rng, dtype, layout):
-    base = rng.standard_normal((9, 14)).astype(dtype)
+    base = rng.standard_normal((21, 14)).astype(dtype)
     X = {"C": base, "F": np.asfortranarray(base), "strided": base[::2, ::3]}[layout]
-    acc = np.empty((1, 4))
+    acc = np.empty((1, LANES))
     for start in range(X.shape[0]):
-        for nrow in range(1, min(4, X.shape[0] - start) + 1):
+        for nrow in range(1, min(LANES, X.shape[0] - start) + 1):
             for j in range(X.shape[1]):
                 assert read_lanes(X, start, nrow, j, acc) == 0
-                expected = np.zeros(4)
+                expected = np.zeros(LANES)
                 expected[:nrow] = X[start:start + nrow, j].astype(np.float64)
                 assert_array_equal(acc[0], expected)
 
 
 @pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
 def test_nonfinite_flags_exactly_the_bad_lanes(value):
-    acc = np.empty((1, 4))
-    for bad_rows in range(16):
-        X = np.ones((4, 3))
-        for r in range(4):
+    acc = np.empty((1, LANES))
+    for bad_rows in range(2 ** LANES):
+        X = np.ones((LANES, 3))
+        for r in range(LANES):
             if bad_rows >> r & 1:
                 X[r, 1] = value
-        assert read_lanes(X, 0, 4, 1, acc) == bad_rows
-        assert read_lanes(X, 0, 4, 0, acc) == 0
-    huge = np.array([[np.finfo(np.float64).max], [-5e-324], [0.0], [-0.0]])
-    assert read_lanes(huge, 0, 4, 0, acc) == 0
+        assert read_lanes(X, 0, LANES, 1, acc) == bad_rows
+        assert read_lanes(X, 0, LANES, 0, acc) == 0
+        for nrow in range(1, LANES):  # lanes past nrow are zero, so never flagged
+            assert read_lanes(X, 0, nrow, 1, acc) == bad_rows & (2 ** nrow - 1)
+    huge = np.array([[np.finfo(np.float64).max], [-5e-324], [0.0], [-0.0], [1e-300],
+                     [-np.finfo(np.float64).max], [5e-324], [np.finfo(np.float64).tiny]])
+    assert read_lanes(huge, 0, LANES, 0, acc) == 0
 
 
 def test_updates_are_the_scalar_operations(rng):
     """Each lane is IEEE float64: a product, then a sum (never fused), per lane."""
-    X = rng.standard_normal((4, 5)) * 10.0 ** rng.integers(-20, 20, size=(4, 5))
+    X = rng.standard_normal((LANES, 5)) * 10.0 ** rng.integers(-20, 20, size=(LANES, 5))
     for op in range(3):
-        acc = rng.standard_normal((6, 4))
+        acc = rng.standard_normal((6, LANES))
         expected = acc.copy()
         for k, j, s in [(0, 0, 1.0), (5, 3, -1.0), (2, 4, 0.37), (2, 1, -3e10)]:
-            update(acc, k, s, X, 0, 4, j, op)
+            update(acc, k, s, X, 0, LANES, j, op)
             x = X[:, j]
             expected[k] = (expected[k] + x if op == 0 else expected[k] - x if op == 1
                            else expected[k] + x * s)
@@ -102,9 +105,10 @@ def test_one_row_updates_are_the_scalar_operations(rng):
 
 
 def test_positive_is_strictly_greater_than_zero():
-    acc = np.array([[1.0, -1.0, 0.0, -0.0], [np.nan, 5e-324, np.inf, -np.inf]])
-    assert positive(acc, 0) == 0b0001
-    assert positive(acc, 1) == 0b0110
+    acc = np.array([[1.0, -1.0, 0.0, -0.0, 2.0, -5e-324, 1e300, 0.0],
+                    [np.nan, 5e-324, np.inf, -np.inf, -np.nan, -1.0, 0.5, 3.0]])
+    assert positive(acc, 0) == 0b01010001
+    assert positive(acc, 1) == 0b11000110
 
 
 @pytest.mark.parametrize("layout", ["C", "F", "strided"])
