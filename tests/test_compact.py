@@ -24,6 +24,7 @@ from conftest import THREADS
 from pnet import CompactProjectionNet, ProjectionNetClassifier
 from pnet import _hyperplanes
 from pnet._quantize import first_layer_int8, plane_count, quantize_columns, weight_planes
+from pnet.kernels.lanes import LANES
 
 BASE = dict(n_projections=16, n_bits=8, trainer_hidden_layer_sizes=(32,), max_iter=30,
             random_state=0)
@@ -416,11 +417,14 @@ def test_predict_rejects_bad_input(clf, bad, error, match):
 def test_large_batches_are_checked_by_the_kernels(clf, digits, quantize, value):
     """Batches beyond a few rows skip check_array: the fused kernels flag non-finite
     rows as they read them (each non-zero value is tested), in either block path,
-    in every lane of a block of 4 rows (row % 4), and only that row."""
+    in every lane of a block of 8 rows (row % 8 takes every value; 299 is in the
+    partial last block), and only that row."""
     model = clf.to_compact(quantize)
     X = np.array(digits[1][:300])  # several blocks of rows
     expected = model.predict(X)
-    for row in (0, 101, 198, 299):
+    rows = (0, 9, 66, 131, 196, 253, 270, 7, 299)
+    assert {row % LANES for row in rows} == set(range(LANES))
+    for row in rows:
         bad = X.copy()
         bad[row, 5] = value
         with pytest.raises(ValueError, match=f"NaN or infinity \\(row {row}\\)"):
