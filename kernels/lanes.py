@@ -19,10 +19,12 @@ Why eight and not four (one AVX2 register): a block's hyperplane entries, its
 table reads and its loop are paid once for all its rows. On MNIST rows (151
 non-zero pixels of 784) the union of 8 rows holds 368 features against 307 for 4
 rows, so per row a block visits 46 features instead of 77 (40 % fewer vector
-updates), and on dense rows (every row has every feature) 50 % fewer. Measured on 10,000 rows, one
-thread (bench/RESULTS.md, "Eight float64 lanes"): the sums took ~0.88x (MNIST) and
-~0.76x (dense-uniform) of the time of four lanes, compiled for AVX-512 and for AVX2
-alike. The accumulator of T*d bits is 64 bytes a bit (46 KB at 720 bits).
+updates), and on dense rows (every row has every feature) 50 % fewer. Measured at
+720 bits, one thread, 4 and 8 lanes alternating in one process (bench/RESULTS.md,
+"Eight float64 lanes"): the sums took 0.86x (MNIST) and 0.68x (dense-uniform) of the
+time of four lanes with AVX-512, 0.92x and 0.78x with AVX2; at 1,440-2,880 bits,
+where the accumulator (64 bytes a bit) outgrows L1, 0.80-0.94x and 0.69-0.73x with
+AVX-512, 0.96-1.03x and 0.83-0.87x with AVX2.
 
 The updates also take one row: a 1-D accumulator (n,) and a float64 scalar
 instead of a ``Lanes`` value, the same ``fadd``/``fmul`` on one value. So the
@@ -302,8 +304,8 @@ def lanes_of(typingctx, acc):
 @intrinsic
 def block_sums_of(typingctx, scratch, X):
     """The accumulator for blocks of X in ``scratch``, (n, LANES) float64 C: the
-    scratch itself for float rows; for uint8 rows the first half of its bytes as
-    (n, BYTE_LANES) float32 (32 of each row's 64 bytes). One allocation for both
+    scratch itself for float rows; for uint8 rows the first half of its bytes (the
+    first 32 n of 64 n) as (n, BYTE_LANES) float32, C order. One allocation for both
     kinds of rows, and no function of its own to compile."""
     if not (_accumulator(scratch) and scratch.dtype == types.float64
             and isinstance(X, types.Array)):
