@@ -45,7 +45,7 @@ in float32 lanes (``pnet.kernels.lanes``: ``block_lanes``, ``block_sums_of``),
 for +-1 entries only (the sparse_sign table and the ternary lists;
 ``Hyperplanes.takes_bytes``): every sum is then an integer below 2**24 in
 magnitude, exact in float32 as in float64, so the bits are those of the same
-values in float64, with half the bytes of accumulator per row and a quarter of
+values in float64, with half the bytes of accumulator per bit and a quarter of
 the bytes to read.
 
 The sums are then packed (``pack_lanes`` for a block, ``pack_row`` for one row
