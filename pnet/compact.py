@@ -118,11 +118,6 @@ SEED_BYTES = 8
 _F64, _F32, _U8 = np.dtype(np.float64), np.dtype(np.float32), np.dtype(np.uint8)
 
 
-#: batches of at most this many rows of a plain float ndarray skip check_array (which
-#: costs tens of microseconds): the same checks, done directly
-SMALL_BATCH = 64
-
-
 def plain_array(X, n_features):
     """True for X the dense kernels take as it is: an ndarray of shape (n, n_features),
     n >= 1, of float32/float64 (what ``check_array`` would return unchanged but for
@@ -145,15 +140,6 @@ def _nonfinite(name):
     """The error for a non-finite row: ``predict_one``'s ("x") or a one-row batch's."""
     return ValueError(f"{name} contains NaN or infinity"
                       + ("." if name == "x" else " (row 0)."))
-
-
-def plain_rows(X, n_features):
-    """True for a ``plain_array`` that needs no check: uint8 rows, or at most
-    ``SMALL_BATCH`` float rows, all finite (checked in a few µs). The estimator's
-    shortcut past sklearn's validation, whose predictions do not all run the fused
-    kernels (so a large float batch is checked there)."""
-    return plain_array(X, n_features) and (
-        X.dtype == np.uint8 or X.shape[0] <= SMALL_BATCH and np.isfinite(X).all())
 
 
 #: fused dense row kernels by arithmetic (None: float32 gather-add; 'int8': bit planes);

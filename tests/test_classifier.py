@@ -529,32 +529,41 @@ def test_in_a_pipeline(digits):
     assert pipe.score(X_test, y_test) > 0.8
 
 
-def test_small_plain_batches_skip_validation_but_not_its_checks(blobs, monkeypatch):
-    """A few plain rows take the fast path (pnet.compact.plain_rows); whatever it
-    skips must still be caught: the same errors as sklearn's validation."""
+def test_plain_batches_skip_validation_but_not_its_checks(blobs, monkeypatch):
+    """Plain rows of any number take the fast path (pnet.compact.plain_array);
+    whatever it skips must still be caught: the same errors as sklearn's validation,
+    a NaN or inf in any row of a batch large enough to run on threads included."""
     import pnet.classifier
 
     X, y = blobs
     clf = fit_quiet(ProjectionNetClassifier(**FAST), X, y)
+    big = np.vstack([X] * 20)  # 2,400 rows: several blocks on each thread
     with monkeypatch.context() as patch:  # the fast path really skips validate_data
         patch.setattr(pnet.classifier, "validate_data", None)
         clf.predict(X[:64])
+        clf.predict(big)
+        clf.predict(big.astype(np.float32))
         with pytest.raises(TypeError):
-            clf.predict(X[:65])
-        pixels = np.minimum(np.abs(X) * 20, 255).astype(np.uint8)  # uint8: any size
+            clf.predict(X[:3].tolist())
+        pixels = np.minimum(np.abs(big) * 20, 255).astype(np.uint8)
         by_bytes = clf.predict_proba(pixels)
+        for bad, match in ((np.nan, "NaN"), (np.inf, "infinity"), (-np.inf, "infinity")):
+            for i in (0, 1, 1_333, len(big) - 1):
+                rows = big.copy()
+                rows[i, 4] = bad
+                with pytest.raises(ValueError, match=rf"{match}.*\(row {i}\)"):
+                    clf.predict(rows)
+                with pytest.raises(ValueError, match=rf"{match}.*\(row {i}\)"):
+                    clf.predict_proba(rows.astype(np.float32))
     np.testing.assert_array_equal(by_bytes, clf.predict_proba(pixels.astype(np.float64)))
-    full = clf.predict_proba(X)  # 120 rows: validated by sklearn
+    full = clf.predict_proba(X.tolist())  # a list: validated by sklearn
+    np.testing.assert_array_equal(clf.predict_proba(X), full)
+    np.testing.assert_array_equal(clf.predict_proba(big), np.vstack([full] * 20))
     for rows in (X[:1], X[5:9], np.asfortranarray(X[:3]), X[:64].astype(np.float32)):
         np.testing.assert_array_equal(clf.predict_proba(rows),
                                       clf.predict_proba(np.vstack([rows, X]))[:len(rows)])
     np.testing.assert_array_equal(clf.predict_proba(X[7:8]), full[7:8])
     np.testing.assert_array_equal(clf.predict(X[:10].astype(int)), clf.predict(X[:10]))
-    for bad, match in ((np.nan, "NaN"), (np.inf, "infinity")):
-        row = X[:2].copy()
-        row[1, 4] = bad
-        with pytest.raises(ValueError, match=match):
-            clf.predict(row)
     with pytest.raises(ValueError, match="X has 5 features"):
         clf.predict(X[:1, :5])
     with pytest.raises(ValueError, match="Expected 2D array"):

@@ -125,12 +125,10 @@ def test_predict_one_from_many_threads_on_one_model(hidden_models, quantize):
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-def test_small_batches_skip_check_array_with_the_same_checks(hidden_models):
-    from pnet.compact import SMALL_BATCH
-
+def test_plain_batches_skip_check_array_with_the_same_checks(hidden_models):
     X, models = hidden_models
     model = models["relu"].to_compact("int8")
-    rows = X[:SMALL_BATCH]
+    rows = X[:64]
     expected = model.predict_proba(rows.tolist())  # a list: the validated path
     assert_array_equal(model.predict_proba(rows), expected)
     assert_array_equal(model.predict_proba(rows.astype(np.float32)),
