@@ -15,6 +15,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import naive
 import pnet._hyperplanes as hyperplanes_module
+from pnet.kernels.lanes import LANES
 from pnet.kernels.projection import pack_row, row_sums
 from conftest import THREADS
 from pnet import Hyperplanes, LSHProjection
@@ -428,7 +429,7 @@ def test_bits_do_not_depend_on_batch_order_or_threads(rng, monkeypatch, with_thr
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_a_rows_bits_do_not_depend_on_its_block(rng, reference_matrix, projection, density,
                                                 dtype):
-    """Dense rows are summed 4 at a time (``block_sums``): a row's lane also adds
+    """Dense rows are summed ``LANES`` (8) at a time (``block_sums``): a row's lane also adds
     +-0 * r for the features only its neighbours have. Its bits must be the twin's
     of the row alone, whatever the neighbours, its lane and its -0.0 entries."""
     n_bits = 200
@@ -437,11 +438,11 @@ def test_a_rows_bits_do_not_depend_on_its_block(rng, reference_matrix, projectio
     rows = order_sensitive_rows(R, rng).astype(dtype)
     signed_zeros = rows.copy()
     signed_zeros[signed_zeros == 0] = -0.0
-    neighbours = rng.standard_normal((3, N_FEATURES)).astype(dtype)  # every feature non-zero
+    neighbours = rng.standard_normal((LANES - 1, N_FEATURES)).astype(dtype)  # all non-zero
     for x in np.vstack([rows, signed_zeros]):
         alone = naive.project(x[None].astype(np.float64), R)
-        for lane in range(4):
-            for n_rows in range(lane + 1, 5):
+        for lane in range(LANES):  # every lane, in every size of block that has it
+            for n_rows in range(lane + 1, LANES + 1):
                 block = np.vstack([neighbours[:lane], x[None], neighbours[lane:]])[:n_rows]
                 assert_array_equal(hp.project(block)[lane], alone[0])
         nan_neighbour = np.vstack([x, np.full(N_FEATURES, np.nan, dtype)])
