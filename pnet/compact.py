@@ -123,8 +123,9 @@ def plain_array(X, n_features):
     n >= 1, of float32/float64 (what ``check_array`` would return unchanged but for
     its finite check: the fused kernels check finiteness as they read each row) or
     of uint8 (8-bit rows, always finite, read 8 rows per block with exact sums:
-    ``Hyperplanes.as_dense_input``). Such a batch skips ``check_array``
-    (``CompactProjectionNet._validate``)."""
+    ``Hyperplanes.as_dense_input``). Such a batch skips sklearn's validation, in the
+    compact model (``CompactProjectionNet._validate``) and in the estimator
+    (``ProjectionNetClassifier._predictor_and_input``), at any size."""
     return (type(X) is np.ndarray and X.ndim == 2 and X.shape[0] > 0
             and X.dtype in (np.float32, np.float64, np.uint8) and X.shape[1] == n_features)
 
