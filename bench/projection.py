@@ -175,11 +175,11 @@ def _print_goals(times):
 
 def _cache_row(n, p, h, X, steady, mode):
     def build():
-        h._cache = None
-        h.dense_cache()
+        h._cache = h._groups = None
+        h.block_cache()
 
     def first_call():
-        h._cache = None
+        h._cache = h._groups = None
         h.project(X)
 
     t_build = best_of(build, mode.repeat)

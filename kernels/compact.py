@@ -5,10 +5,9 @@ The fused version of what the estimator does in two kernels
 dense input, a block of rows at a time (``block_lanes``: 8 rows, float64 lanes, or
 float32 lanes with exact sums for uint8 rows):
 
-1. ``acc[k, r] = <x_r, r_k>`` by the projection sums of ``pnet.kernels.projection``
-   (``block_sums`` on the hyperplanes' dense cache tuple: ternary lists, a
-   sparse_sign table or a gaussian matrix) and packed (``pack_lanes``): the
-   functions the estimator's projection runs, so the bits are the same bits.
+1. the block's packed bits by ``pnet.kernels.projection.block_bits`` on the
+   hyperplanes' block cache tuple (bit groups for +-1 entries, a gaussian matrix):
+   the function the estimator's projection runs, so the bits are the same bits.
 2. the first layer on each row's packed bits, with the row formulas of
    ``pnet.kernels.bits``: float32 weights by ``gather_add`` (ascending k) on the
    list of set bits (``set_bits``), quantised weights by ``plane_add_int8`` (an
@@ -23,7 +22,7 @@ for quantised weights the popcounts replace ~3,600 int8 additions per MNIST row
 (720 bits, 10 classes) by 960 AND+POPCNT pairs (``python -m bench.compact``,
 ``python -m bench.instructions``).
 
-Every kernel checks that its rows are finite as it reads them (``block_sums``
+Every kernel checks that its rows are finite as it reads them (``block_bits``
 returns the non-finite rows of a block), so the compact model needs no separate
 pass over a batch (sklearn's ``check_array`` spends ~16 % of an int8 predict of
 10,000 MNIST rows on it). Batch kernels run rows [start, stop), each call owning
@@ -38,8 +37,8 @@ import numpy as np
 
 from ._jit import jit
 from .bits import gather_add, plane_add_int8, set_bits
-from .lanes import LANES, block_lanes, block_sums_of, words_view
-from .projection import block_sums, cache_of, pack_lanes, pack_row, row_sums
+from .lanes import block_lanes, words_view
+from .projection import block_bits, block_scratch, cache_of, pack_row, row_sums
 
 
 # -- pieces ----------------------------------------------------------------------------
@@ -62,22 +61,19 @@ def mark_finite(bad, first, nrow, finite):
 # -- batches: out (n, fan_out) float32 ------------------------------------------------
 # ``*_rows`` run rows [start, stop) serially; ``pnet._hyperplanes.over_rows`` runs
 # ranges of a batch on threads through them. ``cache`` is the hyperplanes' dense
-# cache tuple (``projection.block_sums``).
+# block cache tuple (``Hyperplanes.block_cache``, ``projection.block_bits``).
 @jit
 def float_rows(X, start, stop, cache, W, bias, finite, out):
     """First-layer pre-activations of dense rows, float32 W and bias with padded
     columns (``pnet._hyperplanes.pad_columns``); finite[i] = row i is."""
     n_bits = W.shape[0]
     width = block_lanes(X)
-    mask = np.empty(X.shape[1], dtype=np.uint8)
-    feats = np.empty(X.shape[1], dtype=np.int64)
-    acc = block_sums_of(np.empty((n_bits, LANES)), X)
+    scratch = block_scratch(X, cache, n_bits)
     packed = np.empty((width, (n_bits + 63) // 64), dtype=np.uint64)
     idx = np.empty(n_bits, dtype=np.int64)
     for first in range(start, stop, width):
         nrow = min(width, stop - first)
-        mark_finite(block_sums(X, first, nrow, cache, mask, feats, acc), first, nrow, finite)
-        pack_lanes(acc, nrow, packed)
+        mark_finite(block_bits(X, first, nrow, cache, scratch, packed), first, nrow, finite)
         for r in range(nrow):
             gather_add(idx, set_bits(packed[r], n_bits, idx), W, bias, out[first + r])
 
@@ -87,15 +83,12 @@ def int8_rows(X, start, stop, cache, n_bits, planes, scale, bias, finite, out):
     """First-layer pre-activations of dense rows, integer weights as bit planes
     (``pnet._quantize.weight_planes``); finite[i] = row i is."""
     width = block_lanes(X)
-    mask = np.empty(X.shape[1], dtype=np.uint8)
-    feats = np.empty(X.shape[1], dtype=np.int64)
-    acc = block_sums_of(np.empty((n_bits, LANES)), X)
+    scratch = block_scratch(X, cache, n_bits)
     packed = np.empty((width, planes.shape[0]), dtype=np.uint64)
     counts = np.empty(planes.shape[1], dtype=np.int64)
     for first in range(start, stop, width):
         nrow = min(width, stop - first)
-        mark_finite(block_sums(X, first, nrow, cache, mask, feats, acc), first, nrow, finite)
-        pack_lanes(acc, nrow, packed)
+        mark_finite(block_bits(X, first, nrow, cache, scratch, packed), first, nrow, finite)
         for r in range(nrow):
             plane_add_int8(packed[r], planes, scale, bias, counts, out[first + r])
 
@@ -105,7 +98,7 @@ def int8_rows(X, start, stop, cache, n_bits, planes, scale, bias, finite, out):
 # (``cache_of``); ``model`` the first layer's weights and ``work`` the scratch, each one
 # array with a header of offsets (``row_model``, ``row_work``): numba's dispatcher spends
 # ~0.1 us typing and unboxing each array argument, and a call with 12 of them spent a
-# third of ``predict_one`` there. ``row_sums`` adds with the adders of ``block_sums``,
+# third of ``predict_one`` there. ``row_sums`` adds with the adders of ``feature_sums``,
 # one row's non-zero features in ascending order, and ``pack_row`` tests ``acc > 0`` as
 # ``pack_lanes`` does: the bits of the batch kernels, by construction.
 

@@ -1,10 +1,12 @@
 """Eight rows at once: a float64 value per row in the lanes of one SIMD vector.
 
-The dense projection (``pnet.kernels.projection.block_sums``) runs a block of up to
-``LANES`` (8) rows together: each hyperplane entry of a feature is one vector
-operation ``acc[k, :] += s * x[:, j]`` over the block's rows instead of one scalar
-operation per row, and a feature is visited once per block if any row has it
-non-zero. numba does not vectorise that loop by itself (its SLP vectoriser is off
+The dense projection (``pnet.kernels.projection.block_bits``) runs a block of up to
+``LANES`` (8) rows together: each hyperplane entry is one vector operation over the
+block's rows instead of one scalar operation per row, by feature
+(``acc[k, :] += s * x[:, j]`` in memory, ``feature_sums``) or by bit (``s_k += s *
+table[j, :]`` in a register, ``group_bits``, from a table of the block's values, one
+lane row per feature: ``lane_table``, ``tile_to_table``). numba does not vectorise
+those loops by itself (its SLP vectoriser is off
 and the loop over the lanes is unrolled before the loop vectoriser sees it), so the
 lanes are an LLVM ``<8 x double>`` value, held in registers by the jit code that
 passes it around (``Lanes``), and the few operations below are LLVM intrinsics.
@@ -16,7 +18,8 @@ ymm instructions, and into narrower ones on older CPUs, with the same per-lane
 results).
 
 Why eight and not four (one AVX2 register): a block's hyperplane entries, its
-table reads and its loop are paid once for all its rows. On MNIST rows (151
+table reads and its loop are paid once for all its rows. (Measured for the by-feature
+sums, the only ones when eight lanes were chosen:) On MNIST rows (151
 non-zero pixels of 784) the union of 8 rows holds 368 features against 307 for 4
 rows, so per row a block visits 46 features instead of 77 (40 % fewer vector
 updates), and on dense rows (every row has every feature) 50 % fewer. Measured at
@@ -371,3 +374,174 @@ def words_view(typingctx, buf, start, shape, dtype):
         return _array_over(context, builder, src, builder.gep(src.data, [start]), out_type,
                            dims)
     return out_type(buf, start, shape, dtype), codegen
+
+
+# -- a block's rows as columns: the table the by-bit sums read ---------------------------
+# ``pnet.kernels.projection.group_sums`` writes a block's values feature by feature into
+# a table (n_features + 1, 8) (``lane_table``: one lane row per feature, float64, or
+# float32 for uint8 rows; ``tile_to_table`` moves 8 features of 8 rows at a time), then
+# sums each bit's features in registers (``lanes_load``, ``lanes_madd``) and stores the
+# sums (``lanes_set_at``) for ``pack_lanes``.
+_SHUFFLE = ir.VectorType(ir.IntType(32), 8)
+
+
+@intrinsic
+def lane_table(typingctx, buf, n, X):
+    """An (n, 8) C table of lanes for blocks of X in ``buf`` (1-D C float64 of at
+    least 8 n + 8 elements), starting at buf's first 64-byte aligned address so that
+    no row straddles two cache lines: float64 for float rows, float32 for uint8
+    rows. A borrowed view, no copy, no checks."""
+    if not (isinstance(buf, types.Array) and buf.ndim == 1 and buf.layout == "C"
+            and buf.dtype == types.float64 and isinstance(n, types.Integer)
+            and isinstance(X, types.Array)):
+        return None
+    byte_rows = X.dtype == types.uint8
+    out_type = types.Array(types.float32 if byte_rows else types.float64, 2, "C")
+
+    def codegen(context, builder, signature, args):
+        src = context.make_array(signature.args[0])(context, builder, args[0])
+        address = builder.ptrtoint(src.data, _I64)
+        address = builder.and_(builder.add(address, ir.Constant(_I64, 63)),
+                               ir.Constant(_I64, ~63))
+        data = builder.inttoptr(address, src.data.type)
+        n = context.cast(builder, args[1], signature.args[1], types.int64)
+        width = BYTE_LANES if byte_rows else LANES
+        return _array_over(context, builder, src, data, out_type, [n, ir.Constant(_I64, width)])
+    return out_type(buf, n, X), codegen
+
+
+@intrinsic
+def lanes_load(typingctx, table, k):
+    """The lanes of ``table[k, :]`` (a block accumulator or lane table)."""
+    if not (_accumulator(table) and isinstance(k, types.Integer)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        row = _lane_row(context, builder, signature.args[0], args[0], args[1],
+                        signature.args[1])
+        return builder.load(row, align=_align(signature.args[0]),
+                            typ=_vector(signature.args[0]))
+    kind = lanes if table.dtype == types.float64 else byte_lanes
+    return kind(table, k), codegen
+
+
+@intrinsic
+def lanes_set_at(typingctx, table, k, v):
+    """table[k, :] = v."""
+    if not _update_types(table, k, v) or not _accumulator(table):
+        return None
+
+    def codegen(context, builder, signature, args):
+        row = _lane_row(context, builder, signature.args[0], args[0], args[1],
+                        signature.args[1])
+        builder.store(args[2], row, align=_align(signature.args[0]))
+        return context.get_dummy_value()
+    return types.void(table, k, v), codegen
+
+
+@intrinsic
+def lanes_madd(typingctx, acc, v, s):
+    """acc + v * s, lane by lane (s a float64 scalar, float32 for byte lanes: exact
+    for the +-1 entries they meet); a product, then a sum: not fused."""
+    if not (isinstance(acc, (Lanes, ByteLanes)) and v == acc and isinstance(s, types.Float)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        vec = _VEC if isinstance(signature.args[0], Lanes) else _VEC8
+        s = context.cast(builder, args[2], signature.args[2],
+                         types.float64 if vec is _VEC else types.float32)
+        return builder.fadd(args[0], builder.fmul(args[1], _splat(builder, s, vec)))
+    return acc(acc, v, types.float64), codegen
+
+
+def _transpose8(builder, rows):
+    """The 8 columns of 8 vectors of 8 elements (3 rounds of 8 two-source shuffles)."""
+    def shuffle(a, b, idx):
+        return builder.shuffle_vector(a, b, ir.Constant(_SHUFFLE, idx))
+    pairs = [0, 8, 1, 9, 4, 12, 5, 13], [2, 10, 3, 11, 6, 14, 7, 15]
+    t = [shuffle(rows[i], rows[i + 1], p) for i in range(0, 8, 2) for p in pairs]
+    quads = [0, 1, 8, 9, 4, 5, 12, 13], [2, 3, 10, 11, 6, 7, 14, 15]
+    u = [shuffle(t[i + h], t[i + h + 2], q) for i in (0, 4) for h in (0, 1) for q in quads]
+    halves = [0, 1, 2, 3, 8, 9, 10, 11], [4, 5, 6, 7, 12, 13, 14, 15]
+    return [shuffle(u[c % 4], u[c % 4 + 4], halves[c // 4]) for c in range(8)]
+
+
+@intrinsic
+def tile_to_table(typingctx, X, start, j, table):
+    """table[j + c, r] = X[start + r, j + c] for r, c < 8 (float64, or float32 for uint8
+    X: exact), read as 8 vector loads of 8 consecutive values and transposed in
+    registers. Returns the bit mask of the rows with a NaN or +-inf among the 64
+    values (0 for uint8 X). X: rows of contiguous values (unit column stride); the
+    8 rows from ``start`` and the 8 columns from ``j`` must exist."""
+    if not (isinstance(X, types.Array) and X.ndim == 2
+            and X.dtype in (types.float32, types.float64, types.uint8)
+            and isinstance(start, types.Integer) and isinstance(j, types.Integer)
+            and _accumulator(table)
+            and (table.dtype == types.float32) == (X.dtype == types.uint8)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        x_type, start_type, j_type, table_type = signature.args
+        array = context.make_array(x_type)(context, builder, args[0])
+        start = context.cast(builder, args[1], start_type, types.int64)
+        j = context.cast(builder, args[2], j_type, types.int64)
+        item = context.get_data_type(x_type.dtype)
+        size = context.get_abi_sizeof(item)
+        row_stride = builder.extract_value(array.strides, 0)
+        base = builder.add(builder.ptrtoint(array.data, _I64),
+                           builder.mul(j, ir.Constant(_I64, size)))
+        source = ir.VectorType(item, 8)
+        rows = []
+        for r in range(8):
+            row = builder.add(start, ir.Constant(_I64, r))
+            address = builder.add(base, builder.mul(row, row_stride))
+            v = builder.load(builder.inttoptr(address, source.as_pointer()), align=size,
+                             typ=source)
+            rows.append(builder.uitofp(v, _VEC8) if x_type.dtype == types.uint8 else v)
+        columns = _transpose8(builder, rows)  # lane r of column c: X[start + r, j + c]
+        bad = ir.Constant(_I64, 0)
+        if x_type.dtype != types.uint8:  # lane r: sum of v - v, 0 if row r is finite
+            check = builder.fsub(columns[0], columns[0])
+            for v in columns[1:]:
+                check = builder.fadd(check, builder.fsub(v, v))
+            finite = builder.fcmp_ordered("==", check, ir.Constant(source, [0.0] * 8))
+            bad = builder.zext(builder.bitcast(builder.not_(finite), ir.IntType(8)), _I64)
+        for c, column in enumerate(columns):
+            if x_type.dtype == types.float32:
+                column = builder.fpext(column, _VEC)
+            row = _lane_row(context, builder, table_type, args[3],
+                            builder.add(j, ir.Constant(_I64, c)), types.int64)
+            builder.store(column, row, align=_align(table_type))
+        return bad
+    return types.int64(X, start, j, table), codegen
+
+
+@intrinsic
+def lanes_positive_of(typingctx, v):
+    """Bit r set (int64) where lane r of v is > 0 (strictly; NaN is not)."""
+    if not isinstance(v, (Lanes, ByteLanes)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        vec = _VEC if isinstance(signature.args[0], Lanes) else _VEC8
+        positive = builder.fcmp_ordered(">", args[0], ir.Constant(vec, [0.0] * vec.count))
+        return builder.zext(builder.bitcast(positive, ir.IntType(vec.count)), _I64)
+    return types.int64(v), codegen
+
+
+@intrinsic
+def set_byte(typingctx, words, i, value):
+    """Byte i (little-endian order) of the 1-D C uint64 array ``words`` = value's
+    low byte: 8 masks of 8 bits packed in one word, written one at a time."""
+    if not (isinstance(words, types.Array) and words.ndim == 1 and words.layout == "C"
+            and words.dtype == types.uint64 and isinstance(i, types.Integer)
+            and isinstance(value, types.Integer)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        array = context.make_array(signature.args[0])(context, builder, args[0])
+        data = builder.bitcast(array.data, ir.IntType(8).as_pointer())
+        i = context.cast(builder, args[1], signature.args[1], types.int64)
+        builder.store(builder.trunc(args[2], ir.IntType(8)), builder.gep(data, [i]))
+        return context.get_dummy_value()
+    return types.void(words, i, value), codegen

@@ -1,55 +1,65 @@
 """Inputs to packed projection bits: ``bit k = 1 if <x, r_k> > 0 else 0``.
 
-The projection sum ``acc[k] = <x, r_k>`` is written once per source of
+The projection sum ``acc[k] = <x, r_k>`` is written once per way of reading the
 hyperplane entries:
 
-``block_sums``   dense rows, a block of up to ``LANES`` (8) rows at a time (float64
-                 lanes; uint8 rows in float32 lanes, below), from a cache of the
-                 hyperplanes in RAM
-``row_sums``     one dense row, from the same cache (the single-row kernels)
+``group_bits``   dense rows, a block of ``LANES`` (8) rows at a time, bit by bit:
+                 +-1 entries (sparse_sign, ternary, local) as groups of 8 bits
+                 (``Hyperplanes.block_cache``, ``pnet._hyperplanes.bit_groups``)
+``feature_sums`` dense rows, a block at a time, feature by feature, from the dense
+                 cache (a gaussian matrix: every bit has every feature)
+``row_sums``     one dense row, feature by feature, from the dense cache (the
+                 single-row kernels)
 ``hashed_sums``  one CSR row, entries hashed on the fly for its non-zero features
                  (CSR rows, and any model too wide to cache)
 
-``block_sums(X, start, nrow, cache, mask, feats, acc)`` lists the features that are
-non-zero in any row of the block (``union_features``), reads each one's values in
-the block's rows into the lanes of one register (``pnet.kernels.lanes``) and adds
-the feature's entries with the adder of the cache's layout (``add_feature``), the
-tuple of arrays ``Hyperplanes.dense_cache`` holds: (indptr, split, bits), ternary
-lists (``signed_lists_add``); (bits, signs), a sparse_sign table (``table_add``);
-(R,), a gaussian matrix (``matrix_add``). numba picks the adder from the tuple's
-type at compile time and inlines it (``inline="always"``), so the loop, and every
-row kernel that calls it, is written once for every layout. Each entry is one
-vector operation ``acc[k, :] += s * x`` for the block's rows: on MNIST (151
-non-zero pixels of 784 per row, 368 in the union of 8 rows) that is 46 vector
-additions per row where one row at a time takes 151 scalar ones, and on dense
-rows an eighth.
-``row_sums`` runs the same adders on a 1-D accumulator with a scalar value (the
-one-row forms of the ``pnet.kernels.lanes`` updates) over the row's own non-zero
-features: one row alone skips the lane gathers, the union and the 7 idle lanes
-(~2.1 -> ~1.4 us per MNIST row).
+Every one adds, for each bit, ``x_j * r_jk`` in ascending feature order j, in float64
+from +0.0, a product and then a sum (never fused): the same operations in the same
+order, so the same sums and the same bits, whichever reads a row. They differ in
+which terms they skip. ``row_sums`` and ``hashed_sums`` skip a row's zeros;
+``feature_sums`` skips the features that are zero in every row of its block and adds
+``+-0.0`` for a row that is zero where another is not; ``group_bits`` skips nothing
+and adds ``+-0.0`` for every zero and for the padding of its groups. Adding ``+-0.0``
+cannot change a sum: ``a + 0 = a`` for every a except -0.0, and a sum that starts at
++0.0 is never -0.0 in round to nearest (``+0 + -0 = +0``, ``a + -a = +0``). A ternary
+entry is +-1, so ``acc += x``, ``acc -= x`` and ``acc += e * x`` are the same
+operation. A row's bits therefore depend on nothing but the row: not the other rows
+of its block, not the batch, not the thread count, and dense and CSR inputs of the
+same data give the same bits.
 
-Each lane accumulates in float64, one feature at a time, in ascending feature
-order (CSR rows are canonical: sorted ids, no repeats; the wrappers see to it). A
-row's lane also receives the features where *that* row is zero but another row of
-the block is not: it adds ``+-0.0``, which cannot change a sum (``a + 0 = a`` for
-every a except -0.0, and a sum that starts at +0.0 is never -0.0 in round to
-nearest: ``+0 + -0 = +0``, ``a + -a = +0``), so each lane's sums are exactly
-those of the row alone, skipping its zeros: ``row_sums``'s. A ternary entry is +-1, so
-``acc[k] += x``, ``acc[k] -= x`` and ``acc[k] += e * x`` are the same operation:
-every source gives the same sums, hence the same bits. A row's bits therefore
-depend on nothing but the row: not the other rows of its block, not the batch,
-not the thread count, and dense and CSR inputs of the same data give the same bits.
+**By bit** (``group_bits``, ``block_bits``): the block's 8 rows go feature by feature
+into a table (n_features + 1, 8), one lane row per feature (``block_to_table``: 8 x 8
+tiles transposed in registers, ``pnet.kernels.lanes.tile_to_table``), then each group
+of 8 bits sums its features' lane rows in 8 registers, entry by entry, and keeps the
+mask ``> 0`` of each (8 bits: one per row). No accumulator in memory: on MNIST at
+720 bits a block is 5,544 loads and adds from a 50 KB table where by feature it was
+2,576 read-modify-writes of a 46 KB accumulator (368 features of the union of 8 rows,
+7 entries each), whose chains of dependent stores and loads held the batch back
+(bench/RESULTS.md, "By bit"). The by-feature loop skips zero features; the by-bit
+loop does not need to. The groups sort the bits by their number of entries, so a
+group's 8 bits are about as long and the loop's length rarely changes.
 
-**uint8 rows** (8-bit pixels, counts) take blocks of ``BYTE_LANES`` (8) rows
-in float32 lanes (``pnet.kernels.lanes``: ``block_lanes``, ``block_sums_of``),
-for +-1 entries only (the sparse_sign table and the ternary lists;
-``Hyperplanes.takes_bytes``): every sum is then an integer below 2**24 in
-magnitude, exact in float32 as in float64, so the bits are those of the same
-values in float64, with half the bytes of accumulator per bit and a quarter of
-the bytes to read.
+**By feature** (``feature_sums``): lists the features that are non-zero in any row of
+the block (``union_features``), reads each one's values in the block's rows into the
+lanes of one register (``pnet.kernels.lanes``) and adds the feature's entries with
+the adder of the cache's layout (``add_feature``), the tuple of arrays
+``Hyperplanes.dense_cache`` holds: (indptr, split, bits), ternary lists
+(``signed_lists_add``); (bits, signs), a sparse_sign table (``table_add``); (R,), a
+gaussian matrix (``matrix_add``). numba picks the adder from the tuple's type at
+compile time and inlines it (``inline="always"``), so the loop, and the row kernel
+that calls it, is written once for every layout. ``row_sums`` runs the same adders
+on a 1-D accumulator with a scalar value (the one-row forms of the
+``pnet.kernels.lanes`` updates) over the row's own non-zero features: one row alone
+skips the lane gathers, the union and the 7 idle lanes.
 
-The sums are then packed (``pack_lanes`` for a block, ``pack_row`` for one row
-of ``row_sums`` or ``hashed_sums``); both test ``acc[k] > 0``.
+**uint8 rows** (8-bit pixels, counts) take blocks of ``BYTE_LANES`` (8) rows in
+float32 lanes (``pnet.kernels.lanes``: ``block_lanes``, ``block_sums_of``,
+``lane_table``), for +-1 entries only (``Hyperplanes.takes_bytes``): every sum is
+then an integer below 2**24 in magnitude, exact in float32 as in float64, so the
+bits are those of the same values in float64, with half the bytes per lane row.
+
+Sums become packed bits by ``pack_lanes`` (a block's accumulator), ``pack_masks``
+(the masks of ``group_bits``) or ``pack_row`` (one row); all test ``acc[k] > 0``.
 
 Batch kernels (``*_rows``) run rows ``[start, stop)`` serially, each call owning
 its scratch and writing only its own output rows; ``pnet._hyperplanes.over_rows``
@@ -65,9 +75,10 @@ from numba.extending import overload
 from ._jit import jit
 from .hashing import (SPARSE_SIGN, TERNARY, entry_hash, feature_key, gaussian_entry,
                       sparse_sign_entries, ternary_entry)
-from .lanes import (BYTE_LANES, LANES, block_lanes, block_sums_of, lanes_add_at,
-                    lanes_axpy_at, lanes_from_rows, lanes_nonfinite, lanes_of, lanes_positive,
-                    lanes_sub_at)
+from .lanes import (BYTE_LANES, LANES, block_lanes, block_sums_of, lane_table, lanes_add_at,
+                    lanes_axpy_at, lanes_from_rows, lanes_load, lanes_madd, lanes_nonfinite,
+                    lanes_of, lanes_positive, lanes_positive_of, lanes_set_at, lanes_sub_at,
+                    set_byte, tile_to_table)
 
 assert LANES == BYTE_LANES == 8, "pack_lanes spreads words of bytes: 8 rows a block"
 
@@ -153,10 +164,10 @@ def _cache_of(c0, c1, c2):
 
 
 @jit
-def block_sums(X, start, nrow, cache, mask, feats, acc):
+def feature_sums(X, start, nrow, cache, mask, feats, acc):
     """acc[k, r] = <X[start + r], r_k> for the block's rows r < nrow (1 <= nrow <=
     ``block_lanes(X)``; lanes r >= nrow are 0), from a dense cache tuple
-    (``add_feature``).
+    (``add_feature``): feature by feature, over the features of ``union_features``.
 
     Returns a bit mask of the non-finite rows (bit r: row start + r has NaN or
     +-inf). Zeros are finite and every non-zero value of the block is read into a
@@ -176,6 +187,119 @@ def block_sums(X, start, nrow, cache, mask, feats, acc):
         bad |= lanes_nonfinite(x)
         add_feature(cache, j, x, acc)
     return bad
+
+
+@jit(inline="always")
+def block_to_table(X, start, nrow, table):
+    """table[j, r] = X[start + r, j] for every feature j and r < nrow, lanes r >= nrow
+    0 (``lanes_from_rows``); 8 features at a time (``tile_to_table``) for a full
+    block of rows with contiguous values. Returns the bit mask of the non-finite
+    rows."""
+    n_features = X.shape[1]
+    bad = 0
+    tiled = 0
+    if nrow == block_lanes(X) and X.strides[1] == X.itemsize:
+        tiled = n_features - n_features % 8
+        for j in range(0, tiled, 8):
+            bad |= tile_to_table(X, start, j, table)
+    for j in range(tiled, n_features):
+        x = lanes_from_rows(X, start, nrow, j)
+        bad |= lanes_nonfinite(x)
+        lanes_set_at(table, j, x)
+    return bad
+
+
+_U1, _U2, _U3, _U4, _U5, _U6, _U7 = (np.uint64(k) for k in range(1, 8))
+
+
+@jit
+def group_bits(X, start, nrow, slots, gptr, gidx, gsgn, table, masks, packed):
+    """The block's packed bits as ``feature_sums`` and ``pack_lanes`` give them,
+    bit by bit: the block's rows into ``table`` (``block_to_table``; its last row,
+    n_features, stays 0), then the bits 8 at a time (``pnet._hyperplanes.bit_groups``):
+    group g sums in 8 registers the entries ``gidx[p]`` (a feature), ``gsgn[p]`` (its
+    +-1) for p in ``gptr[g]:gptr[g + 1]``, interleaved (entry p to register p % 8), and
+    writes register b's mask ``> 0`` (``lanes_positive_of``, a bit per row) to byte
+    ``slots[8 g + b]`` of ``masks``; ``pack_masks`` packs them. Each bit's features come
+    in ascending order, padded with the zero row: the sums of ``feature_sums`` in the
+    same order, plus ``+-0.0`` terms that change nothing. A padding slot is
+    ``n_bits`` (< 64 n_words, as padding exists only when n_bits % 8 > 0): its sum is
+    0, its mask 0, which is what the unused high bits of the last word must be.
+
+    ``table`` and ``masks`` are ``block_scratch(X, cache, n_bits)``; returns the bit mask
+    of the non-finite rows."""
+    bad = block_to_table(X, start, nrow, table)
+    zero = lanes_load(table, X.shape[1])
+    for g in range(gptr.shape[0] - 1):
+        s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = zero
+        for q in range(gptr[g], gptr[g + 1], 8):
+            p = np.uint64(q)  # unsigned: no wraparound code for gidx[p + 1] ...
+            s0 = lanes_madd(s0, lanes_load(table, gidx[p]), gsgn[p])
+            s1 = lanes_madd(s1, lanes_load(table, gidx[p + _U1]), gsgn[p + _U1])
+            s2 = lanes_madd(s2, lanes_load(table, gidx[p + _U2]), gsgn[p + _U2])
+            s3 = lanes_madd(s3, lanes_load(table, gidx[p + _U3]), gsgn[p + _U3])
+            s4 = lanes_madd(s4, lanes_load(table, gidx[p + _U4]), gsgn[p + _U4])
+            s5 = lanes_madd(s5, lanes_load(table, gidx[p + _U5]), gsgn[p + _U5])
+            s6 = lanes_madd(s6, lanes_load(table, gidx[p + _U6]), gsgn[p + _U6])
+            s7 = lanes_madd(s7, lanes_load(table, gidx[p + _U7]), gsgn[p + _U7])
+        o = 8 * g
+        set_byte(masks, slots[o], lanes_positive_of(s0))
+        set_byte(masks, slots[o + 1], lanes_positive_of(s1))
+        set_byte(masks, slots[o + 2], lanes_positive_of(s2))
+        set_byte(masks, slots[o + 3], lanes_positive_of(s3))
+        set_byte(masks, slots[o + 4], lanes_positive_of(s4))
+        set_byte(masks, slots[o + 5], lanes_positive_of(s5))
+        set_byte(masks, slots[o + 6], lanes_positive_of(s6))
+        set_byte(masks, slots[o + 7], lanes_positive_of(s7))
+    pack_masks(masks, nrow, packed)
+    return bad
+
+
+def block_bits(X, start, nrow, cache, scratch, packed):
+    """packed[r] = the bits of row start + r for the block's rows r < nrow, from the
+    hyperplanes' block cache tuple (``Hyperplanes.block_cache``): by bit
+    (``group_bits``) for bit groups; by feature (``feature_sums``, then ``pack_lanes``)
+    for a dense cache (a gaussian matrix). ``scratch`` is ``block_scratch(X, cache,
+    n_bits)``. Returns the bit mask of the non-finite rows (jit code only)."""
+    raise NotImplementedError("block_bits is a numba overload; call it from jit code")
+
+
+def _groups(cache):
+    return isinstance(cache, types.BaseTuple) and len(cache) == 4
+
+
+@overload(block_bits, inline="always")
+def _block_bits(X, start, nrow, cache, scratch, packed):
+    if not isinstance(cache, types.BaseTuple):
+        return None
+    if _groups(cache):
+        return lambda X, start, nrow, cache, scratch, packed: group_bits(
+            X, start, nrow, cache[0], cache[1], cache[2], cache[3], scratch[0], scratch[1],
+            packed)
+
+    def by_feature(X, start, nrow, cache, scratch, packed):
+        bad = feature_sums(X, start, nrow, cache, scratch[0], scratch[1], scratch[2])
+        pack_lanes(scratch[2], nrow, packed)
+        return bad
+    return by_feature
+
+
+def block_scratch(X, cache, n_bits):
+    """The scratch of ``block_bits`` for blocks of X (jit code only): (lane table of
+    n_features + 1 rows, zeros; masks, 8 n_words uint64) for bit groups; (mask,
+    feats, acc) for a dense cache."""
+    raise NotImplementedError("block_scratch is a numba overload; call it from jit code")
+
+
+@overload(block_scratch, inline="always")
+def _block_scratch(X, cache, n_bits):
+    if _groups(cache):
+        return lambda X, cache, n_bits: (
+            lane_table(np.zeros(LANES * (X.shape[1] + 1) + LANES), X.shape[1] + 1, X),
+            np.zeros(8 * ((n_bits + 63) // 64), dtype=np.uint64))
+    return lambda X, cache, n_bits: (np.empty(X.shape[1], dtype=np.uint8),
+                                     np.empty(X.shape[1], dtype=np.int64),
+                                     block_sums_of(np.empty((n_bits, LANES)), X))
 
 
 @jit(inline="always")
@@ -253,12 +377,20 @@ def spread_bytes(word, r):
     return (((word >> np.uint64(r)) & _BYTES) * _GATHER_BYTES) >> np.uint64(56)
 
 
+@jit(inline="always")
+def spread_masks(gathered, q, nrow, words):
+    """words[r] |= the bit r of each of the 8 masks (bytes) in ``gathered``, as 8 bits
+    at position q (a multiple of 8), for the rows r < nrow."""
+    for r in range(nrow):
+        words[r] |= spread_bytes(gathered, r) << np.uint64(q)
+
+
 @jit
 def pack_lanes(acc, nrow, out):
     """out[r, w] = packed bits ``acc[:, r] > 0`` (strictly) of the block's rows r <
     nrow, as ``pack_row`` packs one row: one mask per bit (``lanes_positive``, 8
     bits: the accumulator's width, one per row), 8 of them gathered into a word of
-    bytes, then spread per row (``spread_bytes``).
+    bytes, then spread per row (``spread_masks``).
     ``out`` is the block's (width, n_words) scratch: callers copy rows from it, so
     no call passes a constant row offset (which numba would compile again)."""
     n_bits = acc.shape[0]
@@ -272,8 +404,21 @@ def pack_lanes(acc, nrow, out):
             gathered = np.uint64(0)
             for b in range(min(group, n_bits - base)):
                 gathered |= np.uint64(lanes_positive(acc, base + b)) << np.uint64(width * b)
-            for r in range(nrow):
-                words[r] |= spread_bytes(gathered, r) << np.uint64(q)
+            spread_masks(gathered, q, nrow, words)
+        for r in range(nrow):
+            out[r, w] = words[r]
+
+
+@jit(inline="always")
+def pack_masks(masks, nrow, out):
+    """out[r, w] = packed bits of the block's rows r < nrow from ``masks`` (uint64,
+    8 per word of out: byte b of ``masks[8 w + q // 8]`` is the mask of bit 64 w + q +
+    b, a bit per row), as ``pack_lanes`` packs the same masks (``spread_masks``)."""
+    words = np.empty(LANES, dtype=np.uint64)
+    for w in range(out.shape[1]):
+        words[:] = 0
+        for q in range(0, 64, 8):
+            spread_masks(masks[8 * w + q // 8], q, nrow, words)
         for r in range(nrow):
             out[r, w] = words[r]
 
@@ -284,14 +429,11 @@ def dense_rows(X, start, stop, cache, n_bits, out):
     """Dense rows [start, stop) through a dense cache, ``block_lanes(X)`` rows at a
     time."""
     width = block_lanes(X)
-    mask = np.empty(X.shape[1], dtype=np.uint8)
-    feats = np.empty(X.shape[1], dtype=np.int64)
-    acc = block_sums_of(np.empty((n_bits, LANES)), X)
+    scratch = block_scratch(X, cache, n_bits)
     packed = np.empty((width, out.shape[1]), dtype=np.uint64)
     for first in range(start, stop, width):
         nrow = min(width, stop - first)
-        block_sums(X, first, nrow, cache, mask, feats, acc)
-        pack_lanes(acc, nrow, packed)
+        block_bits(X, first, nrow, cache, scratch, packed)
         for r in range(nrow):  # a loop: a slice assignment compiles numba's
             for w in range(out.shape[1]):  # shape-mismatch error path (~4 s cold)
                 out[first + r, w] = packed[r, w]

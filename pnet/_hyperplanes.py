@@ -10,7 +10,9 @@ RAM for dense input (a table of E (bit, sign) pairs per feature for
 entries (``n_features * E`` or ``n_features * n_bits``): tens of milliseconds of
 hashing, 32 MiB for a gaussian matrix, 48 MiB for a sparse_sign table (an int32 bit
 and a float64 sign per entry); ternary lists hold only the non-zero entries.
-Wider models hash the entries of each row's non-zero features on the fly, at a
+Batches of dense rows read +-1 entries (sparse_sign, ternary, local) regrouped by
+bit (``block_cache``, ``bit_groups``: an int32 feature and a float64 sign per entry,
+~48 MiB more at the bound), built on the first such batch. Wider models hash the entries of each row's non-zero features on the fly, at a
 cost proportional to the row, not to the feature space. The cache is dropped when
 the object is pickled and never counts as model size.
 
@@ -134,6 +136,8 @@ class Hyperplanes:
 
     #: hyperplanes pickled before 'local' (pnet 0.2.0 and earlier) have no window
     window = None
+    #: the block cache (``block_cache``), built on first use, never pickled
+    _groups = None
 
     def __init__(self, seed, n_features, n_bits, projection="ternary", density=1 / 3,
                  window=None):
@@ -152,11 +156,12 @@ class Hyperplanes:
         self.density = float(density)
         self.window = window
         self._cache = None
+        self._groups = None
 
     # -- pickling: settings only, the cache is recomputed on demand ---------------
     def __getstate__(self):
         state = self.__dict__.copy()
-        state["_cache"] = None
+        state["_cache"] = state["_groups"] = None
         return state
 
     def __eq__(self, other):
@@ -275,7 +280,7 @@ class Hyperplanes:
         than ``MAX_CACHE_ENTRIES`` entries (``n_features * E`` for sparse_sign,
         ``n_features * n_bits`` for the others; dense rows then go through the
         on-the-fly kernel). A RAM cache, never stored. The kernels
-        take ``cache[1:]`` (``pnet.kernels.projection.block_sums``).
+        take ``cache[1:]`` (``pnet.kernels.projection.feature_sums``, ``row_sums``).
         """
         if self._cache is None:
             per_feature = self.n_entries if self.n_entries else self.n_bits
@@ -290,6 +295,31 @@ class Hyperplanes:
             else:
                 self._cache = ("matrix", self.matrix())
         return self._cache
+
+    def block_cache(self):
+        """The hyperplanes as the block kernels read them (``pnet.kernels.projection
+        .block_bits``), built on first use: ('groups', slots, gptr, gidx, gsgn)
+        (``bit_groups``) for +-1 entries (sparse_sign, ternary, local) with a dense
+        cache; otherwise the dense cache itself (a gaussian matrix, or 'none'). A RAM
+        cache, never stored; the kernels take ``cache[1:]``."""
+        if self._groups is None:
+            cache = self.dense_cache()
+            if cache[0] == "table":
+                bits, signs = cache[1:]
+                feature = np.repeat(np.arange(self.n_features), bits.shape[1])
+                self._groups = ("groups",) + bit_groups(
+                    feature, bits.ravel(), signs.ravel(), self.n_features, self.n_bits)
+            elif cache[0] == "lists":
+                indptr, split, bits = cache[1:]
+                feature = np.repeat(np.arange(self.n_features), np.diff(indptr))
+                signs = np.ones(len(bits))
+                minus = np.repeat(split - indptr[:-1], np.diff(indptr))  # + entries first
+                signs[np.arange(len(bits)) - indptr[feature] >= minus] = -1.0
+                self._groups = ("groups",) + bit_groups(feature, bits, signs,
+                                                        self.n_features, self.n_bits)
+            else:
+                self._groups = cache
+        return self._groups
 
     def takes_bytes(self):
         """True if dense uint8 rows go to the kernels as they are, 8 rows per block in
@@ -330,7 +360,7 @@ class Hyperplanes:
         if X.shape[0] == 0:
             return out
         X = self.as_dense_input(X)  # uint8 rows as they are, or in float32
-        cache = self.dense_cache()
+        cache = self.block_cache()
         if cache[0] == "none":
             return self.project(sp.csr_matrix(X))
         return over_rows(_projection.dense_rows, X.shape[0], X, cache[1:], self.n_bits,
@@ -375,6 +405,51 @@ class Hyperplanes:
 
 #: values per dense chunk of ``_project_densified`` (64 MiB of float64)
 DENSIFY_VALUES = 1 << 23
+
+
+#: bits summed together by ``pnet.kernels.projection.group_sums`` (its 8 registers)
+GROUP = 8
+
+
+def bit_groups(feature, bit, sign, n_features, n_bits):
+    """The entries (feature, bit, sign), +-1, as the by-bit block kernel reads them:
+    (slots, gptr, gidx, gsgn).
+
+    The bits are sorted by their number of entries (most first, ties by bit) and
+    taken ``GROUP`` at a time: group g holds the bits ``slots[8 g:8 g + 8]`` (``n_bits``
+    pads the last group: a bit with no entries) and the entries ``gptr[g]:gptr[g + 1]``, interleaved: entry
+    p of the group's b-th bit (in ascending feature order) at ``gptr[g] + 8 p + b``,
+    as ``gidx`` (the feature, int32) and ``gsgn`` (its sign, float64: the kernel
+    multiplies by it as a broadcast operand); 12 bytes an entry, as the dense cache's
+    sparse_sign table. A bit with fewer entries than
+    the group's first is padded with the feature ``n_features`` (the kernel's zero
+    row) and sign +1. Sorting makes a group's bits about equally long (little
+    padding) and the kernel's loop lengths change rarely (few mispredicted branches).
+    """
+    if n_features >= 2**31 - 1:
+        raise ValueError(f"bit groups index features in int32, got {n_features} features")
+    feature, bit = np.asarray(feature, np.int64), np.asarray(bit, np.int64)
+    counts = np.bincount(bit, minlength=n_bits)
+    order = np.argsort(-counts, kind="stable")
+    n_groups = -(-n_bits // GROUP)
+    slots = np.full(n_groups * GROUP, n_bits, dtype=np.int64)
+    slots[:n_bits] = order
+    rank = np.empty(n_bits, dtype=np.int64)
+    rank[order] = np.arange(n_bits)
+    lengths = np.zeros(n_groups * GROUP, dtype=np.int64)
+    lengths[:n_bits] = counts[order]
+    gptr = np.zeros(n_groups + 1, dtype=np.int64)
+    np.cumsum(GROUP * lengths.reshape(n_groups, GROUP).max(axis=1), out=gptr[1:])
+    e = np.lexsort((feature, rank[bit]))  # by the bit's rank, then ascending feature
+    r = rank[bit[e]]
+    first = np.zeros(n_bits + 1, dtype=np.int64)
+    np.cumsum(lengths[:n_bits], out=first[1:])
+    position = gptr[r // GROUP] + GROUP * (np.arange(len(e)) - first[r]) + r % GROUP
+    gidx = np.full(gptr[-1], n_features, dtype=np.int32)
+    gsgn = np.ones(gptr[-1], dtype=np.float64)
+    gidx[position] = feature[e]
+    gsgn[position] = np.asarray(sign, np.float64)[e]
+    return slots, gptr, gidx, gsgn
 
 
 def over_rows(rows, n, first, *args, out):

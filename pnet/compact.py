@@ -345,7 +345,7 @@ class CompactProjectionNet:
 
     def _first_layer_dense(self, X):
         """First-layer pre-activations (n, fan_out) float32 of dense X, one fused pass."""
-        cache = self.hyperplanes.dense_cache()
+        cache = self.hyperplanes.block_cache()
         if cache[0] == "none":
             return None
         X = self.hyperplanes.as_dense_input(X)

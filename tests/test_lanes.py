@@ -1,12 +1,15 @@
 """``pnet.kernels.lanes``: eight float64 rows in one vector, each lane against numpy;
-the union of a block's non-zero features; typed views of one int64 array."""
+the union of a block's non-zero features; a block moved into a lane table by 8 x 8
+tiles; typed views of one int64 array."""
 import numpy as np
 import pytest
 from numba import njit
 from numpy.testing import assert_array_equal
 
-from pnet.kernels.lanes import (BYTE_LANES, LANES, lanes_add_at, lanes_axpy_at, lanes_from_rows,
-                                lanes_nonfinite, lanes_positive, lanes_sub_at, words_view)
+from pnet.kernels.lanes import (BYTE_LANES, LANES, lane_table, lanes_add_at, lanes_axpy_at,
+                                lanes_from_rows, lanes_load, lanes_madd, lanes_nonfinite,
+                                lanes_positive, lanes_positive_of, lanes_set_at, lanes_sub_at,
+                                set_byte, tile_to_table, words_view)
 from pnet.kernels.projection import union_features
 
 
@@ -193,3 +196,95 @@ def test_words_view_is_numpy_view_of_the_same_memory(rng):
     assert d.shape == (0,) and b.flags.c_contiguous
     b[1, 2] = 1.5
     assert buf[6:7].view(np.float32)[1] == 1.5
+
+
+# -- the lane table of the by-bit block sums -------------------------------------------
+@njit
+def table_for(X, n):
+    """A fresh lane table of n rows for blocks of X, every element set to 7."""
+    table = lane_table(np.zeros(LANES * n + LANES), n, X)
+    table[:, :] = 7
+    return table
+
+
+@njit
+def tile(X, start, j, table):
+    return tile_to_table(X, start, j, table)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8])
+def test_tile_to_table_is_the_transposed_block(rng, dtype):
+    """``tile_to_table`` writes table[j + c, r] = X[start + r, j + c] for the 8 x 8 tile
+    exactly (float32 widened to float64, uint8 to float32: bit patterns compared),
+    touches no other row of the table, and flags exactly the rows with a NaN or
+    +-inf inside the tile."""
+    base = rng.standard_normal((21, 19)) * 10.0 ** rng.integers(-30, 30, size=(21, 19))
+    base[rng.random(base.shape) < 0.3] = 0.0
+    base[3, 4], base[5, 6], base[6, 7] = -0.0, 5e-324, np.finfo(np.float32).max
+    if dtype == np.uint8:
+        X = rng.integers(0, 256, size=base.shape).astype(np.uint8)
+    else:
+        X = base.astype(dtype)
+    wide = np.float32 if dtype == np.uint8 else np.float64
+    for start, j in [(0, 0), (5, 3), (13, 11), (7, 8)]:
+        table = table_for(X, X.shape[1])
+        assert table.ctypes.data % 64 == 0 and table.dtype == wide
+        assert tile(X, start, j, table) == 0
+        expected = np.full((X.shape[1], LANES), 7, dtype=wide)
+        expected[j:j + 8] = X[start:start + 8, j:j + 8].T.astype(wide)
+        assert_array_equal(table.view(np.uint8), expected.view(np.uint8))
+    if dtype == np.uint8:
+        return
+    for value in (np.nan, np.inf, -np.inf):
+        for r, c in [(0, 0), (3, 7), (7, 2)]:
+            Y = X.copy()
+            Y[5 + r, 3 + c] = value
+            Y[4, 3] = Y[13, 3] = Y[5, 2] = Y[5, 11] = value  # outside the tile
+            assert tile(Y, 5, 3, table_for(Y, Y.shape[1])) == 1 << r
+
+
+@njit
+def gathered(table, rows, signs):
+    """The last row of table (zeros) plus table[rows[i]] * signs[i], in order, in lanes,
+    stored to the last row; its > 0 mask."""
+    s = lanes_load(table, table.shape[0] - 1)
+    for i in range(rows.shape[0]):
+        s = lanes_madd(s, lanes_load(table, rows[i]), signs[i])
+    lanes_set_at(table, table.shape[0] - 1, s)
+    return lanes_positive_of(s)
+
+
+@pytest.mark.parametrize("wide", [np.float64, np.float32])
+def test_lane_loads_and_sums_are_the_scalar_operations(rng, wide):
+    """``lanes_madd`` is acc + v * s per lane (a product, then a sum: never fused),
+    ``lanes_positive_of`` is > 0 strictly, ``lanes_set_at`` stores the lanes."""
+    like = np.empty((1, 1), dtype=np.uint8 if wide == np.float32 else np.float64)
+    table = table_for(like, 6)
+    values = rng.standard_normal((5, LANES)) * 10.0 ** rng.integers(-20, 20, size=(5, LANES))
+    values[0, :4] = [0.0, -0.0, np.nan, -np.inf]
+    table[:5] = values.astype(wide)
+    table[5] = 0.0
+    rows = np.array([0, 3, 1, 4, 2, 3])
+    signs = np.array([1.0, -1.0, 0.37, -1.0, 1.0, -3e10])
+    want = np.zeros(LANES, dtype=wide)
+    for k, s in zip(rows, signs):
+        want = want + table[k] * wide(s)
+    mask = gathered(table, rows, signs)
+    assert_array_equal(table[5], want)
+    assert mask == sum(1 << r for r in range(LANES) if want[r] > 0)
+
+
+@njit
+def bytes_of(n_words, where, values):
+    words = np.zeros(n_words, dtype=np.uint64)
+    for i in range(where.shape[0]):
+        set_byte(words, where[i], values[i])
+    return words
+
+
+def test_set_byte_writes_one_byte_of_the_words():
+    where = np.array([0, 7, 8, 13, 23])
+    values = np.array([0xAB, 0x1FF, 1, 0x80, 0x7F])  # only the low byte is written
+    expected = np.zeros(24, dtype=np.uint8)
+    expected[where] = values & 0xFF
+    assert_array_equal(bytes_of(3, where, values).view(np.uint8), expected)

@@ -16,10 +16,10 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 import naive
 import pnet._hyperplanes as hyperplanes_module
 from pnet.kernels.lanes import LANES
-from pnet.kernels.projection import pack_row, row_sums
+from pnet.kernels.projection import block_bits, block_scratch, pack_row, row_sums
 from conftest import THREADS
 from pnet import Hyperplanes, LSHProjection
-from pnet._hyperplanes import resolve_density, unpack
+from pnet._hyperplanes import bit_groups, resolve_density, unpack
 
 SEED = 1234
 N_FEATURES = 13
@@ -429,7 +429,7 @@ def test_bits_do_not_depend_on_batch_order_or_threads(rng, monkeypatch, with_thr
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_a_rows_bits_do_not_depend_on_its_block(rng, reference_matrix, projection, density,
                                                 dtype):
-    """Dense rows are summed ``LANES`` (8) at a time (``block_sums``): a row's lane also adds
+    """Dense rows are summed ``LANES`` (8) at a time (``block_bits``): a row's lane also adds
     +-0 * r for the features only its neighbours have. Its bits must be the twin's
     of the row alone, whatever the neighbours, its lane and its -0.0 entries."""
     n_bits = 200
@@ -447,6 +447,116 @@ def test_a_rows_bits_do_not_depend_on_its_block(rng, reference_matrix, projectio
                 assert_array_equal(hp.project(block)[lane], alone[0])
         nan_neighbour = np.vstack([x, np.full(N_FEATURES, np.nan, dtype)])
         assert_array_equal(hp.project(nan_neighbour)[0], alone[0])
+
+
+# -- the block kernels: by bit and by feature ------------------------------------------
+@pytest.mark.parametrize("projection,density", PROJECTIONS[:4] + [("local", None)],
+                         ids=PROJECTION_IDS[:4] + ["local"])
+@pytest.mark.parametrize("n_bits", [1, 7, 100, 720])
+def test_bit_groups_hold_each_entry_once_in_ascending_feature_order(projection, density,
+                                                                   n_bits):
+    """``block_cache``'s groups are the hyperplanes (the matrix they rebuild is
+    ``matrix()``); each bit's entries come in ascending feature order, then only
+    padding (the zero row, sign +1); the slots are the bits, once each, then n_bits;
+    a group is as long as its longest bit, and groups get no longer."""
+    n_features = 36
+    if projection == "local":
+        hp = Hyperplanes(SEED, n_features, n_bits, "local", 1 / 3, window=(6, 6, 2, 4))
+    else:
+        hp, _ = make_hyperplanes(projection, density, n_bits, n_features=n_features)
+    kind, slots, gptr, gidx, gsgn = hp.block_cache()
+    assert kind == "groups" and len(slots) == 8 * (len(gptr) - 1) >= n_bits
+    assert_array_equal(np.sort(slots[:n_bits]), np.arange(n_bits))
+    assert np.all(slots[n_bits:] == n_bits)
+    R = hp.matrix()
+    rebuilt = np.zeros((n_features + 1, n_bits + 1))
+    lengths = np.diff(gptr) // 8
+    assert np.all(np.diff(gptr) % 8 == 0) and np.all(np.diff(lengths) <= 0)
+    for g, length in enumerate(lengths):
+        entries = slice(gptr[g], gptr[g + 1])
+        for b in range(8):
+            features, signs = gidx[entries][b::8], gsgn[entries][b::8]
+            real = features < n_features
+            n_real = real.sum()
+            assert np.all(real[:n_real]) and np.all(signs[n_real:] == 1.0)
+            assert np.all(np.diff(features[:n_real]) > 0)
+            assert np.all(np.abs(signs[:n_real]) == 1.0)
+            rebuilt[features, slots[8 * g + b]] += signs
+        assert length == np.count_nonzero(R[:, slots[8 * g]])  # the group's first bit
+    assert_array_equal(rebuilt[:n_features, :n_bits], R)
+    assert not rebuilt[:n_features, n_bits].any()  # padding slots: the zero row only
+
+
+@njit
+def block_bits_of(X, cache, n_bits, width):
+    """The packed bits and non-finite masks of X's rows through ``block_bits``, blocks of
+    ``width`` rows (1-8): the batch kernels' projection."""
+    scratch = block_scratch(X, cache, n_bits)
+    packed = np.empty((8, (n_bits + 63) // 64), dtype=np.uint64)
+    out = np.zeros((X.shape[0], packed.shape[1]), dtype=np.uint64)
+    bad = np.zeros(X.shape[0], dtype=np.bool_)
+    for first in range(0, X.shape[0], width):
+        nrow = min(width, X.shape[0] - first)
+        mask = block_bits(X, first, nrow, cache, scratch, packed)
+        for r in range(nrow):
+            out[first + r] = packed[r]
+            bad[first + r] = (mask >> r) & 1
+    return out, bad
+
+
+@pytest.mark.parametrize("projection,density", PROJECTIONS[:4], ids=PROJECTION_IDS[:4])
+@pytest.mark.parametrize("n_features", [3, 8, 13, 43])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8])
+def test_bits_by_bit_are_the_bits_by_feature(rng, reference_matrix, projection, density,
+                                             n_features, dtype):
+    """``block_bits`` on the bit groups (by bit: tiles of 8 x 8 values for full blocks of
+    contiguous rows, a value at a time otherwise) gives the bits and the non-finite
+    rows it gives on the dense cache (by feature), and the twin's bits: for 1-8 rows a
+    block, every layout, bit counts with and without a padded group, order-sensitive
+    rows, and NaN / +-inf anywhere."""
+    for n_bits in (1, 9, 64, 130):
+        hp, d = make_hyperplanes(projection, density, n_bits, n_features=n_features)
+        if dtype == np.uint8:
+            X = rng.integers(0, 256, size=(67, n_features)).astype(np.uint8)
+            X[rng.random(X.shape) < 0.4] = 0
+        else:
+            R = reference_matrix(SEED, np.arange(n_features), n_bits, projection, d)
+            X = awkward_rows(rng, n_features, 40)
+            if n_bits > 1 and n_features > 3:
+                X = np.vstack([X, order_sensitive_rows(R, rng, 3)])
+            X = X.astype(dtype)
+        groups, dense = hp.block_cache()[1:], hp.dense_cache()[1:]
+        expected = expected_bits(X, projection, d, n_bits, reference_matrix)
+        layouts = [X, np.asfortranarray(X), np.repeat(X, 2, axis=1)[:, ::2], X[::-1][::-1],
+                   X[:, ::-1][:, ::-1]]
+        for Y in layouts:
+            for width in (8, 5, 1):
+                bits, bad = block_bits_of(Y, groups, n_bits, width)
+                assert_array_equal(bits, expected)
+                assert not bad.any()
+                assert_array_equal(bits, block_bits_of(Y, dense, n_bits, width)[0])
+        if dtype == np.uint8:
+            continue
+        for value in (np.nan, np.inf, -np.inf):
+            broken = X[:24].copy()
+            where = [(0, 0), (7, n_features - 1), (9, n_features // 2), (18, 0), (23, 2 % n_features)]
+            for i, j in where:
+                broken[i, j] = value
+            for Y in (broken, np.asfortranarray(broken)):
+                for width in (8, 3):
+                    _, bad = block_bits_of(Y, groups, n_bits, width)
+                    assert_array_equal(bad, np.isin(np.arange(24), [i for i, _ in where]))
+                    assert_array_equal(bad, block_bits_of(Y, dense, n_bits, width)[1])
+
+
+def test_bit_groups_of_no_entries():
+    """Bits with no entries at all (every feature's entries elsewhere) still get a slot:
+    their sums are 0, their bits 0."""
+    slots, gptr, gidx, gsgn = bit_groups([0, 1, 1], [2, 2, 0], [1.0, -1.0, 1.0], 2, 11)
+    assert_array_equal(slots, [2, 0, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 11, 11, 11, 11])
+    assert_array_equal(gptr, [0, 16, 16])
+    assert_array_equal(gidx, [0, 1, 2, 2, 2, 2, 2, 2, 1, 2, 2, 2, 2, 2, 2, 2])
+    assert_array_equal(gsgn[[0, 1, 8]], [1.0, 1.0, -1.0])
 
 
 @njit
@@ -661,6 +771,12 @@ def test_pickle_round_trip_drops_the_hyperplane_cache(rng):
     assert restored.hyperplanes_ == est.hyperplanes_
     assert_array_equal(restored.transform(X), bits)
     assert est.hyperplanes_._cache is not None  # pickling does not drop the live cache
+    signs = Hyperplanes(SEED, 784, 720, "sparse_sign", 8 / 784)
+    bits = signs.project(X)
+    assert signs._groups[0] == "groups"
+    restored = pickle.loads(pickle.dumps(signs))
+    assert restored._cache is None and restored._groups is None
+    assert_array_equal(restored.project(X), bits)
 
 
 @pytest.mark.parametrize("bad, match", [
