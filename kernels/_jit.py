@@ -6,6 +6,8 @@
 - No ``fastmath``: a flag such as ``contract`` (FMA) or ``reassoc`` changes the
   rounding of ``<x, r_k>`` and therefore which sign bit comes out; the numpy twins
   in the tests would stop matching bit for bit.
+  The one fused multiply-add pnet asks for is a product by +-1 (exact, so fused or
+  not it rounds once: ``pnet.kernels.lanes.lanes_add_signed``).
 - ``parallel=True`` only for kernels whose ``prange`` iterations write disjoint
   outputs (one word of bits, one document), so results never depend on the
   thread count. Batches of rows are not prange kernels: ``pnet._hyperplanes.over_rows``

@@ -54,6 +54,7 @@ themselves.
 """
 from llvmlite import ir
 from numba import types
+from numba.core import cgutils
 from numba.core.imputils import impl_ret_borrowed
 from numba.extending import intrinsic, models, register_model
 from numba.np.arrayobj import populate_array
@@ -380,7 +381,7 @@ def words_view(typingctx, buf, start, shape, dtype):
 # ``pnet.kernels.projection.group_sums`` writes a block's values feature by feature into
 # a table (n_features + 1, 8) (``lane_table``: one lane row per feature, float64, or
 # float32 for uint8 rows; ``tile_to_table`` moves 8 features of 8 rows at a time), then
-# sums each bit's features in registers (``lanes_load``, ``lanes_madd``) and stores the
+# sums each bit's features in registers (``lanes_load``, ``lanes_add_signed``) and stores the
 # sums (``lanes_set_at``) for ``pack_lanes``.
 _SHUFFLE = ir.VectorType(ir.IntType(32), 8)
 
@@ -440,9 +441,14 @@ def lanes_set_at(typingctx, table, k, v):
 
 
 @intrinsic
-def lanes_madd(typingctx, acc, v, s):
-    """acc + v * s, lane by lane (s a float64 scalar, float32 for byte lanes: exact
-    for the +-1 entries they meet); a product, then a sum: not fused."""
+def lanes_add_signed(typingctx, acc, v, s):
+    """acc + v * s, lane by lane, for a sign s = +1.0 or -1.0 (a float64 scalar; float32
+    for byte lanes). The product is then exact (a sign flip), so the sum is rounded
+    once whether or not the multiply and the add are fused: ``llvm.fmuladd`` lets LLVM
+    use one FMA instruction where the CPU has one (the by-bit sums' loop, measured:
+    bench/RESULTS.md, "By bit") and a product then a sum where it has not, with the
+    same result. For any other s the result would depend on the CPU: callers pass
+    +-1 only (the hyperplanes' sparse_sign, ternary and local entries)."""
     if not (isinstance(acc, (Lanes, ByteLanes)) and v == acc and isinstance(s, types.Float)):
         return None
 
@@ -450,7 +456,10 @@ def lanes_madd(typingctx, acc, v, s):
         vec = _VEC if isinstance(signature.args[0], Lanes) else _VEC8
         s = context.cast(builder, args[2], signature.args[2],
                          types.float64 if vec is _VEC else types.float32)
-        return builder.fadd(args[0], builder.fmul(args[1], _splat(builder, s, vec)))
+        name = f"llvm.fmuladd.v{vec.count}f{64 if vec is _VEC else 32}"
+        fmuladd = cgutils.get_or_insert_function(builder.module,
+                                                 ir.FunctionType(vec, [vec, vec, vec]), name)
+        return builder.call(fmuladd, [args[1], _splat(builder, s, vec), args[0]])
     return acc(acc, v, types.float64), codegen
 
 

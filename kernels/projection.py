@@ -15,7 +15,9 @@ hyperplane entries:
 
 Every one adds, for each bit, ``x_j * r_jk`` in ascending feature order j, in float64
 from +0.0, a product and then a sum (never fused): the same operations in the same
-order, so the same sums and the same bits, whichever reads a row. They differ in
+order, so the same sums and the same bits, whichever reads a row (``group_bits`` may
+fuse a product by +-1 and its sum into one FMA: the product is exact, so that is the
+same operation; ``pnet.kernels.lanes.lanes_add_signed``). They differ in
 which terms they skip. ``row_sums`` and ``hashed_sums`` skip a row's zeros;
 ``feature_sums`` skips the features that are zero in every row of its block and adds
 ``+-0.0`` for a row that is zero where another is not; ``group_bits`` skips nothing
@@ -76,9 +78,9 @@ from ._jit import jit
 from .hashing import (SPARSE_SIGN, TERNARY, entry_hash, feature_key, gaussian_entry,
                       sparse_sign_entries, ternary_entry)
 from .lanes import (BYTE_LANES, LANES, block_lanes, block_sums_of, lane_table, lanes_add_at,
-                    lanes_axpy_at, lanes_from_rows, lanes_load, lanes_madd, lanes_nonfinite,
-                    lanes_of, lanes_positive, lanes_positive_of, lanes_set_at, lanes_sub_at,
-                    set_byte, tile_to_table)
+                    lanes_add_signed, lanes_axpy_at, lanes_from_rows, lanes_load,
+                    lanes_nonfinite, lanes_of, lanes_positive, lanes_positive_of, lanes_set_at,
+                    lanes_sub_at, set_byte, tile_to_table)
 
 assert LANES == BYTE_LANES == 8, "pack_lanes spreads words of bytes: 8 rows a block"
 
@@ -234,14 +236,14 @@ def group_bits(X, start, nrow, slots, gptr, gidx, gsgn, table, masks, packed):
         s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = zero
         for q in range(gptr[g], gptr[g + 1], 8):
             p = np.uint64(q)  # unsigned: no wraparound code for gidx[p + 1] ...
-            s0 = lanes_madd(s0, lanes_load(table, gidx[p]), gsgn[p])
-            s1 = lanes_madd(s1, lanes_load(table, gidx[p + _U1]), gsgn[p + _U1])
-            s2 = lanes_madd(s2, lanes_load(table, gidx[p + _U2]), gsgn[p + _U2])
-            s3 = lanes_madd(s3, lanes_load(table, gidx[p + _U3]), gsgn[p + _U3])
-            s4 = lanes_madd(s4, lanes_load(table, gidx[p + _U4]), gsgn[p + _U4])
-            s5 = lanes_madd(s5, lanes_load(table, gidx[p + _U5]), gsgn[p + _U5])
-            s6 = lanes_madd(s6, lanes_load(table, gidx[p + _U6]), gsgn[p + _U6])
-            s7 = lanes_madd(s7, lanes_load(table, gidx[p + _U7]), gsgn[p + _U7])
+            s0 = lanes_add_signed(s0, lanes_load(table, gidx[p]), gsgn[p])
+            s1 = lanes_add_signed(s1, lanes_load(table, gidx[p + _U1]), gsgn[p + _U1])
+            s2 = lanes_add_signed(s2, lanes_load(table, gidx[p + _U2]), gsgn[p + _U2])
+            s3 = lanes_add_signed(s3, lanes_load(table, gidx[p + _U3]), gsgn[p + _U3])
+            s4 = lanes_add_signed(s4, lanes_load(table, gidx[p + _U4]), gsgn[p + _U4])
+            s5 = lanes_add_signed(s5, lanes_load(table, gidx[p + _U5]), gsgn[p + _U5])
+            s6 = lanes_add_signed(s6, lanes_load(table, gidx[p + _U6]), gsgn[p + _U6])
+            s7 = lanes_add_signed(s7, lanes_load(table, gidx[p + _U7]), gsgn[p + _U7])
         o = 8 * g
         set_byte(masks, slots[o], lanes_positive_of(s0))
         set_byte(masks, slots[o + 1], lanes_positive_of(s1))

@@ -7,7 +7,7 @@ from numba import njit
 from numpy.testing import assert_array_equal
 
 from pnet.kernels.lanes import (BYTE_LANES, LANES, lane_table, lanes_add_at, lanes_axpy_at,
-                                lanes_from_rows, lanes_load, lanes_madd, lanes_nonfinite,
+                                lanes_from_rows, lanes_add_signed, lanes_load, lanes_nonfinite,
                                 lanes_positive, lanes_positive_of, lanes_set_at, lanes_sub_at,
                                 set_byte, tile_to_table, words_view)
 from pnet.kernels.projection import union_features
@@ -249,29 +249,35 @@ def gathered(table, rows, signs):
     stored to the last row; its > 0 mask."""
     s = lanes_load(table, table.shape[0] - 1)
     for i in range(rows.shape[0]):
-        s = lanes_madd(s, lanes_load(table, rows[i]), signs[i])
+        s = lanes_add_signed(s, lanes_load(table, rows[i]), signs[i])
     lanes_set_at(table, table.shape[0] - 1, s)
     return lanes_positive_of(s)
 
 
 @pytest.mark.parametrize("wide", [np.float64, np.float32])
 def test_lane_loads_and_sums_are_the_scalar_operations(rng, wide):
-    """``lanes_madd`` is acc + v * s per lane (a product, then a sum: never fused),
-    ``lanes_positive_of`` is > 0 strictly, ``lanes_set_at`` stores the lanes."""
+    """``lanes_add_signed`` is acc + v * s per lane for s = +-1, the sum rounded once
+    (numpy's product, then sum: the product is exact) on values whose sums round,
+    cancel, overflow and meet -0.0, NaN and inf; ``lanes_positive_of`` is > 0
+    strictly; ``lanes_set_at`` stores the lanes."""
     like = np.empty((1, 1), dtype=np.uint8 if wide == np.float32 else np.float64)
-    table = table_for(like, 6)
-    values = rng.standard_normal((5, LANES)) * 10.0 ** rng.integers(-20, 20, size=(5, LANES))
-    values[0, :4] = [0.0, -0.0, np.nan, -np.inf]
-    table[:5] = values.astype(wide)
-    table[5] = 0.0
-    rows = np.array([0, 3, 1, 4, 2, 3])
-    signs = np.array([1.0, -1.0, 0.37, -1.0, 1.0, -3e10])
-    want = np.zeros(LANES, dtype=wide)
-    for k, s in zip(rows, signs):
-        want = want + table[k] * wide(s)
-    mask = gathered(table, rows, signs)
-    assert_array_equal(table[5], want)
-    assert mask == sum(1 << r for r in range(LANES) if want[r] > 0)
+    big = np.finfo(wide).max
+    for trial in range(20):
+        table = table_for(like, 7)
+        values = rng.standard_normal((6, LANES)) * 10.0 ** rng.integers(-30, 30, (6, LANES))
+        values[0, :5] = [0.0, -0.0, np.nan, -np.inf, big]
+        values[1, 4] = big  # + big + big overflows to inf in lane 4
+        values[2, 5], values[3, 5] = 1.0, 2.0 ** -60  # 1 + 2**-60 rounds to 1
+        table[:6] = values.astype(wide)
+        table[6] = 0.0
+        rows = rng.integers(0, 6, size=12)
+        signs = rng.choice([-1.0, 1.0], size=12)
+        want = np.zeros(LANES, dtype=wide)
+        for k, s in zip(rows, signs):
+            want = want + table[k] * wide(s)
+        mask = gathered(table, rows, signs)
+        assert_array_equal(table[6], want)
+        assert mask == sum(1 << r for r in range(LANES) if want[r] > 0)
 
 
 @njit
