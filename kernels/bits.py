@@ -24,12 +24,13 @@ Since ``Wq[k, c] = sum_{p < P-1} 2**p bit_p - 2**(P-1) bit_{P-1}``,
 (``plane_sum``): one AND and one POPCNT per 64 bits per plane instead of an
 add per set bit and output (on MNIST's 720 bits, 10 classes, int8: 960
 popcounts against ~3,600 adds; 3.6x faster, ternary 13x). The planes are held
-word-major, ``planes[w, c * P + p]``, so that for each word of the row the
-popcounts of all fan_out * P planes are one contiguous loop, which LLVM turns
-into vector popcounts (AVX2: a nibble table lookup, 4 words per instruction):
-1,590 instructions per MNIST row instead of 5,331 with the loop over words
-innermost (callgrind, code compiled for an AMD Zen 3; ``bench/RESULTS.md``,
-"Word-major bit planes"). Then
+word-major, ``planes[w, c * P + p]``, so that word w of 8 neighbouring planes is
+one vector load: ``plane_sum`` keeps the running counts of 8 planes in one
+register (``Counts``, an ``<8 x i64>``: VPOPCNTQ with AVX-512, a nibble table
+lookup with AVX2) over all the row's words, and stores them once, where a loop
+over the planes for each word stored every count once per word (0.91 against
+1.62 ms for 10,000 MNIST rows, one thread; ``bench/RESULTS.md``, "By bit"; the
+word-major layout itself: "Word-major bit planes"). Then
 ``float32(sum) * scale + bias`` (two roundings, no fused multiply-add: the jit
 policy has no fastmath). ``|sum| <= 128 * n_bits`` fits int32 for ``n_bits <=
 pnet._quantize.MAX_INT8_BITS``; the wrappers check it.
@@ -39,8 +40,10 @@ kernels add in ascending order (bits for the gather, rows for the scatter), so
 results do not depend on the thread count or the batch.
 """
 import numpy as np
+from llvmlite import ir
 from numba import prange, types
-from numba.extending import intrinsic
+from numba.core import cgutils
+from numba.extending import intrinsic, models, register_model
 
 from ._jit import jit, parallel_jit
 from .columns import columns_add_row, columns_at, columns_store, columns_width
@@ -59,6 +62,85 @@ def popcount(typingctx, word):
     def codegen(context, builder, signature, args):
         return builder.ctpop(args[0])
     return sig, codegen
+
+
+# -- eight planes' running popcounts in one register ------------------------------------
+#: planes counted together by ``plane_sum`` (one <8 x i64> register)
+COUNTS = 8
+_COUNTS = ir.VectorType(ir.IntType(64), COUNTS)
+
+
+class Counts(types.Type):
+    """``COUNTS`` running popcounts, one per plane (an LLVM ``<8 x i64>`` value)."""
+
+    def __init__(self):
+        super().__init__(name=f"Counts{COUNTS}xi64")
+
+
+counts_type = Counts()
+
+
+@register_model(Counts)
+class _CountsModel(models.PrimitiveModel):
+    def __init__(self, dmm, fe_type):
+        super().__init__(dmm, fe_type, _COUNTS)
+
+
+def _planes(planes):
+    return (isinstance(planes, types.Array) and planes.ndim == 2 and planes.layout == "C"
+            and planes.dtype == types.uint64)
+
+
+@intrinsic
+def counts_zero(typingctx):
+    """Eight zero counts."""
+    return counts_type(), lambda context, builder, signature, args: ir.Constant(
+        _COUNTS, [0] * COUNTS)
+
+
+@intrinsic
+def counts_add(typingctx, counts, word, planes, w, q):
+    """counts + popcount(word & planes[w, q:q + 8]), lane by lane (``llvm.ctpop`` on
+    the vector: VPOPCNTQ with AVX-512, a nibble table lookup with AVX2). No bounds
+    check: q + 8 <= planes.shape[1]."""
+    if not (isinstance(counts, Counts) and word == types.uint64 and _planes(planes)
+            and isinstance(w, types.Integer) and isinstance(q, types.Integer)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        array = context.make_array(signature.args[2])(context, builder, args[2])
+        w = context.cast(builder, args[3], signature.args[3], types.int64)
+        q = context.cast(builder, args[4], signature.args[4], types.int64)
+        row = builder.mul(w, builder.extract_value(array.shape, 1))
+        at = builder.bitcast(builder.gep(array.data, [builder.add(row, q)]),
+                             _COUNTS.as_pointer())
+        first = ir.Constant(ir.IntType(32), 0)
+        word = builder.insert_element(ir.Constant(_COUNTS, ir.Undefined), args[1], first)
+        word = builder.shuffle_vector(word, ir.Constant(_COUNTS, ir.Undefined),
+                                      ir.Constant(ir.VectorType(ir.IntType(32), COUNTS),
+                                                  [0] * COUNTS))
+        bits = builder.and_(builder.load(at, align=8, typ=_COUNTS), word)
+        ctpop = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(_COUNTS, [_COUNTS]), f"llvm.ctpop.v{COUNTS}i64")
+        return builder.add(args[0], builder.call(ctpop, [bits]))
+    return counts_type(counts, word, planes, w, q), codegen
+
+
+@intrinsic
+def counts_store(typingctx, counts, out, q):
+    """out[q:q + 8] = counts (out: 1-D C int64; no bounds check)."""
+    if not (isinstance(counts, Counts) and isinstance(out, types.Array) and out.ndim == 1
+            and out.layout == "C" and out.dtype == types.int64
+            and isinstance(q, types.Integer)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        array = context.make_array(signature.args[1])(context, builder, args[1])
+        q = context.cast(builder, args[2], signature.args[2], types.int64)
+        at = builder.bitcast(builder.gep(array.data, [q]), _COUNTS.as_pointer())
+        builder.store(args[0], at, align=8)
+        return context.get_dummy_value()
+    return types.void(counts, out, q), codegen
 
 
 # -- row formulas ------------------------------------------------------------------------
@@ -97,14 +179,21 @@ def gather_add(idx, m, W, bias, z):
 def plane_sum(packed_row, planes, counts):
     """counts[c * P + p] = popcount(row & plane p of output c), summed over the words,
     from ``planes`` (n_words, fan_out * P) uint64 (``pnet._quantize.weight_planes``:
-    word w of every plane side by side). Word by word, the row's word in a register
-    and the fan_out * P planes in one contiguous loop, which LLVM runs on vectors of
-    words (a vector popcount); ``counts`` is (fan_out * P,) int64 scratch."""
-    counts[:] = 0
-    for w in range(planes.shape[0]):
-        word = packed_row[w]
-        for q in range(planes.shape[1]):
-            counts[q] += popcount(word & planes[w, q])
+    word w of every plane side by side). ``COUNTS`` (8) planes at a time, their
+    running counts in one register over all the row's words (``counts_add``), then
+    the last fan_out * P % 8 planes one at a time; ``counts`` is (fan_out * P,) int64."""
+    n_planes = planes.shape[1]
+    full = n_planes - n_planes % COUNTS
+    for q in range(0, full, COUNTS):
+        total = counts_zero()
+        for w in range(planes.shape[0]):
+            total = counts_add(total, packed_row[w], planes, w, q)
+        counts_store(total, counts, q)
+    for q in range(full, n_planes):
+        one = 0
+        for w in range(planes.shape[0]):
+            one += popcount(packed_row[w] & planes[w, q])
+        counts[q] = one
 
 
 @jit
