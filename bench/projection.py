@@ -16,7 +16,7 @@ dense-uniform worst case (``bench_uniform``: every feature non-zero):
    float64 and in float32. Goals: gaussian <= 1.2x the GEMM floor, ternary and
    sparse_sign (the sparse projections; sparse_sign is the default since 0.2) <= 0.2x.
 2. The hyperplane cache (per-feature bit lists for ternary, an (n_features, E) table
-   for sparse_sign, R for gaussian): the
+   for sparse_sign, both regrouped by bit for the block kernels; R for gaussian): the
    first ``project`` after ``_cache = None`` against the steady state.
 3. CSR input shaped like hashed text: 20,000 rows of ~30 non-zeros with random
    uint64 feature ids, ``Hyperplanes(seed, None, 720, ...).project_csr``: rows/s
@@ -126,9 +126,10 @@ def bench_dense(mode):
     _print_goals(times)
     print_section(
         "Hyperplane cache: first call against steady state (float64 input)",
-        f"Cache = per-feature lists of the ~{DENSITY * N_BITS:.0f} non-zero bits for ternary, the dense "
-        "784 x 720 float64 R for gaussian; built on the first `project`, dropped on "
-        "pickling.\n\n"
+        f"Cache = per-feature lists of the ~{DENSITY * N_BITS:.0f} non-zero bits for ternary, a "
+        "table of 7 per pixel for sparse_sign, both regrouped by bit for the block kernels "
+        "(`Hyperplanes.block_cache`), the dense 784 x 720 float64 R for gaussian; built on "
+        "the first `project`, dropped on pickling.\n\n"
         + markdown_table(["threads", "projection", "cache build alone",
                           "first project (build + project)", "steady project",
                           "first / steady"], cache_rows))
