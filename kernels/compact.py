@@ -5,9 +5,10 @@ The fused version of what the estimator does in two kernels
 dense input, a block of rows at a time (``block_lanes``: 8 rows, float64 lanes, or
 float32 lanes with exact sums for uint8 rows):
 
-1. the block's packed bits by ``pnet.kernels.projection.block_bits`` on the
-   hyperplanes' block cache tuple (bit groups for +-1 entries, a gaussian matrix):
-   the function the estimator's projection runs, so the bits are the same bits.
+1. the block's packed bits by ``pnet.kernels.projection.group_bits`` on the
+   hyperplanes' bit groups (``Hyperplanes.block_cache``: +-1 entries, sparse_sign,
+   ternary and local): the function the estimator's projection runs, so the bits are
+   the same bits. (Gaussian models project first, then run the layer on the bits.)
 2. the first layer on each row's packed bits, with the row formulas of
    ``pnet.kernels.bits``: float32 weights by ``gather_add`` (ascending k) on the
    list of set bits (``set_bits``), quantised weights by ``plane_add_int8`` (an
@@ -22,7 +23,7 @@ for quantised weights the popcounts replace ~3,600 int8 additions per MNIST row
 (720 bits, 10 classes) by 960 AND+POPCNT pairs (``python -m bench.compact``,
 ``python -m bench.instructions``).
 
-Every kernel checks that its rows are finite as it reads them (``block_bits``
+Every kernel checks that its rows are finite as it reads them (``group_bits``
 returns the non-finite rows of a block), so the compact model needs no separate
 pass over a batch (sklearn's ``check_array`` spends ~16 % of an int8 predict of
 10,000 MNIST rows on it). Batch kernels run rows [start, stop), each call owning
@@ -38,7 +39,7 @@ import numpy as np
 from ._jit import jit
 from .bits import gather_add, plane_add_int8, set_bits
 from .lanes import block_lanes, words_view
-from .projection import block_bits, block_scratch, cache_of, pack_row, row_sums
+from .projection import cache_of, group_bits, group_scratch, pack_row, row_sums
 
 
 # -- pieces ----------------------------------------------------------------------------
@@ -60,35 +61,37 @@ def mark_finite(bad, first, nrow, finite):
 
 # -- batches: out (n, fan_out) float32 ------------------------------------------------
 # ``*_rows`` run rows [start, stop) serially; ``pnet._hyperplanes.over_rows`` runs
-# ranges of a batch on threads through them. ``cache`` is the hyperplanes' dense
-# block cache tuple (``Hyperplanes.block_cache``, ``projection.block_bits``).
+# ranges of a batch on threads through them. ``groups`` is the hyperplanes' bit groups
+# (``Hyperplanes.block_cache()[1:]``, ``projection.group_bits``).
 @jit
-def float_rows(X, start, stop, cache, W, bias, finite, out):
+def float_rows(X, start, stop, groups, W, bias, finite, out):
     """First-layer pre-activations of dense rows, float32 W and bias with padded
     columns (``pnet._hyperplanes.pad_columns``); finite[i] = row i is."""
     n_bits = W.shape[0]
     width = block_lanes(X)
-    scratch = block_scratch(X, cache, n_bits)
+    table, masks = group_scratch(X, n_bits)
     packed = np.empty((width, (n_bits + 63) // 64), dtype=np.uint64)
     idx = np.empty(n_bits, dtype=np.int64)
     for first in range(start, stop, width):
         nrow = min(width, stop - first)
-        mark_finite(block_bits(X, first, nrow, cache, scratch, packed), first, nrow, finite)
+        mark_finite(group_bits(X, first, nrow, groups[0], groups[1], groups[2], groups[3],
+                               table, masks, packed), first, nrow, finite)
         for r in range(nrow):
             gather_add(idx, set_bits(packed[r], n_bits, idx), W, bias, out[first + r])
 
 
 @jit
-def int8_rows(X, start, stop, cache, n_bits, planes, scale, bias, finite, out):
+def int8_rows(X, start, stop, groups, n_bits, planes, scale, bias, finite, out):
     """First-layer pre-activations of dense rows, integer weights as bit planes
     (``pnet._quantize.weight_planes``); finite[i] = row i is."""
     width = block_lanes(X)
-    scratch = block_scratch(X, cache, n_bits)
+    table, masks = group_scratch(X, n_bits)
     packed = np.empty((width, planes.shape[0]), dtype=np.uint64)
     counts = np.empty(planes.shape[1], dtype=np.int64)
     for first in range(start, stop, width):
         nrow = min(width, stop - first)
-        mark_finite(block_bits(X, first, nrow, cache, scratch, packed), first, nrow, finite)
+        mark_finite(group_bits(X, first, nrow, groups[0], groups[1], groups[2], groups[3],
+                               table, masks, packed), first, nrow, finite)
         for r in range(nrow):
             plane_add_int8(packed[r], planes, scale, bias, counts, out[first + r])
 

@@ -1,6 +1,6 @@
 """Eight rows at once: a float64 value per row in the lanes of one SIMD vector.
 
-The dense projection (``pnet.kernels.projection.block_bits``) runs a block of up to
+The dense projection (``pnet.kernels.projection``) runs a block of up to
 ``LANES`` (8) rows together: each hyperplane entry is one vector operation over the
 block's rows instead of one scalar operation per row, by feature
 (``acc[k, :] += s * x[:, j]`` in memory, ``feature_sums``) or by bit (``s_k += s *

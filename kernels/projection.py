@@ -29,7 +29,7 @@ operation. A row's bits therefore depend on nothing but the row: not the other r
 of its block, not the batch, not the thread count, and dense and CSR inputs of the
 same data give the same bits.
 
-**By bit** (``group_bits``, ``block_bits``): the block's 8 rows go feature by feature
+**By bit** (``group_bits``; ``dense_rows``): the block's 8 rows go feature by feature
 into a table (n_features + 1, 8), one lane row per feature (``block_to_table``: 8 x 8
 tiles transposed in registers, ``pnet.kernels.lanes.tile_to_table``), then each group
 of 8 bits sums its features' lane rows in 8 registers, entry by entry, and keeps the
@@ -228,8 +228,8 @@ def group_bits(X, start, nrow, slots, gptr, gidx, gsgn, table, masks, packed):
     ``n_bits`` (< 64 n_words, as padding exists only when n_bits % 8 > 0): its sum is
     0, its mask 0, which is what the unused high bits of the last word must be.
 
-    ``table`` and ``masks`` are ``block_scratch(X, cache, n_bits)``; returns the bit mask
-    of the non-finite rows."""
+    ``table`` and ``masks`` are ``group_scratch(X, n_bits)``; returns the bit mask of
+    the non-finite rows."""
     bad = block_to_table(X, start, nrow, table)
     zero = lanes_load(table, X.shape[1])
     for g in range(gptr.shape[0] - 1):
@@ -270,50 +270,6 @@ def group_scratch(X, n_bits):
     for w in range(masks.shape[0]):
         masks[w] = 0
     return table, masks
-
-
-def block_bits(X, start, nrow, cache, scratch, packed):
-    """packed[r] = the bits of row start + r for the block's rows r < nrow, from the
-    hyperplanes' block cache tuple (``Hyperplanes.block_cache``): by bit
-    (``group_bits``) for bit groups; by feature (``feature_sums``, then ``pack_lanes``)
-    for a dense cache (a gaussian matrix). ``scratch`` is ``block_scratch(X, cache,
-    n_bits)``. Returns the bit mask of the non-finite rows (jit code only)."""
-    raise NotImplementedError("block_bits is a numba overload; call it from jit code")
-
-
-def _groups(cache):
-    return isinstance(cache, types.BaseTuple) and len(cache) == 4
-
-
-@overload(block_bits, inline="always")
-def _block_bits(X, start, nrow, cache, scratch, packed):
-    if not isinstance(cache, types.BaseTuple):
-        return None
-    if _groups(cache):
-        return lambda X, start, nrow, cache, scratch, packed: group_bits(
-            X, start, nrow, cache[0], cache[1], cache[2], cache[3], scratch[0], scratch[1],
-            packed)
-
-    def by_feature(X, start, nrow, cache, scratch, packed):
-        bad = feature_sums(X, start, nrow, cache, scratch[0], scratch[1], scratch[2])
-        pack_lanes(scratch[2], nrow, packed)
-        return bad
-    return by_feature
-
-
-def block_scratch(X, cache, n_bits):
-    """The scratch of ``block_bits`` for blocks of X (jit code only): ``group_scratch``
-    for bit groups; (mask, feats, acc) for a dense cache."""
-    raise NotImplementedError("block_scratch is a numba overload; call it from jit code")
-
-
-@overload(block_scratch, inline="always")
-def _block_scratch(X, cache, n_bits):
-    if _groups(cache):
-        return lambda X, cache, n_bits: group_scratch(X, n_bits)
-    return lambda X, cache, n_bits: (np.empty(X.shape[1], dtype=np.uint8),
-                                     np.empty(X.shape[1], dtype=np.int64),
-                                     block_sums_of(np.empty((n_bits, LANES)), X))
 
 
 @jit(inline="always")
@@ -438,19 +394,43 @@ def pack_masks(masks, nrow, out):
 
 
 # -- batches to packed bits ---------------------------------------------------------------
+@jit(inline="always")
+def copy_rows(packed, first, nrow, out):
+    """out[first + r] = packed[r], r < nrow: a loop, as a slice assignment compiles
+    numba's shape-mismatch error path (~4 s cold)."""
+    for r in range(nrow):
+        for w in range(out.shape[1]):
+            out[first + r, w] = packed[r, w]
+
+
 @jit
-def dense_rows(X, start, stop, cache, n_bits, out):
-    """Dense rows [start, stop) through a dense cache, ``block_lanes(X)`` rows at a
-    time."""
+def dense_rows(X, start, stop, groups, n_bits, out):
+    """Dense rows [start, stop) by bit (``group_bits``), ``block_lanes(X)`` rows at a
+    time; ``groups`` is ``Hyperplanes.block_cache()[1:]``."""
     width = block_lanes(X)
-    scratch = block_scratch(X, cache, n_bits)
+    table, masks = group_scratch(X, n_bits)
     packed = np.empty((width, out.shape[1]), dtype=np.uint64)
     for first in range(start, stop, width):
         nrow = min(width, stop - first)
-        block_bits(X, first, nrow, cache, scratch, packed)
-        for r in range(nrow):  # a loop: a slice assignment compiles numba's
-            for w in range(out.shape[1]):  # shape-mismatch error path (~4 s cold)
-                out[first + r, w] = packed[r, w]
+        group_bits(X, first, nrow, groups[0], groups[1], groups[2], groups[3], table, masks,
+                   packed)
+        copy_rows(packed, first, nrow, out)
+
+
+@jit
+def feature_rows(X, start, stop, cache, n_bits, out):
+    """Dense rows [start, stop) by feature (``feature_sums``, ``pack_lanes``) from a
+    dense cache tuple: gaussian hyperplanes (every bit has every feature)."""
+    width = block_lanes(X)
+    mask = np.empty(X.shape[1], dtype=np.uint8)
+    feats = np.empty(X.shape[1], dtype=np.int64)
+    acc = block_sums_of(np.empty((n_bits, LANES)), X)
+    packed = np.empty((width, out.shape[1]), dtype=np.uint64)
+    for first in range(start, stop, width):
+        nrow = min(width, stop - first)
+        feature_sums(X, first, nrow, cache, mask, feats, acc)
+        pack_lanes(acc, nrow, packed)
+        copy_rows(packed, first, nrow, out)
 
 
 @jit

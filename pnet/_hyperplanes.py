@@ -297,11 +297,13 @@ class Hyperplanes:
         return self._cache
 
     def block_cache(self):
-        """The hyperplanes as the block kernels read them (``pnet.kernels.projection
-        .block_bits``), built on first use: ('groups', slots, gptr, gidx, gsgn)
-        (``bit_groups``) for +-1 entries (sparse_sign, ternary, local) with a dense
-        cache; otherwise the dense cache itself (a gaussian matrix, or 'none'). A RAM
-        cache, never stored; the kernels take ``cache[1:]``."""
+        """The hyperplanes as the batch kernels read them, built on first use:
+        ('groups', slots, gptr, gidx, gsgn) (``bit_groups``) for +-1 entries
+        (sparse_sign, ternary, local) with a dense cache, read by bit
+        (``pnet.kernels.projection.dense_rows``, the compact model's fused kernels);
+        otherwise the dense cache itself (a gaussian matrix, read by feature:
+        ``feature_rows``; or 'none'). A RAM cache, never stored; the kernels take
+        ``cache[1:]``."""
         if self._groups is None:
             cache = self.dense_cache()
             if cache[0] == "table":
@@ -363,8 +365,8 @@ class Hyperplanes:
         cache = self.block_cache()
         if cache[0] == "none":
             return self.project(sp.csr_matrix(X))
-        return over_rows(_projection.dense_rows, X.shape[0], X, cache[1:], self.n_bits,
-                         out=out)
+        rows = _projection.dense_rows if cache[0] == "groups" else _projection.feature_rows
+        return over_rows(rows, X.shape[0], X, cache[1:], self.n_bits, out=out)
 
     def _project_densified(self, X):
         """CSR rows of a 'local' projection, through the dense kernels a chunk of

@@ -346,7 +346,7 @@ class CompactProjectionNet:
     def _first_layer_dense(self, X):
         """First-layer pre-activations (n, fan_out) float32 of dense X, one fused pass."""
         cache = self.hyperplanes.block_cache()
-        if cache[0] == "none":
+        if cache[0] != "groups":  # gaussian (by feature) or too wide: bits first
             return None
         X = self.hyperplanes.as_dense_input(X)
         W, b = self.coefs_[0], self.intercepts_[0]
@@ -391,7 +391,7 @@ class CompactProjectionNet:
             return np.array(self._row_logits(X[0], "Input X")[0])[None]  # a copy
         Z = None if sp.issparse(X) or X.shape[0] == 0 else self._first_layer_dense(X)
         if Z is None:
-            if not sp.issparse(X):  # too wide to cache: a separate finite check
+            if not sp.issparse(X):  # gaussian, or too wide to cache: a separate check
                 check_finite(np.isfinite(X).all(axis=1))
             return self._logits_of_bits(self.hyperplanes.project(X))
         return self._tail_logits(Z)

@@ -16,7 +16,9 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 import naive
 import pnet._hyperplanes as hyperplanes_module
 from pnet.kernels.lanes import LANES
-from pnet.kernels.projection import block_bits, block_scratch, pack_row, row_sums
+from pnet.kernels.lanes import block_sums_of
+from pnet.kernels.projection import (feature_sums, group_bits, group_scratch, pack_lanes,
+                                     pack_row, row_sums)
 from conftest import THREADS
 from pnet import Hyperplanes, LSHProjection
 from pnet._hyperplanes import bit_groups, resolve_density, unpack
@@ -429,7 +431,7 @@ def test_bits_do_not_depend_on_batch_order_or_threads(rng, monkeypatch, with_thr
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_a_rows_bits_do_not_depend_on_its_block(rng, reference_matrix, projection, density,
                                                 dtype):
-    """Dense rows are summed ``LANES`` (8) at a time (``block_bits``): a row's lane also adds
+    """Dense rows are summed ``LANES`` (8) at a time (``group_bits``): a row's lane also adds
     +-0 * r for the features only its neighbours have. Its bits must be the twin's
     of the row alone, whatever the neighbours, its lane and its -0.0 entries."""
     n_bits = 200
@@ -488,16 +490,36 @@ def test_bit_groups_hold_each_entry_once_in_ascending_feature_order(projection, 
 
 
 @njit
-def block_bits_of(X, cache, n_bits, width):
-    """The packed bits and non-finite masks of X's rows through ``block_bits``, blocks of
-    ``width`` rows (1-8): the batch kernels' projection."""
-    scratch = block_scratch(X, cache, n_bits)
+def bits_by_bit(X, groups, n_bits, width):
+    """The packed bits and non-finite flags of X's rows through ``group_bits`` (the
+    batch kernels' projection), blocks of ``width`` rows (1-8)."""
+    table, masks = group_scratch(X, n_bits)
     packed = np.empty((8, (n_bits + 63) // 64), dtype=np.uint64)
     out = np.zeros((X.shape[0], packed.shape[1]), dtype=np.uint64)
     bad = np.zeros(X.shape[0], dtype=np.bool_)
     for first in range(0, X.shape[0], width):
         nrow = min(width, X.shape[0] - first)
-        mask = block_bits(X, first, nrow, cache, scratch, packed)
+        mask = group_bits(X, first, nrow, groups[0], groups[1], groups[2], groups[3], table,
+                          masks, packed)
+        for r in range(nrow):
+            out[first + r] = packed[r]
+            bad[first + r] = (mask >> r) & 1
+    return out, bad
+
+
+@njit
+def bits_by_feature(X, cache, n_bits, width):
+    """The same through ``feature_sums`` and ``pack_lanes`` on the dense cache."""
+    union = np.empty(X.shape[1], dtype=np.uint8)
+    feats = np.empty(X.shape[1], dtype=np.int64)
+    acc = block_sums_of(np.empty((n_bits, 8)), X)
+    packed = np.empty((8, (n_bits + 63) // 64), dtype=np.uint64)
+    out = np.zeros((X.shape[0], packed.shape[1]), dtype=np.uint64)
+    bad = np.zeros(X.shape[0], dtype=np.bool_)
+    for first in range(0, X.shape[0], width):
+        nrow = min(width, X.shape[0] - first)
+        mask = feature_sums(X, first, nrow, cache, union, feats, acc)
+        pack_lanes(acc, nrow, packed)
         for r in range(nrow):
             out[first + r] = packed[r]
             bad[first + r] = (mask >> r) & 1
@@ -509,9 +531,9 @@ def block_bits_of(X, cache, n_bits, width):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8])
 def test_bits_by_bit_are_the_bits_by_feature(rng, reference_matrix, projection, density,
                                              n_features, dtype):
-    """``block_bits`` on the bit groups (by bit: tiles of 8 x 8 values for full blocks of
-    contiguous rows, a value at a time otherwise) gives the bits and the non-finite
-    rows it gives on the dense cache (by feature), and the twin's bits: for 1-8 rows a
+    """``group_bits`` (by bit: tiles of 8 x 8 values for full blocks of contiguous
+    rows, a value at a time otherwise) gives the bits and the non-finite rows that
+    ``feature_sums`` gives on the dense cache (by feature), and the twin's: for 1-8 rows a
     block, every layout, bit counts with and without a padded group, order-sensitive
     rows, and NaN / +-inf anywhere."""
     for n_bits in (1, 9, 64, 130):
@@ -531,10 +553,10 @@ def test_bits_by_bit_are_the_bits_by_feature(rng, reference_matrix, projection, 
                    X[:, ::-1][:, ::-1]]
         for Y in layouts:
             for width in (8, 5, 1):
-                bits, bad = block_bits_of(Y, groups, n_bits, width)
+                bits, bad = bits_by_bit(Y, groups, n_bits, width)
                 assert_array_equal(bits, expected)
                 assert not bad.any()
-                assert_array_equal(bits, block_bits_of(Y, dense, n_bits, width)[0])
+                assert_array_equal(bits, bits_by_feature(Y, dense, n_bits, width)[0])
         if dtype == np.uint8:
             continue
         for value in (np.nan, np.inf, -np.inf):
@@ -544,9 +566,9 @@ def test_bits_by_bit_are_the_bits_by_feature(rng, reference_matrix, projection, 
                 broken[i, j] = value
             for Y in (broken, np.asfortranarray(broken)):
                 for width in (8, 3):
-                    _, bad = block_bits_of(Y, groups, n_bits, width)
+                    _, bad = bits_by_bit(Y, groups, n_bits, width)
                     assert_array_equal(bad, np.isin(np.arange(24), [i for i, _ in where]))
-                    assert_array_equal(bad, block_bits_of(Y, dense, n_bits, width)[1])
+                    assert_array_equal(bad, bits_by_feature(Y, dense, n_bits, width)[1])
 
 
 def test_bit_groups_of_no_entries():
