@@ -191,6 +191,23 @@ def feature_sums(X, start, nrow, cache, mask, feats, acc):
     return bad
 
 
+@jit
+def union_share(X, n_rows):
+    """The mean share of the features that are non-zero in some row of a block, over
+    the blocks of ``block_lanes(X)`` rows in X's first ``n_rows`` rows: what the
+    by-feature sums visit, against every feature for the by-bit ones
+    (``pnet._hyperplanes.BY_BIT_SHARE``)."""
+    mask = np.empty(X.shape[1], dtype=np.uint8)
+    feats = np.empty(X.shape[1], dtype=np.int64)
+    width = block_lanes(X)
+    total = 0
+    blocks = 0
+    for first in range(0, min(n_rows, X.shape[0]), width):
+        total += union_features(X, first, min(width, X.shape[0] - first), mask, feats)
+        blocks += 1
+    return total / max(blocks * X.shape[1], 1)
+
+
 @jit(inline="always")
 def block_to_table(X, start, nrow, table):
     """table[j, r] = X[start + r, j] for every feature j and r < nrow, lanes r >= nrow

@@ -35,6 +35,14 @@ from ._local import check_window
 
 #: Rows per block of the parallel row kernels (``over_rows``; a speed knob only).
 BLOCK_ROWS = 64
+#: Dense rows go by bit (``pnet.kernels.projection.group_bits``, every entry) when at
+#: least this share of the features is non-zero in a block of 8 rows, and by feature
+#: (``feature_rows``, the non-zero features' entries) otherwise; measured from the
+#: batch's first ``SHARE_ROWS`` rows (``by_bit``). A speed knob only: both give the
+#: same bits. The crossover is at a share of ~0.35 (bench/RESULTS.md, "By bit";
+#: MNIST rows: 0.39-0.55).
+BY_BIT_SHARE = 0.35
+SHARE_ROWS = 16
 #: Largest ``n_features * n_bits`` (ternary, gaussian) or ``n_features * E``
 #: (sparse_sign) for which dense input uses a materialised cache; beyond it, entries
 #: are hashed on the fly for each row's non-zero features (the CSR kernel).
@@ -362,11 +370,22 @@ class Hyperplanes:
         if X.shape[0] == 0:
             return out
         X = self.as_dense_input(X)  # uint8 rows as they are, or in float32
-        cache = self.block_cache()
-        if cache[0] == "none":
+        if self.dense_cache()[0] == "none":
             return self.project(sp.csr_matrix(X))
-        rows = _projection.dense_rows if cache[0] == "groups" else _projection.feature_rows
-        return over_rows(rows, X.shape[0], X, cache[1:], self.n_bits, out=out)
+        if self.by_bit(X):
+            return over_rows(_projection.dense_rows, X.shape[0], X, self.block_cache()[1:],
+                             self.n_bits, out=out)
+        return over_rows(_projection.feature_rows, X.shape[0], X, self.dense_cache()[1:],
+                         self.n_bits, out=out)
+
+    def by_bit(self, X):
+        """True if the dense rows X (as ``as_dense_input`` gives them) go by bit: +-1
+        entries (bit groups), and a share of at least ``BY_BIT_SHARE`` of the features
+        non-zero in the blocks of the first ``SHARE_ROWS`` rows (``union_share``). Rows
+        sparser than that go by feature, which skips the features zero in a block
+        (with dense ternary hyperplanes, 240 entries a feature, 2-7x faster there)."""
+        return (self.block_cache()[0] == "groups"
+                and _projection.union_share(X, SHARE_ROWS) >= BY_BIT_SHARE)
 
     def _project_densified(self, X):
         """CSR rows of a 'local' projection, through the dense kernels a chunk of

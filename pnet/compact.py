@@ -345,10 +345,10 @@ class CompactProjectionNet:
 
     def _first_layer_dense(self, X):
         """First-layer pre-activations (n, fan_out) float32 of dense X, one fused pass."""
-        cache = self.hyperplanes.block_cache()
-        if cache[0] != "groups":  # gaussian (by feature) or too wide: bits first
-            return None
         X = self.hyperplanes.as_dense_input(X)
+        if not self.hyperplanes.by_bit(X):  # gaussian, sparse rows, too wide: bits first
+            return None
+        cache = self.hyperplanes.block_cache()
         W, b = self.coefs_[0], self.intercepts_[0]
         out = np.empty((X.shape[0], W.shape[1]), dtype=np.float32)
         if self.quantize is None:
@@ -391,7 +391,7 @@ class CompactProjectionNet:
             return np.array(self._row_logits(X[0], "Input X")[0])[None]  # a copy
         Z = None if sp.issparse(X) or X.shape[0] == 0 else self._first_layer_dense(X)
         if Z is None:
-            if not sp.issparse(X):  # gaussian, or too wide to cache: a separate check
+            if not sp.issparse(X):  # not by bit (gaussian, sparse rows, too wide): a check
                 check_finite(np.isfinite(X).all(axis=1))
             return self._logits_of_bits(self.hyperplanes.project(X))
         return self._tail_logits(Z)

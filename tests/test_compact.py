@@ -493,3 +493,28 @@ def test_uint8_rows_give_the_float_rows_results(all_models, digits, name):
         strided = np.asfortranarray(X8)[::3]
         assert_array_equal(model.predict(strided), model.predict(X64[::3]))
     assert model.hyperplanes.takes_bytes() == (not name.startswith("gaussian"))
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_by_bit_and_by_feature_batches_agree(all_models, digits, monkeypatch, name):
+    """A batch goes by bit (the fused kernels) or, for rows too sparse for it
+    (``Hyperplanes.by_bit``), by feature (projected bits, then the layer): the same
+    logits bit for bit, and a NaN or inf in any row raises naming it, either way."""
+    _, compact = all_models[name]
+    X = np.vstack([digits[1], digits[1][:, ::-1] * (digits[1] > 0.9)])  # dense and sparse
+    sparse_rows = np.zeros((40, X.shape[1]))
+    sparse_rows[np.arange(40), np.arange(40) % X.shape[1]] = 1.0
+    hp = compact.hyperplanes
+    assert hp.by_bit(np.ascontiguousarray(digits[1])) == (hp.block_cache()[0] == "groups")
+    assert not hp.by_bit(sparse_rows)
+    results = []
+    for share in (0.0, 2.0):  # every batch by bit / every batch by feature
+        monkeypatch.setattr(_hyperplanes, "BY_BIT_SHARE", share)
+        results.append([compact.decision_function(Y) for Y in (X, sparse_rows)])
+        for value in (np.nan, np.inf):
+            broken = X[:77].copy()
+            broken[70, 3] = value
+            with pytest.raises(ValueError, match=r"row 70"):
+                compact.predict(broken)
+    for by_bit, by_feature in zip(*results):
+        assert_array_equal(by_bit.view(np.uint32), by_feature.view(np.uint32))

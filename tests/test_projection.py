@@ -571,6 +571,27 @@ def test_bits_by_bit_are_the_bits_by_feature(rng, reference_matrix, projection, 
                     assert_array_equal(bad, bits_by_feature(Y, dense, n_bits, width)[1])
 
 
+@pytest.mark.parametrize("projection,density", PROJECTIONS, ids=PROJECTION_IDS)
+@pytest.mark.parametrize("share", [0.0, 2.0], ids=["by-bit", "by-feature"])
+def test_either_block_path_gives_the_twins_bits(rng, reference_matrix, monkeypatch,
+                                                projection, density, share):
+    """``project`` goes by bit or by feature by the batch's first rows (``by_bit``):
+    forced either way, the twin's bits, dense and sparse rows alike; and the choice
+    follows the share of non-zero features."""
+    hp, d = make_hyperplanes(projection, density, 100, n_features=40)
+    R = reference_matrix(SEED, np.arange(40), 100, projection, d)
+    sparse_rows = np.zeros((30, 40))
+    sparse_rows[np.arange(30), np.arange(30)] = rng.standard_normal(30)
+    dense_rows = rng.standard_normal((30, 40))
+    groups = hp.block_cache()[0] == "groups"
+    assert hp.by_bit(dense_rows) == groups and not hp.by_bit(sparse_rows)
+    monkeypatch.setattr(hyperplanes_module, "BY_BIT_SHARE", share)
+    assert hp.by_bit(sparse_rows) == (groups and share == 0.0)
+    for X in (sparse_rows, dense_rows, np.vstack([sparse_rows, dense_rows])):
+        for Y in (X, X.astype(np.float32)):
+            assert_array_equal(hp.project(Y), naive.project(Y.astype(np.float64), R))
+
+
 def test_bit_groups_of_no_entries():
     """Bits with no entries at all (every feature's entries elsewhere) still get a slot:
     their sums are 0, their bits 0."""
