@@ -7,7 +7,8 @@ hyperplane entries:
                  +-1 entries (sparse_sign, ternary, local) as groups of 8 bits
                  (``Hyperplanes.block_cache``, ``pnet._hyperplanes.bit_groups``)
 ``feature_sums`` dense rows, a block at a time, feature by feature, from the dense
-                 cache (a gaussian matrix: every bit has every feature)
+                 cache: gaussian hyperplanes (every bit has every feature), and
+                 batches too sparse for the by-bit loop (``Hyperplanes.by_bit``)
 ``row_sums``     one dense row, feature by feature, from the dense cache (the
                  single-row kernels)
 ``hashed_sums``  one CSR row, entries hashed on the fly for its non-zero features
@@ -37,11 +38,13 @@ mask ``> 0`` of each (8 bits: one per row). No accumulator in memory: on MNIST a
 720 bits a block is 5,544 loads and adds from a 50 KB table where by feature it was
 2,576 read-modify-writes of a 46 KB accumulator (368 features of the union of 8 rows,
 7 entries each), whose chains of dependent stores and loads held the batch back
-(bench/RESULTS.md, "By bit"). The by-feature loop skips zero features; the by-bit
-loop does not need to. The groups sort the bits by their number of entries, so a
-group's 8 bits are about as long and the loop's length rarely changes.
+(bench/RESULTS.md, "By bit"). The by-bit loop reads every entry, zero or not; where
+fewer than ~35 % of the features are non-zero in a block, the by-feature loop, which
+skips them, is faster, and ``Hyperplanes.by_bit`` sends such batches there (from
+``union_share`` of their first rows). The groups sort the bits by their number of
+entries, so a group's 8 bits are about as long and the loop's length rarely changes.
 
-**By feature** (``feature_sums``): lists the features that are non-zero in any row of
+**By feature** (``feature_sums``; ``feature_rows``): lists the features that are non-zero in any row of
 the block (``union_features``), reads each one's values in the block's rows into the
 lanes of one register (``pnet.kernels.lanes``) and adds the feature's entries with
 the adder of the cache's layout (``add_feature``), the tuple of arrays
