@@ -378,11 +378,11 @@ def words_view(typingctx, buf, start, shape, dtype):
 
 
 # -- a block's rows as columns: the table the by-bit sums read ---------------------------
-# ``pnet.kernels.projection.group_sums`` writes a block's values feature by feature into
+# ``pnet.kernels.projection.group_bits`` writes a block's values feature by feature into
 # a table (n_features + 1, 8) (``lane_table``: one lane row per feature, float64, or
 # float32 for uint8 rows; ``tile_to_table`` moves 8 features of 8 rows at a time), then
-# sums each bit's features in registers (``lanes_load``, ``lanes_add_signed``) and stores the
-# sums (``lanes_set_at``) for ``pack_lanes``.
+# sums each bit's features in registers (``lanes_load``, ``lanes_add_signed``) and keeps
+# each sum's mask ``> 0`` (``lanes_positive_of``, ``set_byte``).
 _SHUFFLE = ir.VectorType(ir.IntType(32), 8)
 
 

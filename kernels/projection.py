@@ -44,8 +44,8 @@ skips them, is faster, and ``Hyperplanes.by_bit`` sends such batches there (from
 ``union_share`` of their first rows). The groups sort the bits by their number of
 entries, so a group's 8 bits are about as long and the loop's length rarely changes.
 
-**By feature** (``feature_sums``; ``feature_rows``): lists the features that are non-zero in any row of
-the block (``union_features``), reads each one's values in the block's rows into the
+**By feature** (``feature_sums``; ``feature_rows``): lists the features that are
+non-zero in any row of the block (``union_features``), reads each one's values in the block's rows into the
 lanes of one register (``pnet.kernels.lanes``) and adds the feature's entries with
 the adder of the cache's layout (``add_feature``), the tuple of arrays
 ``Hyperplanes.dense_cache`` holds: (indptr, split, bits), ternary lists

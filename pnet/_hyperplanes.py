@@ -12,8 +12,9 @@ hashing, 32 MiB for a gaussian matrix, 48 MiB for a sparse_sign table (an int32 
 and a float64 sign per entry); ternary lists hold only the non-zero entries.
 Batches of dense rows read +-1 entries (sparse_sign, ternary, local) regrouped by
 bit (``block_cache``, ``bit_groups``: an int32 feature and a float64 sign per entry,
-~48 MiB more at the bound), built on the first such batch. Wider models hash the entries of each row's non-zero features on the fly, at a
-cost proportional to the row, not to the feature space. The cache is dropped when
+~48 MiB more at the bound), built on the first such batch. Wider models hash the
+entries of each row's non-zero features on the fly, at a cost proportional to the
+row, not to the feature space. The cache is dropped when
 the object is pickled and never counts as model size.
 
 This module owns validation-free casting and dispatch to the kernels; input
@@ -428,7 +429,7 @@ class Hyperplanes:
 DENSIFY_VALUES = 1 << 23
 
 
-#: bits summed together by ``pnet.kernels.projection.group_sums`` (its 8 registers)
+#: bits summed together by ``pnet.kernels.projection.group_bits`` (its 8 registers)
 GROUP = 8
 
 
@@ -437,14 +438,14 @@ def bit_groups(feature, bit, sign, n_features, n_bits):
     (slots, gptr, gidx, gsgn).
 
     The bits are sorted by their number of entries (most first, ties by bit) and
-    taken ``GROUP`` at a time: group g holds the bits ``slots[8 g:8 g + 8]`` (``n_bits``
-    pads the last group: a bit with no entries) and the entries ``gptr[g]:gptr[g + 1]``, interleaved: entry
-    p of the group's b-th bit (in ascending feature order) at ``gptr[g] + 8 p + b``,
-    as ``gidx`` (the feature, int32) and ``gsgn`` (its sign, float64: the kernel
-    multiplies by it as a broadcast operand); 12 bytes an entry, as the dense cache's
-    sparse_sign table. A bit with fewer entries than
-    the group's first is padded with the feature ``n_features`` (the kernel's zero
-    row) and sign +1. Sorting makes a group's bits about equally long (little
+    taken ``GROUP`` at a time: group g holds the bits ``slots[8 g:8 g + 8]``
+    (``n_bits`` pads the last group: a bit with no entries) and the entries
+    ``gptr[g]:gptr[g + 1]``, interleaved: entry p of the group's b-th bit (in
+    ascending feature order) at ``gptr[g] + 8 p + b``, as ``gidx`` (the feature,
+    int32) and ``gsgn`` (its sign, float64: the kernel multiplies by it as a broadcast
+    operand); 12 bytes an entry, as the dense cache's sparse_sign table. A bit with
+    fewer entries than the group's first is padded with the feature ``n_features``
+    (the kernel's zero row) and sign +1. Sorting makes a group's bits about equally long (little
     padding) and the kernel's loop lengths change rarely (few mispredicted branches).
     """
     if n_features >= 2**31 - 1:

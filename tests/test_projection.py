@@ -561,7 +561,8 @@ def test_bits_by_bit_are_the_bits_by_feature(rng, reference_matrix, projection, 
             continue
         for value in (np.nan, np.inf, -np.inf):
             broken = X[:24].copy()
-            where = [(0, 0), (7, n_features - 1), (9, n_features // 2), (18, 0), (23, 2 % n_features)]
+            where = [(0, 0), (7, n_features - 1), (9, n_features // 2), (18, 0),
+                     (23, 2 % n_features)]
             for i, j in where:
                 broken[i, j] = value
             for Y in (broken, np.asfortranarray(broken)):
