@@ -40,9 +40,14 @@ BLOCK_ROWS = 64
 #: least this share of the features is non-zero in a block of 8 rows, and by feature
 #: (``feature_rows``, the non-zero features' entries) otherwise; measured from the
 #: batch's first ``SHARE_ROWS`` rows (``by_bit``). A speed knob only: both give the
-#: same bits. The crossover is at a share of ~0.35 (bench/RESULTS.md, "By bit";
-#: MNIST rows: 0.39-0.55).
+#: same bits. The crossover is at a share of ~0.35 for a few entries a feature
+#: (sparse_sign: 7; MNIST rows measure 0.39-0.55) and higher for long per-feature lists
+#: (ternary at density 0.1-1/3: 72-241 entries a feature on 784 pixels), whose
+#: by-feature adds cost less each (bench/RESULTS.md, "By bit").
 BY_BIT_SHARE = 0.35
+#: ... and this share where the hyperplanes hold more than ``LONG_LISTS`` entries a feature
+BY_BIT_SHARE_LONG = 0.6
+LONG_LISTS = 32
 SHARE_ROWS = 16
 #: Largest ``n_features * n_bits`` (ternary, gaussian) or ``n_features * E``
 #: (sparse_sign) for which dense input uses a materialised cache; beyond it, entries
@@ -382,11 +387,17 @@ class Hyperplanes:
     def by_bit(self, X):
         """True if the dense rows X (as ``as_dense_input`` gives them) go by bit: +-1
         entries (bit groups), and a share of at least ``BY_BIT_SHARE`` of the features
-        non-zero in the blocks of the first ``SHARE_ROWS`` rows (``union_share``). Rows
-        sparser than that go by feature, which skips the features zero in a block
-        (with dense ternary hyperplanes, 240 entries a feature, 2-7x faster there)."""
-        return (self.block_cache()[0] == "groups"
-                and _projection.union_share(X, SHARE_ROWS) >= BY_BIT_SHARE)
+        non-zero in the blocks of the first ``SHARE_ROWS`` rows (``union_share``;
+        ``BY_BIT_SHARE_LONG`` for hyperplanes of more than ``LONG_LISTS`` entries a
+        feature). Rows sparser than that go by feature, which skips the features zero
+        in a block (with dense ternary hyperplanes, 240 entries a feature, 2-7x faster
+        on rows with 1-5 % of their values non-zero)."""
+        groups = self.block_cache()
+        if groups[0] != "groups":
+            return False
+        long_lists = groups[3].size > LONG_LISTS * max(self.n_features, 1)
+        share = BY_BIT_SHARE_LONG if long_lists else BY_BIT_SHARE
+        return _projection.union_share(X, SHARE_ROWS) >= share
 
     def _project_densified(self, X):
         """CSR rows of a 'local' projection, through the dense kernels a chunk of

@@ -510,6 +510,7 @@ def test_by_bit_and_by_feature_batches_agree(all_models, digits, monkeypatch, na
     results = []
     for share in (0.0, 2.0):  # every batch by bit / every batch by feature
         monkeypatch.setattr(_hyperplanes, "BY_BIT_SHARE", share)
+        monkeypatch.setattr(_hyperplanes, "BY_BIT_SHARE_LONG", share)
         results.append([compact.decision_function(Y) for Y in (X, sparse_rows)])
         for value in (np.nan, np.inf):
             broken = X[:77].copy()

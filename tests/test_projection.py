@@ -587,10 +587,25 @@ def test_either_block_path_gives_the_twins_bits(rng, reference_matrix, monkeypat
     groups = hp.block_cache()[0] == "groups"
     assert hp.by_bit(dense_rows) == groups and not hp.by_bit(sparse_rows)
     monkeypatch.setattr(hyperplanes_module, "BY_BIT_SHARE", share)
+    monkeypatch.setattr(hyperplanes_module, "BY_BIT_SHARE_LONG", share)
     assert hp.by_bit(sparse_rows) == (groups and share == 0.0)
     for X in (sparse_rows, dense_rows, np.vstack([sparse_rows, dense_rows])):
         for Y in (X, X.astype(np.float32)):
             assert_array_equal(hp.project(Y), naive.project(Y.astype(np.float64), R))
+
+
+def test_long_lists_need_a_larger_share_to_go_by_bit(rng):
+    """By bit pays at a share of non-zero features of ``BY_BIT_SHARE`` for hyperplanes
+    of few entries a feature and ``BY_BIT_SHARE_LONG`` for long lists."""
+    X = np.zeros((16, 100))
+    X[:, :50] = rng.standard_normal((16, 50))  # half the features non-zero
+    short = Hyperplanes(SEED, 100, 200, "sparse_sign", 8 / 100)  # 16 entries a feature
+    long_lists = Hyperplanes(SEED, 100, 200, "ternary", 1 / 3)  # ~67 a feature
+    assert short.block_cache()[3].size <= hyperplanes_module.LONG_LISTS * 100
+    assert long_lists.block_cache()[3].size > hyperplanes_module.LONG_LISTS * 100
+    assert short.by_bit(X) and not long_lists.by_bit(X)
+    X[:, 50:70] = 1.0  # 70 %
+    assert long_lists.by_bit(X)
 
 
 def test_bit_groups_of_no_entries():
