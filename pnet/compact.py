@@ -344,8 +344,9 @@ class CompactProjectionNet:
         return X
 
     def _first_layer_dense(self, X):
-        """First-layer pre-activations (n, fan_out) float32 of dense X, one fused pass."""
-        X = self.hyperplanes.as_dense_input(X)
+        """First-layer pre-activations (n, fan_out) float32 of dense X (as
+        ``Hyperplanes.as_dense_input`` gives it), one fused pass; None for a batch
+        that does not go by bit (``Hyperplanes.by_bit``)."""
         if not self.hyperplanes.by_bit(X):  # gaussian, sparse rows, too wide: bits first
             return None
         cache = self.hyperplanes.block_cache()
@@ -389,7 +390,10 @@ class CompactProjectionNet:
         without the batch path's allocations and dispatch)."""
         if self._one_dense_row(X):
             return np.array(self._row_logits(X[0], "Input X")[0])[None]  # a copy
-        Z = None if sp.issparse(X) or X.shape[0] == 0 else self._first_layer_dense(X)
+        Z = None
+        if not sp.issparse(X) and X.shape[0] > 0:
+            X = self.hyperplanes.as_dense_input(X)  # once, for either path
+            Z = self._first_layer_dense(X)
         if Z is None:
             if not sp.issparse(X):  # not by bit (gaussian, sparse rows, too wide): a check
                 check_finite(np.isfinite(X).all(axis=1))
