@@ -2,8 +2,8 @@
 
 The fused version of what the estimator does in two kernels
 (``projection.dense_rows`` to packed bits, then the first layer on them), for
-dense input, a block of rows at a time (``block_lanes``: 8 rows, float64 lanes, or
-float32 lanes with exact sums for uint8 rows):
+dense input, a block of rows at a time (``block_rows``: 8 rows in float64 lanes, or
+16 uint8 rows in two halves of float32 lanes with exact sums):
 
 1. the block's packed bits by ``pnet.kernels.projection.group_bits`` on the
    hyperplanes' bit groups (``Hyperplanes.block_cache``: +-1 entries, sparse_sign,
@@ -38,8 +38,8 @@ import numpy as np
 
 from ._jit import jit
 from .bits import gather_add, plane_add_int8, set_bits
-from .lanes import block_lanes, words_view
-from .projection import cache_of, group_bits, group_scratch, pack_row, row_sums
+from .lanes import words_view
+from .projection import block_rows, cache_of, group_bits, group_scratch, pack_row, row_sums
 
 
 # -- pieces ----------------------------------------------------------------------------
@@ -68,7 +68,7 @@ def float_rows(X, start, stop, groups, W, bias, finite, out):
     """First-layer pre-activations of dense rows, float32 W and bias with padded
     columns (``pnet._hyperplanes.pad_columns``); finite[i] = row i is."""
     n_bits = W.shape[0]
-    width = block_lanes(X)
+    width = block_rows(X)
     table, masks = group_scratch(X, n_bits)
     packed = np.empty((width, (n_bits + 63) // 64), dtype=np.uint64)
     idx = np.empty(n_bits, dtype=np.int64)
@@ -84,7 +84,7 @@ def float_rows(X, start, stop, groups, W, bias, finite, out):
 def int8_rows(X, start, stop, groups, n_bits, planes, scale, bias, finite, out):
     """First-layer pre-activations of dense rows, integer weights as bit planes
     (``pnet._quantize.weight_planes``); finite[i] = row i is."""
-    width = block_lanes(X)
+    width = block_rows(X)
     table, masks = group_scratch(X, n_bits)
     packed = np.empty((width, planes.shape[0]), dtype=np.uint64)
     counts = np.empty(planes.shape[1], dtype=np.int64)

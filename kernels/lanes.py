@@ -61,6 +61,9 @@ from numba.np.arrayobj import populate_array
 
 LANES = 8
 BYTE_LANES = 8
+#: lane tables of a block of uint8 rows by bit: its rows in two halves of 8
+#: (``lane_table``, ``block_halves``)
+HALVES = 2
 _F64 = ir.DoubleType()
 _F32 = ir.FloatType()
 _I64 = ir.IntType(64)
@@ -296,6 +299,19 @@ def block_lanes(typingctx, X):
 
 
 @intrinsic
+def block_halves(typingctx, X):
+    """Lane tables a block of dense X fills by bit, a constant: ``HALVES`` (2, 16
+    rows) for uint8 rows, whose float32 tables are 32 bytes a feature, and 1 (8
+    rows) for float rows, whose float64 table is 64 bytes a feature: two of those
+    (2 x 50 KB at 784 features) outgrow L1, and 16 rows took 1.05-1.07x the time
+    of 8 (bench/RESULTS.md, "Sixteen byte rows a block")."""
+    if not isinstance(X, types.Array):
+        return None
+    halves = HALVES if X.dtype == types.uint8 else 1
+    return types.intp(X), lambda context, builder, signature, args: ir.Constant(_I64, halves)
+
+
+@intrinsic
 def lanes_of(typingctx, acc):
     """The width of a block accumulator, a constant: ``LANES`` (float64) or
     ``BYTE_LANES`` (float32), both 8."""
@@ -388,16 +404,16 @@ _SHUFFLE = ir.VectorType(ir.IntType(32), 8)
 
 @intrinsic
 def lane_table(typingctx, buf, n, X):
-    """An (n, 8) C table of lanes for blocks of X in ``buf`` (1-D C float64 of at
-    least 8 n + 8 elements), starting at buf's first 64-byte aligned address so that
-    no row straddles two cache lines: float64 for float rows, float32 for uint8
-    rows. A borrowed view, no copy, no checks."""
+    """``HALVES`` (2) C tables (n, 8) of lanes for blocks of X, as one (2, n, 8) array
+    in ``buf`` (1-D C float64 of at least 16 n + 8 elements), starting at buf's first
+    64-byte aligned address so that no row straddles two cache lines: float64 for
+    float rows, float32 for uint8 rows. A borrowed view, no copy, no checks."""
     if not (isinstance(buf, types.Array) and buf.ndim == 1 and buf.layout == "C"
             and buf.dtype == types.float64 and isinstance(n, types.Integer)
             and isinstance(X, types.Array)):
         return None
     byte_rows = X.dtype == types.uint8
-    out_type = types.Array(types.float32 if byte_rows else types.float64, 2, "C")
+    out_type = types.Array(types.float32 if byte_rows else types.float64, 3, "C")
 
     def codegen(context, builder, signature, args):
         src = context.make_array(signature.args[0])(context, builder, args[0])
@@ -407,7 +423,8 @@ def lane_table(typingctx, buf, n, X):
         data = builder.inttoptr(address, src.data.type)
         n = context.cast(builder, args[1], signature.args[1], types.int64)
         width = BYTE_LANES if byte_rows else LANES
-        return _array_over(context, builder, src, data, out_type, [n, ir.Constant(_I64, width)])
+        return _array_over(context, builder, src, data, out_type,
+                           [ir.Constant(_I64, HALVES), n, ir.Constant(_I64, width)])
     return out_type(buf, n, X), codegen
 
 

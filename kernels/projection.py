@@ -30,9 +30,10 @@ operation. A row's bits therefore depend on nothing but the row: not the other r
 of its block, not the batch, not the thread count, and dense and CSR inputs of the
 same data give the same bits.
 
-**By bit** (``group_bits``; ``dense_rows``): the block's 8 rows go feature by feature
-into a table (n_features + 1, 8), one lane row per feature (``block_to_table``: 8 x 8
-tiles transposed in registers, ``pnet.kernels.lanes.tile_to_table``), then each group
+**By bit** (``group_bits``; ``dense_rows``): the block's 8 rows (16 uint8 rows, in
+two halves) go feature by feature into a table (n_features + 1, 8) a half, one lane
+row per feature (``block_to_table``: 8 x 8 tiles transposed in registers,
+``pnet.kernels.lanes.tile_to_table``), then each group
 of 8 bits sums its features' lane rows in 8 registers, entry by entry, and keeps the
 mask ``> 0`` of each (8 bits: one per row). No accumulator in memory: on MNIST at
 720 bits a block is 5,544 loads and adds from a 50 KB table where by feature it was
@@ -62,6 +63,9 @@ float32 lanes (``pnet.kernels.lanes``: ``block_lanes``, ``block_sums_of``,
 ``lane_table``), for +-1 entries only (``Hyperplanes.takes_bytes``): every sum is
 then an integer below 2**24 in magnitude, exact in float32 as in float64, so the
 bits are those of the same values in float64, with half the bytes per lane row.
+By bit they go 16 rows a block, in two tables of 8 (``block_halves``): an entry's
+feature and sign are loaded once for both, and the two float32 tables take the
+bytes of one float64 table (float rows stay at 8: two float64 tables outgrow L1).
 
 Sums become packed bits by ``pack_lanes`` (a block's accumulator), ``pack_masks``
 (the masks of ``group_bits``) or ``pack_row`` (one row); all test ``acc[k] > 0``.
@@ -80,8 +84,9 @@ from numba.extending import overload
 from ._jit import jit
 from .hashing import (SPARSE_SIGN, TERNARY, entry_hash, feature_key, gaussian_entry,
                       sparse_sign_entries, ternary_entry)
-from .lanes import (BYTE_LANES, LANES, block_lanes, block_sums_of, lane_table, lanes_add_at,
-                    lanes_add_signed, lanes_axpy_at, lanes_from_rows, lanes_load,
+from .lanes import (BYTE_LANES, HALVES, LANES, block_halves, block_lanes, block_sums_of,
+                    lane_table,
+                    lanes_add_at, lanes_add_signed, lanes_axpy_at, lanes_from_rows, lanes_load,
                     lanes_nonfinite, lanes_of, lanes_positive, lanes_positive_of, lanes_set_at,
                     lanes_sub_at, set_byte, tile_to_table)
 
@@ -234,62 +239,108 @@ def block_to_table(X, start, nrow, table):
 _U1, _U2, _U3, _U4, _U5, _U6, _U7 = (np.uint64(k) for k in range(1, 8))
 
 
-@jit
-def group_bits(X, start, nrow, slots, gptr, gidx, gsgn, table, masks, packed):
-    """The block's packed bits as ``feature_sums`` and ``pack_lanes`` give them,
-    bit by bit: the block's rows into ``table`` (``block_to_table``; its last row,
-    n_features, stays 0), then the bits 8 at a time (``pnet._hyperplanes.bit_groups``):
-    group g sums in 8 registers the entries ``gidx[p]`` (a feature), ``gsgn[p]`` (its
-    +-1) for p in ``gptr[g]:gptr[g + 1]``, interleaved (entry p to register p % 8), and
-    writes register b's mask ``> 0`` (``lanes_positive_of``, a bit per row) to byte
-    ``slots[8 g + b]`` of ``masks``; ``pack_masks`` packs them. Each bit's features come
-    in ascending order, padded with the zero row: the sums of ``feature_sums`` in the
-    same order, plus ``+-0.0`` terms that change nothing. A padding slot is
-    ``n_bits`` (< 64 n_words, as padding exists only when n_bits % 8 > 0): its sum is
-    0, its mask 0, which is what the unused high bits of the last word must be.
+@jit(inline="always")
+def add_entry(a, b, t0, t1, j, s, halves):
+    """(a + s t0[j], b + s t1[j]): one entry (feature j, sign s) for both halves of a
+    block; b as it is for a block of one half (``halves``: a constant)."""
+    a = lanes_add_signed(a, lanes_load(t0, j), s)
+    if halves == 2:
+        b = lanes_add_signed(b, lanes_load(t1, j), s)
+    return a, b
 
-    ``table`` and ``masks`` are ``group_scratch(X, n_bits)``; returns the bit mask of
-    the non-finite rows."""
-    bad = block_to_table(X, start, nrow, table)
-    zero = lanes_load(table, X.shape[1])
+
+@jit(inline="always")
+def put_masks(m0, m1, slot, a, b, halves):
+    """The masks ``> 0`` of a bit's sums, a (first half) and b (second), to byte
+    ``slot`` of each half's masks."""
+    set_byte(m0, slot, lanes_positive_of(a))
+    if halves == 2:
+        set_byte(m1, slot, lanes_positive_of(b))
+
+
+@jit
+def group_bits(X, start, nrow, slots, gptr, gidx, gsgn, tables, masks, packed):
+    """The block's packed bits as ``feature_sums`` and ``pack_lanes`` give them,
+    bit by bit, for up to ``block_rows(X)`` rows (8, or 16 uint8 rows in two halves
+    of 8: ``block_halves``): each half's rows into its table (``block_to_table``; a
+    table's last row, n_features, stays 0), then the bits 8 at a time
+    (``pnet._hyperplanes.bit_groups``): group g sums in 8 registers a half the
+    entries ``gidx[p]`` (a feature), ``gsgn[p]`` (its +-1) for p in ``gptr[g]:gptr[g +
+    1]``, interleaved (entry p to registers p % 8), and writes the masks ``> 0``
+    (``lanes_positive_of``, a bit per row) of bit b's sums to byte ``slots[8 g + b]``
+    of each half's ``masks``; ``pack_masks`` packs them. Two halves load an entry's
+    feature and sign once for 16 rows. Each bit's features come in ascending order,
+    padded with the zero row: the sums of ``feature_sums`` in the same order, plus
+    ``+-0.0`` terms that change nothing. A padding slot is ``n_bits`` (< 64 n_words,
+    as padding exists only when n_bits % 8 > 0): its sum is 0, its mask 0, which is
+    what the unused high bits of the last word must be. A block of two halves with
+    at most 8 rows leaves the second table as it was (zeros or an earlier block's
+    rows): its sums are computed and not packed.
+
+    ``tables`` and ``masks`` are ``group_scratch(X, n_bits)``; ``packed`` has
+    ``block_rows(X)`` rows. Returns the bit mask of the non-finite rows."""
+    halves = block_halves(X)  # a constant: LLVM drops the second half's code for 1
+    t0, t1, m0, m1 = tables[0], tables[1], masks[0], masks[1]
+    low = min(nrow, LANES)
+    bad = block_to_table(X, start, low, t0)
+    if nrow > LANES:
+        bad |= block_to_table(X, start + LANES, nrow - LANES, t1) << LANES
+    zero = lanes_load(t0, X.shape[1])
     for g in range(gptr.shape[0] - 1):
-        s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = zero
+        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = zero
+        b0 = b1 = b2 = b3 = b4 = b5 = b6 = b7 = zero
         for q in range(gptr[g], gptr[g + 1], 8):
             p = np.uint64(q)  # unsigned: no wraparound code for gidx[p + 1] ...
-            s0 = lanes_add_signed(s0, lanes_load(table, gidx[p]), gsgn[p])
-            s1 = lanes_add_signed(s1, lanes_load(table, gidx[p + _U1]), gsgn[p + _U1])
-            s2 = lanes_add_signed(s2, lanes_load(table, gidx[p + _U2]), gsgn[p + _U2])
-            s3 = lanes_add_signed(s3, lanes_load(table, gidx[p + _U3]), gsgn[p + _U3])
-            s4 = lanes_add_signed(s4, lanes_load(table, gidx[p + _U4]), gsgn[p + _U4])
-            s5 = lanes_add_signed(s5, lanes_load(table, gidx[p + _U5]), gsgn[p + _U5])
-            s6 = lanes_add_signed(s6, lanes_load(table, gidx[p + _U6]), gsgn[p + _U6])
-            s7 = lanes_add_signed(s7, lanes_load(table, gidx[p + _U7]), gsgn[p + _U7])
+            a0, b0 = add_entry(a0, b0, t0, t1, gidx[p], gsgn[p], halves)
+            a1, b1 = add_entry(a1, b1, t0, t1, gidx[p + _U1], gsgn[p + _U1], halves)
+            a2, b2 = add_entry(a2, b2, t0, t1, gidx[p + _U2], gsgn[p + _U2], halves)
+            a3, b3 = add_entry(a3, b3, t0, t1, gidx[p + _U3], gsgn[p + _U3], halves)
+            a4, b4 = add_entry(a4, b4, t0, t1, gidx[p + _U4], gsgn[p + _U4], halves)
+            a5, b5 = add_entry(a5, b5, t0, t1, gidx[p + _U5], gsgn[p + _U5], halves)
+            a6, b6 = add_entry(a6, b6, t0, t1, gidx[p + _U6], gsgn[p + _U6], halves)
+            a7, b7 = add_entry(a7, b7, t0, t1, gidx[p + _U7], gsgn[p + _U7], halves)
         o = 8 * g
-        set_byte(masks, slots[o], lanes_positive_of(s0))
-        set_byte(masks, slots[o + 1], lanes_positive_of(s1))
-        set_byte(masks, slots[o + 2], lanes_positive_of(s2))
-        set_byte(masks, slots[o + 3], lanes_positive_of(s3))
-        set_byte(masks, slots[o + 4], lanes_positive_of(s4))
-        set_byte(masks, slots[o + 5], lanes_positive_of(s5))
-        set_byte(masks, slots[o + 6], lanes_positive_of(s6))
-        set_byte(masks, slots[o + 7], lanes_positive_of(s7))
-    pack_masks(masks, nrow, packed)
+        put_masks(m0, m1, slots[o], a0, b0, halves)
+        put_masks(m0, m1, slots[o + 1], a1, b1, halves)
+        put_masks(m0, m1, slots[o + 2], a2, b2, halves)
+        put_masks(m0, m1, slots[o + 3], a3, b3, halves)
+        put_masks(m0, m1, slots[o + 4], a4, b4, halves)
+        put_masks(m0, m1, slots[o + 5], a5, b5, halves)
+        put_masks(m0, m1, slots[o + 6], a6, b6, halves)
+        put_masks(m0, m1, slots[o + 7], a7, b7, halves)
+    pack_masks(m0, 0, low, packed)
+    if nrow > LANES:
+        pack_masks(m1, LANES, nrow - LANES, packed)
     return bad
 
 
 @jit(inline="always")
+def block_rows(X):
+    """Rows a block by bit (``group_bits``): ``block_halves(X)`` halves of
+    ``block_lanes(X)``: 16 uint8 rows, 8 float rows."""
+    return block_halves(X) * block_lanes(X)
+
+
+@jit(inline="always")
 def group_scratch(X, n_bits):
-    """(table, masks) of ``group_bits`` for blocks of X: the lane table, its last row
-    (the zero row) zeroed, and the masks zeroed (the bytes past n_bits stay 0).
-    ``np.empty`` and loops: ``np.zeros`` would add ~0.4 s to the first call's compile."""
+    """(tables, masks) of ``group_bits`` for blocks of X: the halves' lane tables
+    (``lane_table``; zero rows zeroed, and for blocks of two halves the whole second
+    table, which a block of at most 8 rows leaves unread: its sums then add zeros,
+    not whatever the memory held, subnormals included) and their masks, zeroed (the
+    bytes past n_bits stay 0). ``np.empty`` and loops: ``np.zeros`` would add ~0.4 s
+    to the first call's compile."""
     n = X.shape[1] + 1
-    table = lane_table(np.empty(LANES * n + LANES), n, X)
-    for r in range(table.shape[1]):
-        table[n - 1, r] = 0
-    masks = np.empty(8 * ((n_bits + 63) // 64), dtype=np.uint64)
-    for w in range(masks.shape[0]):
-        masks[w] = 0
-    return table, masks
+    tables = lane_table(np.empty(HALVES * LANES * n + LANES), n, X)
+    for h in range(HALVES):
+        whole = h == 1 and block_halves(X) == 2
+        for j in range(0 if whole else n - 1, n):
+            for r in range(tables.shape[2]):
+                tables[h, j, r] = 0
+    masks = np.empty((HALVES, 8 * ((n_bits + 63) // 64)), dtype=np.uint64)
+    for h in range(HALVES):
+        for w in range(masks.shape[1]):
+            masks[h, w] = 0
+    return tables, masks
 
 
 @jit(inline="always")
@@ -400,17 +451,18 @@ def pack_lanes(acc, nrow, out):
 
 
 @jit(inline="always")
-def pack_masks(masks, nrow, out):
-    """out[r, w] = packed bits of the block's rows r < nrow from ``masks`` (uint64,
-    8 per word of out: byte b of ``masks[8 w + q // 8]`` is the mask of bit 64 w + q +
-    b, a bit per row), as ``pack_lanes`` packs the same masks (``spread_masks``)."""
+def pack_masks(masks, row0, nrow, out):
+    """out[row0 + r, w] = packed bits of the rows r < nrow of a half block from
+    ``masks`` (uint64, 8 per word of out: byte b of ``masks[8 w + q // 8]`` is the mask
+    of bit 64 w + q + b, a bit per row), as ``pack_lanes`` packs the same masks
+    (``spread_masks``)."""
     words = np.empty(LANES, dtype=np.uint64)
     for w in range(out.shape[1]):
         words[:] = 0
         for q in range(0, 64, 8):
             spread_masks(masks[8 * w + q // 8], q, nrow, words)
         for r in range(nrow):
-            out[r, w] = words[r]
+            out[row0 + r, w] = words[r]
 
 
 # -- batches to packed bits ---------------------------------------------------------------
@@ -425,9 +477,9 @@ def copy_rows(packed, first, nrow, out):
 
 @jit
 def dense_rows(X, start, stop, groups, n_bits, out):
-    """Dense rows [start, stop) by bit (``group_bits``), ``block_lanes(X)`` rows at a
+    """Dense rows [start, stop) by bit (``group_bits``), ``block_rows(X)`` rows at a
     time; ``groups`` is ``Hyperplanes.block_cache()[1:]``."""
-    width = block_lanes(X)
+    width = block_rows(X)
     table, masks = group_scratch(X, n_bits)
     packed = np.empty((width, out.shape[1]), dtype=np.uint64)
     for first in range(start, stop, width):

@@ -1,13 +1,15 @@
 """``pnet.kernels.lanes``: eight float64 rows in one vector, each lane against numpy;
 the union of a block's non-zero features; a block moved into a lane table by 8 x 8
 tiles; typed views of one int64 array."""
+import itertools
+
 import numpy as np
 import pytest
 from numba import njit
 from numpy.testing import assert_array_equal
 
-from pnet.kernels.lanes import (BYTE_LANES, LANES, lane_table, lanes_add_at, lanes_axpy_at,
-                                lanes_from_rows, lanes_add_signed, lanes_load, lanes_nonfinite,
+from pnet.kernels.lanes import (BYTE_LANES, HALVES, LANES, lane_table, lanes_add_at,
+                                lanes_axpy_at, lanes_from_rows, lanes_add_signed, lanes_load, lanes_nonfinite,
                                 lanes_positive, lanes_positive_of, lanes_set_at, lanes_sub_at,
                                 set_byte, tile_to_table, words_view)
 from pnet.kernels.projection import union_features
@@ -200,11 +202,11 @@ def test_words_view_is_numpy_view_of_the_same_memory(rng):
 
 # -- the lane table of the by-bit block sums -------------------------------------------
 @njit
-def table_for(X, n):
-    """A fresh lane table of n rows for blocks of X, every element set to 7."""
-    table = lane_table(np.zeros(LANES * n + LANES), n, X)
-    table[:, :] = 7
-    return table
+def tables_for(X, n):
+    """Fresh lane tables (both halves) of n rows for blocks of X, every element 7."""
+    tables = lane_table(np.zeros(HALVES * LANES * n + LANES), n, X)
+    tables[:, :, :] = 7
+    return tables
 
 
 @njit
@@ -226,13 +228,15 @@ def test_tile_to_table_is_the_transposed_block(rng, dtype):
     else:
         X = base.astype(dtype)
     wide = np.float32 if dtype == np.uint8 else np.float64
-    for start, j in [(0, 0), (5, 3), (13, 11), (7, 8)]:
-        table = table_for(X, X.shape[1])
-        assert table.ctypes.data % 64 == 0 and table.dtype == wide
-        assert tile(X, start, j, table) == 0
-        expected = np.full((X.shape[1], LANES), 7, dtype=wide)
-        expected[j:j + 8] = X[start:start + 8, j:j + 8].T.astype(wide)
-        assert_array_equal(table.view(np.uint8), expected.view(np.uint8))
+    for (start, j), half in itertools.product([(0, 0), (5, 3), (13, 11), (7, 8)], range(HALVES)):
+        tables = tables_for(X, X.shape[1])
+        assert tables.shape == (HALVES, X.shape[1], LANES) and tables.dtype == wide
+        assert tables.ctypes.data % 64 == 0  # and so every row of either half is aligned:
+        assert tables[half].ctypes.data % (LANES * tables.itemsize) == 0
+        assert tile(X, start, j, tables[half]) == 0
+        expected = np.full((HALVES, X.shape[1], LANES), 7, dtype=wide)
+        expected[half, j:j + 8] = X[start:start + 8, j:j + 8].T.astype(wide)
+        assert_array_equal(tables.view(np.uint8), expected.view(np.uint8))
     if dtype == np.uint8:
         return
     for value in (np.nan, np.inf, -np.inf):
@@ -240,7 +244,7 @@ def test_tile_to_table_is_the_transposed_block(rng, dtype):
             Y = X.copy()
             Y[5 + r, 3 + c] = value
             Y[4, 3] = Y[13, 3] = Y[5, 2] = Y[5, 11] = value  # outside the tile
-            assert tile(Y, 5, 3, table_for(Y, Y.shape[1])) == 1 << r
+            assert tile(Y, 5, 3, tables_for(Y, Y.shape[1])[1]) == 1 << r
 
 
 @njit
@@ -263,7 +267,7 @@ def test_lane_loads_and_sums_are_the_scalar_operations(rng, wide):
     like = np.empty((1, 1), dtype=np.uint8 if wide == np.float32 else np.float64)
     big = np.finfo(wide).max
     for trial in range(20):
-        table = table_for(like, 7)
+        table = tables_for(like, 7)[0]
         values = rng.standard_normal((6, LANES)) * 10.0 ** rng.integers(-30, 30, (6, LANES))
         values[0, :5] = [0.0, -0.0, np.nan, -np.inf, big]
         values[1, 4] = big  # + big + big overflows to inf in lane 4

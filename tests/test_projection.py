@@ -15,7 +15,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import naive
 import pnet._hyperplanes as hyperplanes_module
-from pnet.kernels.lanes import LANES
+from pnet.kernels.lanes import HALVES, LANES
 from pnet.kernels.lanes import block_sums_of
 from pnet.kernels.projection import (feature_sums, group_bits, group_scratch, pack_lanes,
                                      pack_row, row_sums)
@@ -431,9 +431,11 @@ def test_bits_do_not_depend_on_batch_order_or_threads(rng, monkeypatch, with_thr
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_a_rows_bits_do_not_depend_on_its_block(rng, reference_matrix, projection, density,
                                                 dtype):
-    """Dense rows are summed ``LANES`` (8) at a time (``group_bits``): a row's lane also adds
-    +-0 * r for the features only its neighbours have. Its bits must be the twin's
-    of the row alone, whatever the neighbours, its lane and its -0.0 entries."""
+    """Dense float rows are summed ``LANES`` (8) at a time (``group_bits``,
+    ``feature_sums``): a row's lane also adds +-0 * r for the features only its
+    neighbours have. Its bits must be the twin's of the row alone, whatever the
+    neighbours, its lane and its -0.0 entries. (uint8 rows, 16 a block by bit:
+    ``test_bits_by_bit_are_the_bits_by_feature``.)"""
     n_bits = 200
     hp, density = make_hyperplanes(projection, density, n_bits)
     R = reference_matrix(SEED, np.arange(N_FEATURES), n_bits, projection, density)
@@ -492,9 +494,9 @@ def test_bit_groups_hold_each_entry_once_in_ascending_feature_order(projection, 
 @njit
 def bits_by_bit(X, groups, n_bits, width):
     """The packed bits and non-finite flags of X's rows through ``group_bits`` (the
-    batch kernels' projection), blocks of ``width`` rows (1-8)."""
+    batch kernels' projection), blocks of ``width`` rows (1 to ``block_rows(X)``)."""
     table, masks = group_scratch(X, n_bits)
-    packed = np.empty((8, (n_bits + 63) // 64), dtype=np.uint64)
+    packed = np.empty((16, (n_bits + 63) // 64), dtype=np.uint64)
     out = np.zeros((X.shape[0], packed.shape[1]), dtype=np.uint64)
     bad = np.zeros(X.shape[0], dtype=np.bool_)
     for first in range(0, X.shape[0], width):
@@ -551,12 +553,13 @@ def test_bits_by_bit_are_the_bits_by_feature(rng, reference_matrix, projection, 
         expected = expected_bits(X, projection, d, n_bits, reference_matrix)
         layouts = [X, np.asfortranarray(X), np.repeat(X, 2, axis=1)[:, ::2], X[::-1][::-1],
                    X[:, ::-1][:, ::-1]]
+        block = HALVES * LANES if dtype == np.uint8 else LANES  # ``block_rows``
         for Y in layouts:
-            for width in (8, 5, 1):
+            for width in [w for w in (16, 13, 8, 5, 1) if w <= block]:  # full, partial
                 bits, bad = bits_by_bit(Y, groups, n_bits, width)
                 assert_array_equal(bits, expected)
                 assert not bad.any()
-                assert_array_equal(bits, bits_by_feature(Y, dense, n_bits, width)[0])
+                assert_array_equal(bits, bits_by_feature(Y, dense, n_bits, min(width, 8))[0])
         if dtype == np.uint8:
             continue
         for value in (np.nan, np.inf, -np.inf):
