@@ -37,7 +37,7 @@ non-finite row.
 import numpy as np
 
 from ._jit import jit
-from .bits import gather_add, plane_add_int8, set_bits
+from .bits import SET_BITS_PAD, gather_add, plane_add_int8, set_bits
 from .lanes import words_view
 from .projection import block_rows, cache_of, group_bits, group_scratch, pack_row, row_sums
 
@@ -71,7 +71,7 @@ def float_rows(X, start, stop, groups, W, bias, finite, out):
     width = block_rows(X)
     table, masks = group_scratch(X, n_bits)
     packed = np.empty((width, (n_bits + 63) // 64), dtype=np.uint64)
-    idx = np.empty(n_bits, dtype=np.int64)
+    idx = np.empty(n_bits + SET_BITS_PAD, dtype=np.int64)
     for first in range(start, stop, width):
         nrow = min(width, stop - first)
         mark_finite(group_bits(X, first, nrow, groups[0], groups[1], groups[2], groups[3],

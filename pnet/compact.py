@@ -108,6 +108,7 @@ from ._hyperplanes import Hyperplanes, gather_add_padded, over_rows, pad_columns
 from ._modelcheck import check_model
 from ._quantize import (FORMATS, dequantize, first_layer_int8, pack_weights,
                         quantize_columns, stored_bytes, unpack_weights, weight_planes)
+from .kernels import bits as _bits
 from .kernels import compact as _fused
 from .layers import predict_hidden, predict_hidden_row
 from .losses import log_softmax, softmax
@@ -446,7 +447,8 @@ class CompactProjectionNet:
             else:
                 model = _fused.row_model(self._planes, self.scales_[0], self.intercepts_[0])
             self._row_model = model
-        n_ints = n_bits if self.quantize is None else self._planes.shape[1]  # set bits / popcounts
+        n_ints = (n_bits + _bits.SET_BITS_PAD if self.quantize is None  # set bits
+                  else self._planes.shape[1])  # popcounts
         work, z = _fused.row_work(self.n_features_in_, n_bits, n_ints, n_out)
         tail = [np.empty(W.shape[1], dtype=np.float32) for W, _ in self._tail]
         slots = (cache[1:] + (None, None))[:3]  # the kernel's c0, c1, c2

@@ -1,11 +1,13 @@
 """Packed bits, gather-add and scatter-add: numba kernels vs numpy twins."""
 import numpy as np
 import pytest
+from numba import njit
 from numpy.testing import assert_allclose, assert_array_equal
 
 import naive
 from conftest import THREADS
 from pnet._hyperplanes import gather_add, pack, scatter_add, unpack, unpack_rows
+from pnet.kernels.bits import SET_BITS_PAD, set_bits
 
 N_BITS = [1, 63, 64, 65, 100, 128, 720]
 N_ROWS = [0, 1, 37]
@@ -35,6 +37,27 @@ def test_layout_bit_k_in_word_k_div_64_lsb_first(pack_fn):
         [0, 0, 2],
     ], dtype=np.uint64)
     assert_array_equal(pack_fn(B), expected)
+
+
+@njit
+def listed(packed_row, n_bits, idx):
+    return set_bits(packed_row, n_bits, idx)
+
+
+@pytest.mark.parametrize("n_bits", N_BITS + [7, 8, 9, 56, 57, 1000])
+def test_set_bits_lists_the_set_bits_in_order(rng, n_bits):
+    """``set_bits`` (a byte at a time from a table) is np.flatnonzero of the row, for
+    rows empty, full, sparse and dense, and writes nothing past ``n_bits +
+    SET_BITS_PAD`` slots (the sentinels after them stay)."""
+    B = np.vstack([np.zeros(n_bits, bool), np.ones(n_bits, bool),
+                   *(random_bits(rng, 6, n_bits, p) for p in (0.03, 0.5, 0.97))])
+    B[-1, -1] = True  # the last bit, set
+    for row, packed in zip(B, naive.pack(B)):
+        idx = np.full(n_bits + SET_BITS_PAD + 3, -7, dtype=np.int64)
+        m = listed(packed, n_bits, idx)
+        assert m == row.sum()
+        assert_array_equal(idx[:m], np.flatnonzero(row))
+        assert np.all(idx[n_bits + SET_BITS_PAD:] == -7)
 
 
 @pytest.mark.parametrize("n_bits", N_BITS)
