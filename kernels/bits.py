@@ -144,7 +144,7 @@ def counts_store(typingctx, counts, out, q):
     return types.void(counts, out, q), codegen
 
 
-# -- a byte's set bits, listed by one table lookup ----------------------------------------
+# -- 8 slots at once: a byte's set bits listed by one table lookup ----------------------
 #: slots ``set_bits`` may write past the last set bit: idx needs n_bits + SET_BITS_PAD
 SET_BITS_PAD = 8
 _BYTE_BITS = ir.VectorType(ir.IntType(64), 8)
@@ -188,6 +188,41 @@ def list_byte(typingctx, idx, m, base, byte):
         builder.store(bits, at, align=8)
         return builder.add(m, builder.ctpop(byte))
     return types.int64(idx, m, base, byte), codegen
+
+
+@intrinsic
+def nonzero_byte(typingctx, x, j):
+    """Bit b set (int64) where x[j + b] != 0 (NaN included), b < 8: one vector load
+    and compare for contiguous x, 8 strided loads otherwise. x: 1-D float or integer;
+    x[j:j + 8] must exist (not checked)."""
+    if not (isinstance(x, types.Array) and x.ndim == 1 and isinstance(j, types.Integer)
+            and isinstance(x.dtype, (types.Float, types.Integer))):
+        return None
+
+    def codegen(context, builder, signature, args):
+        x_type = signature.args[0]
+        array = context.make_array(x_type)(context, builder, args[0])
+        j = context.cast(builder, args[1], signature.args[1], types.int64)
+        item = context.get_data_type(x_type.dtype)
+        vector = ir.VectorType(item, 8)
+        if x_type.layout == "C":
+            at = builder.bitcast(builder.gep(array.data, [j]), vector.as_pointer())
+            values = builder.load(at, align=context.get_abi_sizeof(item))
+        else:  # 8 loads through the stride, into one vector
+            stride = builder.extract_value(array.strides, 0)
+            base = builder.ptrtoint(array.data, ir.IntType(64))
+            values = ir.Constant(vector, ir.Undefined)
+            for b in range(8):
+                offset = builder.mul(builder.add(j, ir.Constant(ir.IntType(64), b)), stride)
+                at = builder.inttoptr(builder.add(base, offset), item.as_pointer())
+                values = builder.insert_element(values, builder.load(at),
+                                                ir.Constant(ir.IntType(32), b))
+        if isinstance(x_type.dtype, types.Float):  # unordered: NaN != 0
+            nonzero = builder.fcmp_unordered("!=", values, ir.Constant(vector, [0.0] * 8))
+        else:
+            nonzero = builder.icmp_unsigned("!=", values, ir.Constant(vector, [0] * 8))
+        return builder.zext(builder.bitcast(nonzero, ir.IntType(8)), ir.IntType(64))
+    return types.int64(x, j), codegen
 
 
 # -- row formulas ------------------------------------------------------------------------

@@ -82,6 +82,7 @@ from numba import types
 from numba.extending import overload
 
 from ._jit import jit
+from .bits import list_byte, nonzero_byte
 from .hashing import (SPARSE_SIGN, TERNARY, entry_hash, feature_key, gaussian_entry,
                       sparse_sign_entries, ternary_entry)
 from .lanes import (BYTE_LANES, HALVES, LANES, block_halves, block_lanes, block_sums_of,
@@ -348,11 +349,16 @@ def row_sums(x, cache, feats, acc):
     """acc[k] = <x, r_k> for one dense row x (1-D, float32/float64, any stride), from
     a dense cache tuple: the row's non-zero features in ascending order, each added
     by ``add_feature`` as a scalar. Returns True if x has a NaN or +-inf (which are
-    non-zero, so each is tested as it is read). ``feats`` is (n_features,) int64
-    scratch, ``acc`` (n_bits,) float64."""
+    non-zero, so each is tested as it is read). ``feats`` is (n_features +
+    ``SET_BITS_PAD``,) int64 scratch (``list_byte`` writes 8 slots at a time), ``acc``
+    (n_bits,) float64."""
     acc[:] = 0.0
+    n = x.shape[0]
+    full = n - n % 8
     m = 0
-    for j in range(x.shape[0]):  # branch-free compaction of the non-zero features
+    for j in range(0, full, 8):  # the non-zero features, listed 8 values at a time
+        m = list_byte(feats, m, j, nonzero_byte(x, j))
+    for j in range(full, n):  # the rest branch-free, one at a time
         feats[m] = j
         m += x[j] != 0.0
     bad = False

@@ -7,7 +7,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 import naive
 from conftest import THREADS
 from pnet._hyperplanes import gather_add, pack, scatter_add, unpack, unpack_rows
-from pnet.kernels.bits import SET_BITS_PAD, set_bits
+from pnet.kernels.bits import SET_BITS_PAD, nonzero_byte, set_bits
 
 N_BITS = [1, 63, 64, 65, 100, 128, 720]
 N_ROWS = [0, 1, 37]
@@ -58,6 +58,25 @@ def test_set_bits_lists_the_set_bits_in_order(rng, n_bits):
         assert m == row.sum()
         assert_array_equal(idx[:m], np.flatnonzero(row))
         assert np.all(idx[n_bits + SET_BITS_PAD:] == -7)
+
+
+@njit
+def nonzero_bytes(x):
+    return [nonzero_byte(x, j) for j in range(x.shape[0] - 7)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8, np.int64])
+def test_nonzero_byte_is_x_not_zero(rng, dtype):
+    """``nonzero_byte(x, j)`` has bit b set where x[j + b] != 0, NaN included and
+    -0.0 excluded, for contiguous and strided x (every start j)."""
+    x = rng.integers(-3, 4, size=40).astype(np.float64) * rng.random(40)
+    x[rng.random(40) < 0.5] = 0.0
+    if np.dtype(dtype).kind == "f":
+        x[[2, 5, 11, 17, 23]] = [np.nan, -0.0, np.inf, -np.inf, 5e-324]
+    x = np.abs(np.rint(x * 50)).astype(dtype) if np.dtype(dtype).kind in "iu" else x.astype(dtype)
+    for y in (x, np.repeat(x, 3)[::3], x[::-1].copy()[::-1]):
+        expected = [sum(1 << b for b in range(8) if y[j + b] != 0) for j in range(len(y) - 7)]
+        assert nonzero_bytes(y) == expected
 
 
 @pytest.mark.parametrize("n_bits", N_BITS)

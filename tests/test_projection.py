@@ -15,6 +15,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import naive
 import pnet._hyperplanes as hyperplanes_module
+from pnet.kernels.bits import SET_BITS_PAD
 from pnet.kernels.lanes import HALVES, LANES
 from pnet.kernels.lanes import block_sums_of
 from pnet.kernels.projection import (feature_sums, group_bits, group_scratch, pack_lanes,
@@ -625,7 +626,7 @@ def test_bit_groups_of_no_entries():
 def one_row_bits(X, cache, n_bits):
     """Each row of X alone through ``row_sums`` and ``pack_row`` (the single-row
     kernels' projection), and its non-finite flag."""
-    feats = np.empty(X.shape[1], dtype=np.int64)
+    feats = np.empty(X.shape[1] + SET_BITS_PAD, dtype=np.int64)
     acc = np.empty(n_bits)
     out = np.zeros((X.shape[0], (n_bits + 63) // 64), dtype=np.uint64)
     bad = np.zeros(X.shape[0], dtype=np.bool_)
