@@ -435,12 +435,16 @@ def lanes_load(typingctx, table, k):
         return None
 
     def codegen(context, builder, signature, args):
-        row = _lane_row(context, builder, signature.args[0], args[0], args[1],
-                        signature.args[1])
-        return builder.load(row, align=_align(signature.args[0]),
-                            typ=_vector(signature.args[0]))
+        return _load_row(context, builder, signature.args[0], args[0], args[1],
+                         signature.args[1])
     kind = lanes if table.dtype == types.float64 else byte_lanes
     return kind(table, k), codegen
+
+
+def _load_row(context, builder, table_type, table, k, k_type):
+    """The vector ``table[k, :]``."""
+    row = _lane_row(context, builder, table_type, table, k, k_type)
+    return builder.load(row, align=_align(table_type), typ=_vector(table_type))
 
 
 @intrinsic
@@ -470,14 +474,45 @@ def lanes_add_signed(typingctx, acc, v, s):
         return None
 
     def codegen(context, builder, signature, args):
-        vec = _VEC if isinstance(signature.args[0], Lanes) else _VEC8
-        s = context.cast(builder, args[2], signature.args[2],
-                         types.float64 if vec is _VEC else types.float32)
-        name = f"llvm.fmuladd.v{vec.count}f{64 if vec is _VEC else 32}"
-        fmuladd = cgutils.get_or_insert_function(builder.module,
-                                                 ir.FunctionType(vec, [vec, vec, vec]), name)
-        return builder.call(fmuladd, [args[1], _splat(builder, s, vec), args[0]])
+        return _add_signed(context, builder, signature.args[0], args[0], args[1], args[2],
+                           signature.args[2])
     return acc(acc, v, types.float64), codegen
+
+
+def _add_signed(context, builder, acc_type, acc, v, s, s_type):
+    """``lanes_add_signed``'s acc + v * s (``llvm.fmuladd``; s a +-1 scalar)."""
+    vec = _VEC if isinstance(acc_type, Lanes) else _VEC8
+    s = context.cast(builder, s, s_type, types.float64 if vec is _VEC else types.float32)
+    name = f"llvm.fmuladd.v{vec.count}f{64 if vec is _VEC else 32}"
+    fmuladd = cgutils.get_or_insert_function(builder.module,
+                                             ir.FunctionType(vec, [vec, vec, vec]), name)
+    return builder.call(fmuladd, [v, _splat(builder, s, vec), acc])
+
+
+@intrinsic
+def lanes_add_entry(typingctx, a, b, t0, t1, k, s):
+    """(a + s t0[k, :], b + s t1[k, :]): one hyperplane entry (feature k, sign s = +-1,
+    ``lanes_add_signed``) for both halves of a by-bit block, the two tables of
+    ``lane_table``. Two halves only for float32 tables (uint8 rows, ``block_halves``):
+    for float64 tables b is returned as it is and t1 not read. One intrinsic rather
+    than a jit function returning a pair: numba types and lowers it as one call, where
+    16 inlined pairs a group took the by-bit kernel's first compile from ~0.9 to ~2 s."""
+    if not (isinstance(a, (Lanes, ByteLanes)) and b == a and _accumulator(t0) and t1 == t0
+            and isinstance(k, types.Integer) and isinstance(s, types.Float)
+            and (t0.dtype == types.float64) == isinstance(a, Lanes)):
+        return None
+    pair = types.UniTuple(a, 2)
+
+    def codegen(context, builder, signature, args):
+        acc_type, _, table_type, _, k_type, s_type = signature.args
+        a, b, t0, t1, k, s = args
+        a = _add_signed(context, builder, acc_type, a,
+                        _load_row(context, builder, table_type, t0, k, k_type), s, s_type)
+        if table_type.dtype == types.float32:
+            b = _add_signed(context, builder, acc_type, b,
+                            _load_row(context, builder, table_type, t1, k, k_type), s, s_type)
+        return context.make_tuple(builder, signature.return_type, [a, b])
+    return pair(a, b, t0, t1, k, s), codegen
 
 
 def _transpose8(builder, rows):
@@ -549,10 +584,14 @@ def lanes_positive_of(typingctx, v):
         return None
 
     def codegen(context, builder, signature, args):
-        vec = _VEC if isinstance(signature.args[0], Lanes) else _VEC8
-        positive = builder.fcmp_ordered(">", args[0], ir.Constant(vec, [0.0] * vec.count))
-        return builder.zext(builder.bitcast(positive, ir.IntType(vec.count)), _I64)
+        return _positive_of(builder, signature.args[0], args[0])
     return types.int64(v), codegen
+
+
+def _positive_of(builder, v_type, v):
+    vec = _VEC if isinstance(v_type, Lanes) else _VEC8
+    positive = builder.fcmp_ordered(">", v, ir.Constant(vec, [0.0] * vec.count))
+    return builder.zext(builder.bitcast(positive, ir.IntType(vec.count)), _I64)
 
 
 @intrinsic
@@ -565,9 +604,34 @@ def set_byte(typingctx, words, i, value):
         return None
 
     def codegen(context, builder, signature, args):
-        array = context.make_array(signature.args[0])(context, builder, args[0])
-        data = builder.bitcast(array.data, ir.IntType(8).as_pointer())
-        i = context.cast(builder, args[1], signature.args[1], types.int64)
-        builder.store(builder.trunc(args[2], ir.IntType(8)), builder.gep(data, [i]))
+        _store_byte(context, builder, signature.args[0], args[0], args[1], signature.args[1],
+                    args[2])
         return context.get_dummy_value()
     return types.void(words, i, value), codegen
+
+
+def _store_byte(context, builder, words_type, words, i, i_type, value):
+    array = context.make_array(words_type)(context, builder, words)
+    data = builder.bitcast(array.data, ir.IntType(8).as_pointer())
+    i = context.cast(builder, i, i_type, types.int64)
+    builder.store(builder.trunc(value, ir.IntType(8)), builder.gep(data, [i]))
+
+
+@intrinsic
+def set_masks(typingctx, m0, m1, i, a, b):
+    """Byte i of m0 = ``lanes_positive_of(a)``, and of m1 = that of b when a and b
+    are byte lanes (the two halves of a block of uint8 rows, ``lanes_add_entry``)."""
+    if not (isinstance(m0, types.Array) and m0.ndim == 1 and m0.layout == "C"
+            and m0.dtype == types.uint64 and m1 == m0 and isinstance(i, types.Integer)
+            and isinstance(a, (Lanes, ByteLanes)) and b == a):
+        return None
+
+    def codegen(context, builder, signature, args):
+        words_type, _, i_type, v_type, _ = signature.args
+        m0, m1, i, a, b = args
+        _store_byte(context, builder, words_type, m0, i, i_type, _positive_of(builder, v_type, a))
+        if isinstance(v_type, ByteLanes):
+            _store_byte(context, builder, words_type, m1, i, i_type,
+                        _positive_of(builder, v_type, b))
+        return context.get_dummy_value()
+    return types.void(m0, m1, i, a, b), codegen

@@ -86,10 +86,9 @@ from .bits import list_byte, nonzero_byte
 from .hashing import (SPARSE_SIGN, TERNARY, entry_hash, feature_key, gaussian_entry,
                       sparse_sign_entries, ternary_entry)
 from .lanes import (BYTE_LANES, HALVES, LANES, block_halves, block_lanes, block_sums_of,
-                    lane_table,
-                    lanes_add_at, lanes_add_signed, lanes_axpy_at, lanes_from_rows, lanes_load,
-                    lanes_nonfinite, lanes_of, lanes_positive, lanes_positive_of, lanes_set_at,
-                    lanes_sub_at, set_byte, tile_to_table)
+                    lane_table, lanes_add_at, lanes_add_entry, lanes_axpy_at, lanes_from_rows,
+                    lanes_load, lanes_nonfinite, lanes_of, lanes_positive, lanes_set_at,
+                    lanes_sub_at, set_masks, tile_to_table)
 
 assert LANES == BYTE_LANES == 8, "pack_lanes spreads words of bytes: 8 rows a block"
 
@@ -240,25 +239,6 @@ def block_to_table(X, start, nrow, table):
 _U1, _U2, _U3, _U4, _U5, _U6, _U7 = (np.uint64(k) for k in range(1, 8))
 
 
-@jit(inline="always")
-def add_entry(a, b, t0, t1, j, s, halves):
-    """(a + s t0[j], b + s t1[j]): one entry (feature j, sign s) for both halves of a
-    block; b as it is for a block of one half (``halves``: a constant)."""
-    a = lanes_add_signed(a, lanes_load(t0, j), s)
-    if halves == 2:
-        b = lanes_add_signed(b, lanes_load(t1, j), s)
-    return a, b
-
-
-@jit(inline="always")
-def put_masks(m0, m1, slot, a, b, halves):
-    """The masks ``> 0`` of a bit's sums, a (first half) and b (second), to byte
-    ``slot`` of each half's masks."""
-    set_byte(m0, slot, lanes_positive_of(a))
-    if halves == 2:
-        set_byte(m1, slot, lanes_positive_of(b))
-
-
 @jit
 def group_bits(X, start, nrow, slots, gptr, gidx, gsgn, tables, masks, packed):
     """The block's packed bits as ``feature_sums`` and ``pack_lanes`` give them,
@@ -280,38 +260,39 @@ def group_bits(X, start, nrow, slots, gptr, gidx, gsgn, tables, masks, packed):
 
     ``tables`` and ``masks`` are ``group_scratch(X, n_bits)``; ``packed`` has
     ``block_rows(X)`` rows. Returns the bit mask of the non-finite rows."""
-    halves = block_halves(X)  # a constant: LLVM drops the second half's code for 1
+    halves = block_halves(X)  # a constant (1 or 2): one call site each, inlined once
+    bad = 0
+    for h in range(halves):
+        if nrow > h * LANES:
+            bad |= block_to_table(X, start + h * LANES, min(nrow - h * LANES, LANES),
+                                  tables[h]) << (h * LANES)
     t0, t1, m0, m1 = tables[0], tables[1], masks[0], masks[1]
-    low = min(nrow, LANES)
-    bad = block_to_table(X, start, low, t0)
-    if nrow > LANES:
-        bad |= block_to_table(X, start + LANES, nrow - LANES, t1) << LANES
     zero = lanes_load(t0, X.shape[1])
     for g in range(gptr.shape[0] - 1):
         a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = zero
         b0 = b1 = b2 = b3 = b4 = b5 = b6 = b7 = zero
         for q in range(gptr[g], gptr[g + 1], 8):
             p = np.uint64(q)  # unsigned: no wraparound code for gidx[p + 1] ...
-            a0, b0 = add_entry(a0, b0, t0, t1, gidx[p], gsgn[p], halves)
-            a1, b1 = add_entry(a1, b1, t0, t1, gidx[p + _U1], gsgn[p + _U1], halves)
-            a2, b2 = add_entry(a2, b2, t0, t1, gidx[p + _U2], gsgn[p + _U2], halves)
-            a3, b3 = add_entry(a3, b3, t0, t1, gidx[p + _U3], gsgn[p + _U3], halves)
-            a4, b4 = add_entry(a4, b4, t0, t1, gidx[p + _U4], gsgn[p + _U4], halves)
-            a5, b5 = add_entry(a5, b5, t0, t1, gidx[p + _U5], gsgn[p + _U5], halves)
-            a6, b6 = add_entry(a6, b6, t0, t1, gidx[p + _U6], gsgn[p + _U6], halves)
-            a7, b7 = add_entry(a7, b7, t0, t1, gidx[p + _U7], gsgn[p + _U7], halves)
+            a0, b0 = lanes_add_entry(a0, b0, t0, t1, gidx[p], gsgn[p])
+            a1, b1 = lanes_add_entry(a1, b1, t0, t1, gidx[p + _U1], gsgn[p + _U1])
+            a2, b2 = lanes_add_entry(a2, b2, t0, t1, gidx[p + _U2], gsgn[p + _U2])
+            a3, b3 = lanes_add_entry(a3, b3, t0, t1, gidx[p + _U3], gsgn[p + _U3])
+            a4, b4 = lanes_add_entry(a4, b4, t0, t1, gidx[p + _U4], gsgn[p + _U4])
+            a5, b5 = lanes_add_entry(a5, b5, t0, t1, gidx[p + _U5], gsgn[p + _U5])
+            a6, b6 = lanes_add_entry(a6, b6, t0, t1, gidx[p + _U6], gsgn[p + _U6])
+            a7, b7 = lanes_add_entry(a7, b7, t0, t1, gidx[p + _U7], gsgn[p + _U7])
         o = 8 * g
-        put_masks(m0, m1, slots[o], a0, b0, halves)
-        put_masks(m0, m1, slots[o + 1], a1, b1, halves)
-        put_masks(m0, m1, slots[o + 2], a2, b2, halves)
-        put_masks(m0, m1, slots[o + 3], a3, b3, halves)
-        put_masks(m0, m1, slots[o + 4], a4, b4, halves)
-        put_masks(m0, m1, slots[o + 5], a5, b5, halves)
-        put_masks(m0, m1, slots[o + 6], a6, b6, halves)
-        put_masks(m0, m1, slots[o + 7], a7, b7, halves)
-    pack_masks(m0, 0, low, packed)
-    if nrow > LANES:
-        pack_masks(m1, LANES, nrow - LANES, packed)
+        set_masks(m0, m1, slots[o], a0, b0)
+        set_masks(m0, m1, slots[o + 1], a1, b1)
+        set_masks(m0, m1, slots[o + 2], a2, b2)
+        set_masks(m0, m1, slots[o + 3], a3, b3)
+        set_masks(m0, m1, slots[o + 4], a4, b4)
+        set_masks(m0, m1, slots[o + 5], a5, b5)
+        set_masks(m0, m1, slots[o + 6], a6, b6)
+        set_masks(m0, m1, slots[o + 7], a7, b7)
+    for h in range(halves):
+        if nrow > h * LANES:
+            pack_masks(masks[h], h * LANES, min(nrow - h * LANES, LANES), packed)
     return bad
 
 

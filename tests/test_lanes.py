@@ -9,9 +9,10 @@ from numba import njit
 from numpy.testing import assert_array_equal
 
 from pnet.kernels.lanes import (BYTE_LANES, HALVES, LANES, lane_table, lanes_add_at,
-                                lanes_axpy_at, lanes_from_rows, lanes_add_signed, lanes_load, lanes_nonfinite,
-                                lanes_positive, lanes_positive_of, lanes_set_at, lanes_sub_at,
-                                set_byte, tile_to_table, words_view)
+                                lanes_add_entry, lanes_add_signed, lanes_axpy_at,
+                                lanes_from_rows, lanes_load, lanes_nonfinite, lanes_positive,
+                                lanes_positive_of, lanes_set_at, lanes_sub_at, set_byte,
+                                set_masks, tile_to_table, words_view)
 from pnet.kernels.projection import union_features
 
 
@@ -256,6 +257,46 @@ def gathered(table, rows, signs):
         s = lanes_add_signed(s, lanes_load(table, rows[i]), signs[i])
     lanes_set_at(table, table.shape[0] - 1, s)
     return lanes_positive_of(s)
+
+
+@njit
+def entry_pairs(tables, rows, signs, m0, m1):
+    """Both halves' sums from their zero rows (the last) by ``lanes_add_entry``,
+    stored there; their masks by ``set_masks`` to byte 3 of m0 and m1."""
+    t0, t1 = tables[0], tables[1]
+    last = t0.shape[0] - 1
+    a, b = lanes_load(t0, last), lanes_load(t1, last)
+    for i in range(rows.shape[0]):
+        a, b = lanes_add_entry(a, b, t0, t1, rows[i], signs[i])
+    set_masks(m0, m1, 3, a, b)
+    lanes_set_at(t0, last, a)
+    lanes_set_at(t1, last, b)
+
+
+@pytest.mark.parametrize("wide", [np.float64, np.float32])
+def test_an_entry_goes_to_both_halves_of_a_byte_block_only(rng, wide):
+    """``lanes_add_entry`` adds an entry to both halves' sums for float32 tables (the
+    16-row blocks of uint8 rows), as ``lanes_add_signed`` would to each, and leaves
+    the second half alone for float64 tables (8-row blocks); ``set_masks`` writes the
+    masks of both, or of the first only, likewise."""
+    like = np.empty((1, 1), dtype=np.uint8 if wide == np.float32 else np.float64)
+    tables = tables_for(like, 7)
+    tables[:, :6] = rng.integers(-9, 10, size=(HALVES, 6, LANES)).astype(wide)
+    tables[:, 6] = 0.0
+    rows = rng.integers(0, 6, size=10)
+    signs = rng.choice([-1.0, 1.0], size=10)
+    m0, m1 = np.zeros(2, dtype=np.uint64), np.full(2, 5, dtype=np.uint64)
+    want = [sum((tables[h, k] * wide(s) for k, s in zip(rows, signs)), np.zeros(LANES, wide))
+            for h in range(HALVES)]
+    entry_pairs(tables, rows, signs, m0, m1)
+    assert_array_equal(tables[0, 6], want[0])
+    masks = [sum(1 << r for r in range(LANES) if w[r] > 0) for w in want]
+    assert m0[0] == masks[0] << 24 and m0[1] == 0
+    if wide == np.float32:
+        assert_array_equal(tables[1, 6], want[1])
+        assert m1[0] == (5 & ~np.uint64(0xFF << 24)) | np.uint64(masks[1] << 24)
+    else:
+        assert np.all(tables[1, 6] == 0) and np.all(m1 == 5)
 
 
 @pytest.mark.parametrize("wide", [np.float64, np.float32])
