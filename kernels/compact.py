@@ -115,9 +115,9 @@ MODEL_HEADER = 7
 def row_work(n_features, n_bits, n_ints, n_out):
     """(work, z): the one-row kernels' scratch, an int64 array, and z, the float32 view
     of it the kernel writes the first layer's pre-activations to. Its sections
-    (``work_views``): feats (n_features + SET_BITS_PAD,) int64, acc (n_bits,) float64, packed
+    (``work_views``): feats (n_features,) int64, acc (n_bits,) float64, packed
     (n_words,) uint64, ints (n_ints,) int64 (popcounts or set bits), z."""
-    sizes = (n_features + SET_BITS_PAD, n_bits, (n_bits + 63) // 64, n_ints, (n_out + 1) // 2)
+    sizes = (n_features, n_bits, (n_bits + 63) // 64, n_ints, (n_out + 1) // 2)
     starts = np.cumsum((WORK_HEADER,) + sizes)
     work = np.zeros(starts[-1], dtype=np.int64)
     work[:WORK_HEADER] = (*starts, n_out)

@@ -330,9 +330,9 @@ def row_sums(x, cache, feats, acc):
     """acc[k] = <x, r_k> for one dense row x (1-D, float32/float64, any stride), from
     a dense cache tuple: the row's non-zero features in ascending order, each added
     by ``add_feature`` as a scalar. Returns True if x has a NaN or +-inf (which are
-    non-zero, so each is tested as it is read). ``feats`` is (n_features +
-    ``SET_BITS_PAD``,) int64 scratch (``list_byte`` writes 8 slots at a time), ``acc``
-    (n_bits,) float64."""
+    non-zero, so each is tested as it is read). ``feats`` is (n_features,) int64
+    scratch (``list_byte`` writes 8 slots from m, and m never passes j, so they stay
+    inside it), ``acc`` (n_bits,) float64."""
     acc[:] = 0.0
     n = x.shape[0]
     full = n - n % 8

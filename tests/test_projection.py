@@ -15,7 +15,6 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import naive
 import pnet._hyperplanes as hyperplanes_module
-from pnet.kernels.bits import SET_BITS_PAD
 from pnet.kernels.lanes import HALVES, LANES
 from pnet.kernels.lanes import block_sums_of
 from pnet.kernels.projection import (feature_sums, group_bits, group_scratch, pack_lanes,
@@ -625,14 +624,18 @@ def test_bit_groups_of_no_entries():
 @njit
 def one_row_bits(X, cache, n_bits):
     """Each row of X alone through ``row_sums`` and ``pack_row`` (the single-row
-    kernels' projection), and its non-finite flag."""
-    feats = np.empty(X.shape[1] + SET_BITS_PAD, dtype=np.int64)
+    kernels' projection), and its non-finite flag. ``row_sums`` gets feats of exactly
+    n_features slots, followed by sentinels that must stay."""
+    guarded = np.full(X.shape[1] + 8, -7, dtype=np.int64)
+    feats = guarded[:X.shape[1]]
     acc = np.empty(n_bits)
     out = np.zeros((X.shape[0], (n_bits + 63) // 64), dtype=np.uint64)
     bad = np.zeros(X.shape[0], dtype=np.bool_)
     for i in range(X.shape[0]):
         bad[i] = row_sums(X[i], cache, feats, acc)
         pack_row(acc, out[i])
+    if not np.all(guarded[X.shape[1]:] == -7):
+        raise AssertionError("row_sums wrote past its feats")
     return out, bad
 
 
