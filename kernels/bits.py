@@ -231,11 +231,15 @@ def set_bits(packed_row, n_bits, idx):
     """idx[:m] = the set bits k of a packed row, ascending; returns m. A byte at a time
     (``list_byte``: a table lookup, an add and a store of 8 slots, where a loop over
     the bits took a store and an add per bit: 720 bits are 90 bytes); idx needs
-    ``n_bits + SET_BITS_PAD`` slots, and what follows idx[m - 1] is not meaningful."""
+    ``n_bits + SET_BITS_PAD`` slots, and what follows idx[m - 1] is not meaningful.
+    Bits at n_bits and above are not read, as the bit-by-bit loop did not read them."""
     m = 0
-    for q in range((n_bits + 7) >> 3):
-        word = packed_row[q >> 3]
-        m = list_byte(idx, m, q << 3, (word >> np.uint64((q & 7) << 3)) & _BYTE)
+    full = n_bits >> 3
+    for q in range(full):
+        m = list_byte(idx, m, q << 3, (packed_row[q >> 3] >> np.uint64((q & 7) << 3)) & _BYTE)
+    if n_bits & 7:  # the last byte's bits below n_bits only, whatever lies above them
+        last = (packed_row[full >> 3] >> np.uint64((full & 7) << 3)) & _BYTE
+        m = list_byte(idx, m, full << 3, last & ((_ONE << np.uint64(n_bits & 7)) - _ONE))
     return m
 
 

@@ -47,8 +47,9 @@ def listed(packed_row, n_bits, idx):
 @pytest.mark.parametrize("n_bits", N_BITS + [7, 8, 9, 56, 57, 1000])
 def test_set_bits_lists_the_set_bits_in_order(rng, n_bits):
     """``set_bits`` (a byte at a time from a table) is np.flatnonzero of the row, for
-    rows empty, full, sparse and dense, and writes nothing past ``n_bits +
-    SET_BITS_PAD`` slots (the sentinels after them stay)."""
+    rows empty, full, sparse and dense, writes nothing past ``n_bits +
+    SET_BITS_PAD`` slots (the sentinels after them stay), and lists none of the last
+    word's bits at n_bits and above when they are set."""
     B = np.vstack([np.zeros(n_bits, bool), np.ones(n_bits, bool),
                    *(random_bits(rng, 6, n_bits, p) for p in (0.03, 0.5, 0.97))])
     B[-1, -1] = True  # the last bit, set
@@ -58,6 +59,11 @@ def test_set_bits_lists_the_set_bits_in_order(rng, n_bits):
         assert m == row.sum()
         assert_array_equal(idx[:m], np.flatnonzero(row))
         assert np.all(idx[n_bits + SET_BITS_PAD:] == -7)
+        if n_bits % 64:  # the last word's unused bits set: none of them listed
+            dirty = packed.copy()
+            dirty[-1] |= ~np.uint64(0) << np.uint64(n_bits % 64)
+            assert listed(dirty, n_bits, idx) == m
+            assert_array_equal(idx[:m], np.flatnonzero(row))
 
 
 @njit
