@@ -161,6 +161,7 @@ def _byte_table(module):
         value = ir.Constant(_BYTE_TABLE, [ir.Constant(_BYTE_BITS, r + [0] * (8 - len(r)))
                                           for r in rows])
         table = cgutils.global_constant(module, name, value)
+        table.align = 64  # a row is one 64-byte line, loaded as one vector
     return table
 
 
@@ -293,7 +294,7 @@ def plane_add_int8(packed_row, planes, scale, bias, counts, z):
     count times 2**P taken off (2**(P-1) - 2**P = -2**(P-1)): one loop over all the
     planes, where a loop that started from the negated top plane compiled to slower
     code (the whole layer on 10,000 MNIST rows, int8, one thread: 1.46 against
-    2.56 ms; ``bench/RESULTS.md``, "The int8 layer's sum")."""
+    2.56 ms; ``bench/RESULTS.md``, "The layers' own loops")."""
     plane_sum(packed_row, planes, counts)
     if z.shape[0] == 0:  # a first layer of width 0 (a valid model): nothing to add
         return
