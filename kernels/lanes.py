@@ -307,8 +307,13 @@ def block_halves(typingctx, X):
     of 8 (bench/RESULTS.md, "The layers' own loops, and 16 uint8 rows a block")."""
     if not isinstance(X, types.Array):
         return None
-    halves = HALVES if X.dtype == types.uint8 else 1
+    halves = _halves(X)
     return types.intp(X), lambda context, builder, signature, args: ir.Constant(_I64, halves)
+
+
+def _halves(X_type):
+    """``block_halves`` of an array type: 2 for uint8 rows, 1 otherwise."""
+    return HALVES if X_type.dtype == types.uint8 else 1
 
 
 @intrinsic
@@ -404,10 +409,11 @@ _SHUFFLE = ir.VectorType(ir.IntType(32), 8)
 
 @intrinsic
 def lane_table(typingctx, buf, n, X):
-    """``HALVES`` (2) C tables (n, 8) of lanes for blocks of X, as one (2, n, 8) array
-    in ``buf`` (1-D C float64 of at least 16 n + 8 elements), starting at buf's first
-    64-byte aligned address so that no row straddles two cache lines: float64 for
-    float rows, float32 for uint8 rows. A borrowed view, no copy, no checks."""
+    """``block_halves(X)`` C tables (n, 8) of lanes for blocks of X, as one (halves,
+    n, 8) array in ``buf`` (1-D C float64 of at least 8 halves n + 8 elements),
+    starting at buf's first 64-byte aligned address so that no row straddles two
+    cache lines: one float64 table for float rows, two float32 tables for uint8 rows.
+    A borrowed view, no copy, no checks."""
     if not (isinstance(buf, types.Array) and buf.ndim == 1 and buf.layout == "C"
             and buf.dtype == types.float64 and isinstance(n, types.Integer)
             and isinstance(X, types.Array)):
@@ -424,7 +430,7 @@ def lane_table(typingctx, buf, n, X):
         n = context.cast(builder, args[1], signature.args[1], types.int64)
         width = BYTE_LANES if byte_rows else LANES
         return _array_over(context, builder, src, data, out_type,
-                           [ir.Constant(_I64, HALVES), n, ir.Constant(_I64, width)])
+                           [ir.Constant(_I64, _halves(X)), n, ir.Constant(_I64, width)])
     return out_type(buf, n, X), codegen
 
 

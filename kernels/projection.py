@@ -85,7 +85,7 @@ from ._jit import jit
 from .bits import list_byte, nonzero_byte
 from .hashing import (SPARSE_SIGN, TERNARY, entry_hash, feature_key, gaussian_entry,
                       sparse_sign_entries, ternary_entry)
-from .lanes import (BYTE_LANES, HALVES, LANES, block_halves, block_lanes, block_sums_of,
+from .lanes import (BYTE_LANES, LANES, block_halves, block_lanes, block_sums_of,
                     lane_table, lanes_add_at, lanes_add_entry, lanes_axpy_at, lanes_from_rows,
                     lanes_load, lanes_nonfinite, lanes_of, lanes_positive, lanes_set_at,
                     lanes_sub_at, set_masks, tile_to_table)
@@ -266,7 +266,7 @@ def group_bits(X, start, nrow, slots, gptr, gidx, gsgn, tables, masks, packed):
         if nrow > h * LANES:
             bad |= block_to_table(X, start + h * LANES, min(nrow - h * LANES, LANES),
                                   tables[h]) << (h * LANES)
-    t0, t1, m0, m1 = tables[0], tables[1], masks[0], masks[1]
+    t0, t1, m0, m1 = tables[0], tables[halves - 1], masks[0], masks[halves - 1]
     zero = lanes_load(t0, X.shape[1])
     for g in range(gptr.shape[0] - 1):
         a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = zero
@@ -305,21 +305,21 @@ def block_rows(X):
 
 @jit(inline="always")
 def group_scratch(X, n_bits):
-    """(tables, masks) of ``group_bits`` for blocks of X: the halves' lane tables
-    (``lane_table``; zero rows zeroed, and for blocks of two halves the whole second
-    table, which a block of at most 8 rows leaves unread: its sums then add zeros,
-    not whatever the memory held, subnormals included) and their masks, zeroed (the
-    bytes past n_bits stay 0). ``np.empty`` and loops: ``np.zeros`` would add ~0.4 s
-    to the first call's compile."""
+    """(tables, masks) of ``group_bits`` for blocks of X: the ``block_halves(X)``
+    lane tables (``lane_table``; zero rows zeroed, and the whole second table, which
+    a block of at most 8 rows leaves unread: its sums then add zeros, not whatever
+    the memory held, subnormals included) and their masks, zeroed (the bytes past
+    n_bits stay 0). ``np.empty`` and loops: ``np.zeros`` would add ~0.4 s to the
+    first call's compile."""
     n = X.shape[1] + 1
-    tables = lane_table(np.empty(HALVES * LANES * n + LANES), n, X)
-    for h in range(HALVES):
-        whole = h == 1 and block_halves(X) == 2
-        for j in range(0 if whole else n - 1, n):
+    halves = block_halves(X)
+    tables = lane_table(np.empty(halves * LANES * n + LANES), n, X)
+    for h in range(halves):
+        for j in range(0 if h == 1 else n - 1, n):
             for r in range(tables.shape[2]):
                 tables[h, j, r] = 0
-    masks = np.empty((HALVES, 8 * ((n_bits + 63) // 64)), dtype=np.uint64)
-    for h in range(HALVES):
+    masks = np.empty((halves, 8 * ((n_bits + 63) // 64)), dtype=np.uint64)
+    for h in range(halves):
         for w in range(masks.shape[1]):
             masks[h, w] = 0
     return tables, masks

@@ -204,7 +204,8 @@ def test_words_view_is_numpy_view_of_the_same_memory(rng):
 # -- the lane table of the by-bit block sums -------------------------------------------
 @njit
 def tables_for(X, n):
-    """Fresh lane tables (both halves) of n rows for blocks of X, every element 7."""
+    """Fresh lane tables (one, two for uint8 X) of n rows for blocks of X, every
+    element 7."""
     tables = lane_table(np.zeros(HALVES * LANES * n + LANES), n, X)
     tables[:, :, :] = 7
     return tables
@@ -229,13 +230,14 @@ def test_tile_to_table_is_the_transposed_block(rng, dtype):
     else:
         X = base.astype(dtype)
     wide = np.float32 if dtype == np.uint8 else np.float64
-    for (start, j), half in itertools.product([(0, 0), (5, 3), (13, 11), (7, 8)], range(HALVES)):
+    halves = HALVES if dtype == np.uint8 else 1  # ``block_halves``
+    for (start, j), half in itertools.product([(0, 0), (5, 3), (13, 11), (7, 8)], range(halves)):
         tables = tables_for(X, X.shape[1])
-        assert tables.shape == (HALVES, X.shape[1], LANES) and tables.dtype == wide
+        assert tables.shape == (halves, X.shape[1], LANES) and tables.dtype == wide
         assert tables.ctypes.data % 64 == 0  # and so every row of either half is aligned:
         assert tables[half].ctypes.data % (LANES * tables.itemsize) == 0
         assert tile(X, start, j, tables[half]) == 0
-        expected = np.full((HALVES, X.shape[1], LANES), 7, dtype=wide)
+        expected = np.full((halves, X.shape[1], LANES), 7, dtype=wide)
         expected[half, j:j + 8] = X[start:start + 8, j:j + 8].T.astype(wide)
         assert_array_equal(tables.view(np.uint8), expected.view(np.uint8))
     if dtype == np.uint8:
@@ -245,7 +247,7 @@ def test_tile_to_table_is_the_transposed_block(rng, dtype):
             Y = X.copy()
             Y[5 + r, 3 + c] = value
             Y[4, 3] = Y[13, 3] = Y[5, 2] = Y[5, 11] = value  # outside the tile
-            assert tile(Y, 5, 3, tables_for(Y, Y.shape[1])[1]) == 1 << r
+            assert tile(Y, 5, 3, tables_for(Y, Y.shape[1])[0]) == 1 << r
 
 
 @njit
@@ -260,10 +262,9 @@ def gathered(table, rows, signs):
 
 
 @njit
-def entry_pairs(tables, rows, signs, m0, m1):
+def entry_pairs(t0, t1, rows, signs, m0, m1):
     """Both halves' sums from their zero rows (the last) by ``lanes_add_entry``,
     stored there; their masks by ``set_masks`` to byte 3 of m0 and m1."""
-    t0, t1 = tables[0], tables[1]
     last = t0.shape[0] - 1
     a, b = lanes_load(t0, last), lanes_load(t1, last)
     for i in range(rows.shape[0]):
@@ -280,7 +281,7 @@ def test_an_entry_goes_to_both_halves_of_a_byte_block_only(rng, wide):
     the second half alone for float64 tables (8-row blocks); ``set_masks`` writes the
     masks of both, or of the first only, likewise."""
     like = np.empty((1, 1), dtype=np.uint8 if wide == np.float32 else np.float64)
-    tables = tables_for(like, 7)
+    tables = np.stack([tables_for(like, 7)[0] for _ in range(HALVES)])  # two of them
     tables[:, :6] = rng.integers(-9, 10, size=(HALVES, 6, LANES)).astype(wide)
     tables[:, 6] = 0.0
     rows = rng.integers(0, 6, size=10)
@@ -288,7 +289,7 @@ def test_an_entry_goes_to_both_halves_of_a_byte_block_only(rng, wide):
     m0, m1 = np.zeros(2, dtype=np.uint64), np.full(2, 5, dtype=np.uint64)
     want = [sum((tables[h, k] * wide(s) for k, s in zip(rows, signs)), np.zeros(LANES, wide))
             for h in range(HALVES)]
-    entry_pairs(tables, rows, signs, m0, m1)
+    entry_pairs(tables[0], tables[1], rows, signs, m0, m1)
     assert_array_equal(tables[0, 6], want[0])
     masks = [sum(1 << r for r in range(LANES) if w[r] > 0) for w in want]
     assert m0[0] == masks[0] << 24 and m0[1] == 0
