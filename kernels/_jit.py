@@ -7,7 +7,7 @@
   rounding of ``<x, r_k>`` and therefore which sign bit comes out; the numpy twins
   in the tests would stop matching bit for bit.
   The one fused multiply-add pnet asks for is a product by +-1 (exact, so fused or
-  not it rounds once: ``pnet.kernels.lanes.lanes_add_signed``).
+  not it rounds once: ``pnet.kernels.table.lanes_add_signed``).
 - ``parallel=True`` only for kernels whose ``prange`` iterations write disjoint
   outputs (one word of bits, one document), so results never depend on the
   thread count. Batches of rows are not prange kernels: ``pnet._hyperplanes.over_rows``
@@ -25,7 +25,7 @@ Tunables are always kernel *arguments*: cached code would freeze a module global
 at the value it had when compiled.
 
 Editing kernels: numba keys each cached function on its *own* source file only.
-Code compiled into a caller from another module (``lanes.py``'s intrinsics, the
+Code compiled into a caller from another module (``lanes.py``'s and ``table.py``'s intrinsics, the
 ``inline="always"`` row helpers, any callee) is not checked, so after editing such
 a module alone the callers' cached code is stale: delete
 ``kernels/__pycache__/*.nbi`` and ``*.nbc`` (or set ``NUMBA_CACHE_DIR`` to an empty

@@ -18,7 +18,7 @@ Every one adds, for each bit, ``x_j * r_jk`` in ascending feature order j, in fl
 from +0.0, a product and then a sum (never fused): the same operations in the same
 order, so the same sums and the same bits, whichever reads a row (``group_bits`` may
 fuse a product by +-1 and its sum into one FMA: the product is exact, so that is the
-same operation; ``pnet.kernels.lanes.lanes_add_signed``). They differ in
+same operation; ``pnet.kernels.table.lanes_add_signed``). They differ in
 which terms they skip. ``row_sums`` and ``hashed_sums`` skip a row's zeros;
 ``feature_sums`` skips the features that are zero in every row of its block and adds
 ``+-0.0`` for a row that is zero where another is not; ``group_bits`` skips nothing
@@ -33,7 +33,7 @@ same data give the same bits.
 **By bit** (``group_bits``; ``dense_rows``): the block's 8 rows (16 uint8 rows, in
 two halves) go feature by feature into a table (n_features + 1, 8) a half, one lane
 row per feature (``block_to_table``: 8 x 8 tiles transposed in registers,
-``pnet.kernels.lanes.tile_to_table``), then each group
+``pnet.kernels.table.tile_to_table``), then each group
 of 8 bits sums its features' lane rows in 8 registers, entry by entry, and keeps the
 mask ``> 0`` of each (8 bits: one per row). No accumulator in memory: on MNIST at
 720 bits a block is 5,544 loads and adds from a 50 KB table where by feature it was
@@ -59,10 +59,11 @@ on a 1-D accumulator with a scalar value (the one-row forms of the
 skips the lane gathers, the union and the 7 idle lanes.
 
 **uint8 rows** (8-bit pixels, counts) take blocks of ``BYTE_LANES`` (8) rows in
-float32 lanes (``pnet.kernels.lanes``: ``block_lanes``, ``block_sums_of``,
-``lane_table``), for +-1 entries only (``Hyperplanes.takes_bytes``): every sum is
-then an integer below 2**24 in magnitude, exact in float32 as in float64, so the
-bits are those of the same values in float64, with half the bytes per lane row.
+float32 lanes (``pnet.kernels.lanes``: ``block_lanes``, ``block_sums_of``;
+``pnet.kernels.table.lane_table``), for +-1 entries only
+(``Hyperplanes.takes_bytes``): every sum is then an integer below 2**24 in
+magnitude, exact in float32 as in float64, so the bits are those of the same
+values in float64, with half the bytes per lane row.
 By bit they go 16 rows a block, in two tables of 8 (``block_halves``): an entry's
 feature and sign are loaded once for both, and the two float32 tables take the
 bytes of one float64 table (float rows stay at 8: two float64 tables outgrow L1).
@@ -85,10 +86,10 @@ from ._jit import jit
 from .bits import list_byte, nonzero_byte
 from .hashing import (SPARSE_SIGN, TERNARY, entry_hash, feature_key, gaussian_entry,
                       sparse_sign_entries, ternary_entry)
-from .lanes import (BYTE_LANES, LANES, block_halves, block_lanes, block_sums_of,
-                    lane_table, lanes_add_at, lanes_add_entry, lanes_axpy_at, lanes_from_rows,
-                    lanes_load, lanes_nonfinite, lanes_of, lanes_positive, lanes_set_at,
-                    lanes_sub_at, set_masks, tile_to_table)
+from .lanes import (BYTE_LANES, LANES, block_lanes, block_sums_of, lanes_add_at, lanes_axpy_at,
+                    lanes_from_rows, lanes_nonfinite, lanes_of, lanes_positive, lanes_sub_at)
+from .table import (block_halves, lane_table, lanes_add_entry, lanes_load, lanes_set_at,
+                    set_masks, tile_to_table)
 
 assert LANES == BYTE_LANES == 8, "pack_lanes spreads words of bytes: 8 rows a block"
 

@@ -8,11 +8,12 @@ import pytest
 from numba import njit
 from numpy.testing import assert_array_equal
 
-from pnet.kernels.lanes import (BYTE_LANES, HALVES, LANES, lane_table, lanes_add_at,
-                                lanes_add_entry, lanes_add_signed, lanes_axpy_at,
-                                lanes_from_rows, lanes_load, lanes_nonfinite, lanes_positive,
-                                lanes_positive_of, lanes_set_at, lanes_sub_at, set_byte,
-                                set_masks, tile_to_table, words_view)
+from pnet.kernels.lanes import (BYTE_LANES, LANES, lanes_add_at, lanes_axpy_at,
+                                lanes_from_rows, lanes_nonfinite, lanes_positive, lanes_sub_at,
+                                words_view)
+from pnet.kernels.table import (HALVES, lane_table, lanes_add_entry, lanes_add_signed,
+                                lanes_load, lanes_positive_of, lanes_set_at, set_byte,
+                                set_masks, tile_to_table)
 from pnet.kernels.projection import union_features
 
 

@@ -15,7 +15,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import naive
 import pnet._hyperplanes as hyperplanes_module
-from pnet.kernels.lanes import HALVES, LANES
+from pnet.kernels.lanes import LANES
+from pnet.kernels.table import HALVES
 from pnet.kernels.lanes import block_sums_of
 from pnet.kernels.projection import (feature_sums, group_bits, group_scratch, pack_lanes,
                                      pack_row, row_sums)
