@@ -32,7 +32,7 @@ def block_halves(typingctx, X):
     """Lane tables a block of dense X fills by bit, a constant: ``HALVES`` (2, 16
     rows) for uint8 rows, whose float32 tables are 32 bytes a feature, and 1 (8
     rows) for float rows, whose float64 table is 64 bytes a feature: two of those
-    (2 x 50 KB at 784 features) outgrow L1, and 16 rows took 1.05-1.07x the time
+    (2 x 50 KB at 784 features) outgrow L1, and 16 rows took 1.05-1.08x the time
     of 8 (bench/RESULTS.md, "The layers' own loops, and 16 uint8 rows a block")."""
     if not isinstance(X, types.Array):
         return None
