@@ -640,6 +640,26 @@ def one_row_bits(X, cache, n_bits):
     return out, bad
 
 
+@njit
+def pack_rows_one_by_one(acc, out):
+    for i in range(acc.shape[0]):
+        pack_row(acc[i], out[i])
+
+
+@pytest.mark.parametrize("n_bits", [1, 7, 8, 9, 63, 64, 65, 127, 200, 723])
+def test_pack_row_is_acc_strictly_positive(rng, n_bits):
+    """``pack_row`` sets bit k where acc[k] > 0 (not 0.0, -0.0 or NaN), for whole
+    and partial bytes and words, over whatever the output held before."""
+    acc = rng.standard_normal((40, n_bits))
+    acc[rng.random(acc.shape) < 0.2] = 0.0
+    acc[rng.random(acc.shape) < 0.05] = -0.0
+    acc[rng.random(acc.shape) < 0.05] = np.nan
+    acc[rng.random(acc.shape) < 0.02] = 5e-324
+    out = np.full((40, (n_bits + 63) // 64), 0xA5A5A5A5A5A5A5A5, dtype=np.uint64)
+    pack_rows_one_by_one(acc, out)
+    assert_array_equal(out, naive.pack(acc > 0))
+
+
 @pytest.mark.parametrize("projection,density", PROJECTIONS, ids=PROJECTION_IDS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_one_row_sums_are_the_twins(rng, reference_matrix, projection, density, dtype):
