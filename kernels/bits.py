@@ -287,15 +287,15 @@ def plane_sum(packed_row, planes, counts):
 
 
 @jit
-def plane_add_int8(packed_row, planes, scale, bias, counts, z):
-    """z = float32(sum over set bits k of Wq[k]) * scale + bias  (exact int32 sum):
-    ``sum_p 2**p counts[c * P + p]``, the top plane P - 1 being the two's complement
-    sign bit (weight -2**(P-1)). Written as every plane at +2**p, then the top plane's
-    count times 2**P taken off (2**(P-1) - 2**P = -2**(P-1)): one loop over all the
-    planes, where a loop that started from the negated top plane compiled to slower
-    code (the whole layer on 10,000 MNIST rows, int8, one thread: 1.46 against
-    2.56 ms; ``bench/RESULTS.md``, "The layers' own loops")."""
-    plane_sum(packed_row, planes, counts)
+def counts_to_z(counts, scale, bias, z):
+    """z = float32(the exact int32 sum of each output unit's weights over the set bits)
+    * scale + bias, from ``plane_sum``'s counts: ``sum_p 2**p counts[c * P + p]``, the
+    top plane P - 1 being the two's complement sign bit (weight -2**(P-1)). Written
+    as every plane at +2**p, then the top plane's count times 2**P taken off
+    (2**(P-1) - 2**P = -2**(P-1)): one loop over all the planes, where a loop that
+    started from the negated top plane compiled to slower code (the whole layer on
+    10,000 MNIST rows, int8, one thread: 1.46 against 2.56 ms; ``bench/RESULTS.md``,
+    "The layers' own loops")."""
     if z.shape[0] == 0:  # a first layer of width 0 (a valid model): nothing to add
         return
     n_planes = counts.shape[0] // z.shape[0]
@@ -306,6 +306,30 @@ def plane_add_int8(packed_row, planes, scale, bias, counts, z):
             total += counts[base + p] << p
         total -= counts[base + n_planes - 1] << n_planes
         z[c] = np.float32(np.int32(total)) * scale[c] + bias[c]
+
+
+@jit
+def plane_add_int8(packed_row, planes, scale, bias, counts, z):
+    """z = float32(sum over set bits k of Wq[k]) * scale + bias  (exact int32 sum):
+    ``plane_sum``, then ``counts_to_z``. One row; a block of rows takes
+    ``plane_add_int8_block``."""
+    plane_sum(packed_row, planes, counts)
+    counts_to_z(counts, scale, bias, z)
+
+
+@jit
+def plane_add_int8_block(packed, planes, scale, bias, counts, out):
+    """out[r] = ``plane_add_int8`` of packed row r, for every row of ``packed`` (a
+    block; ``counts``: as many rows or more, fan_out * P int64): every row's counts
+    first, then every row's sums. ``plane_sum`` stores a row's counts as 8-lane
+    vectors and ``counts_to_z`` reads them back one at a time: read right after the
+    store, they waited on it. 10,000 MNIST rows, int8, one thread, in-process: this
+    layer 0.78-0.83x of its time row by row, the fused int8 predict kernel 0.89-0.94x
+    (``bench/RESULTS.md``, "The int8 layer's counts, a block at a time")."""
+    for r in range(packed.shape[0]):
+        plane_sum(packed[r], planes, counts[r])
+    for r in range(packed.shape[0]):
+        counts_to_z(counts[r], scale, bias, out[r])
 
 
 @jit
@@ -354,10 +378,13 @@ def gather_add_rows(packed, start, stop, W, bias, out):
 
 @jit
 def plane_add_int8_rows(packed, start, stop, planes, scale, bias, out):
-    """out[i] = ``plane_add_int8`` of packed row i, rows [start, stop)."""
-    counts = np.empty(planes.shape[1], dtype=np.int64)
-    for i in range(start, stop):
-        plane_add_int8(packed[i], planes, scale, bias, counts, out[i])
+    """out[i] = ``plane_add_int8`` of packed row i, rows [start, stop), ``COUNTS``
+    rows a block (``plane_add_int8_block``)."""
+    counts = np.empty((COUNTS, planes.shape[1]), dtype=np.int64)
+    for first in range(start, stop, COUNTS):
+        last = min(first + COUNTS, stop)
+        plane_add_int8_block(packed[first:last], planes, scale, bias, counts,
+                             out[first:last])
 
 
 @parallel_jit

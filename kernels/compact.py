@@ -11,9 +11,10 @@ dense input, a block of rows at a time (``block_rows``: 8 rows in float64 lanes,
    the same bits. (Gaussian models project first, then run the layer on the bits.)
 2. the first layer on each row's packed bits, with the row formulas of
    ``pnet.kernels.bits``: float32 weights by ``gather_add`` (ascending k) on the
-   list of set bits (``set_bits``), quantised weights by ``plane_add_int8`` (an
-   exact int32 sum by popcounts over the weights' bit planes, then ``* scale +
-   bias``): the very functions the packed path runs.
+   list of set bits (``set_bits``), quantised weights by ``plane_add_int8_block``
+   (an exact int32 sum by popcounts over the weights' bit planes, ``plane_sum``,
+   then ``* scale + bias``, ``counts_to_z``; every row's counts of the block before
+   any row's sums): the very functions the packed path runs.
 
 The same functions, so ``z`` is bitwise the two-kernel result by construction.
 Speed comes from doing less: the packed words of a block stay in an 8-row scratch
@@ -37,7 +38,8 @@ non-finite row.
 import numpy as np
 
 from ._jit import jit
-from .bits import SET_BITS_PAD, gather_add, plane_add_int8, set_bits
+from .bits import (SET_BITS_PAD, gather_add, plane_add_int8, plane_add_int8_block,
+                   set_bits)
 from .lanes import words_view
 from .projection import block_rows, cache_of, group_bits, group_scratch, pack_row, row_sums
 
@@ -87,13 +89,13 @@ def int8_rows(X, start, stop, groups, n_bits, planes, scale, bias, finite, out):
     width = block_rows(X)
     table, masks = group_scratch(X, n_bits)
     packed = np.empty((width, planes.shape[0]), dtype=np.uint64)
-    counts = np.empty(planes.shape[1], dtype=np.int64)
+    counts = np.empty((width, planes.shape[1]), dtype=np.int64)
     for first in range(start, stop, width):
         nrow = min(width, stop - first)
         mark_finite(group_bits(X, first, nrow, groups[0], groups[1], groups[2], groups[3],
                                table, masks, packed), first, nrow, finite)
-        for r in range(nrow):
-            plane_add_int8(packed[r], planes, scale, bias, counts, out[first + r])
+        plane_add_int8_block(packed[:nrow], planes, scale, bias, counts,
+                             out[first:first + nrow])
 
 
 # -- one row: z (fan_out,) float32 in the caller's scratch; returns argmax(z) or -1 ----
