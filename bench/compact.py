@@ -22,7 +22,7 @@ images, pixels in [0, 1] as float32), with numba and BLAS at 2 threads:
 - predict at 1 and 2 threads (numba and BLAS alike) and batches of 1, 32 and
   10,000 rows (``--full``: 100,000), on MNIST rows and on dense-uniform rows
   (every pixel non-zero): MLPClassifier, the compact int8 model (float32 rows and
-  uint8 pixels), the estimator;
+  uint8 pixels), the compact float32 model (the estimator's twin), the estimator;
 - single-row latency, the median over many calls cycling through the test rows:
   ``MLPClassifier.predict(x[None])``, ``compact.predict_one(x)``,
   ``compact.predict(x[None])``, the estimator's ``predict(x[None])``;
@@ -152,7 +152,7 @@ def main(argv=None):
         results = measure(mode, mlp, clf, f32, i8, X10, X_test)
         profiles = {"float32": profile_batch(f32, X10, mode.repeat),
                     "int8": profile_batch(i8, X10, mode.repeat)}
-    grid = batch_grid(mode, mlp, clf, i8, X_test)
+    grid = batch_grid(mode, mlp, clf, f32, i8, X_test)
 
     accuracy = {
         "MLPClassifier": mlp.score(X_test, y_test),
@@ -203,7 +203,7 @@ def measure(mode, mlp, clf, f32, i8, X10, X_test):
             "uint8 == float64 pixels": pixels_exact}
 
 
-def batch_grid(mode, mlp, clf, i8, X_test):
+def batch_grid(mode, mlp, clf, f32, i8, X_test):
     """{(rows kind, threads, batch): {predict: seconds per call}}, interleaved rounds.
 
     Rows: the MNIST test images (81 % zero pixels) and dense-uniform rows (every
@@ -227,6 +227,7 @@ def batch_grid(mode, mlp, clf, i8, X_test):
                         "MLPClassifier": lambda: mlp.predict(X),
                         "compact int8": lambda: i8.predict(X),
                         "compact int8, uint8": lambda: i8.predict(P),
+                        "compact float32": lambda: f32.predict(X),
                         "ProjectionNetClassifier": lambda: clf.predict(X),
                     }, repeat, number=None if n < 10_000 else 1)
                     print(f"  grid {kind} threads={threads} rows={n:,} done", flush=True)
@@ -287,14 +288,18 @@ def print_grid(grid):
         rows.append([kind, threads, f"{n:,}", fmt_time(ref), fmt_time(t["compact int8"]),
                      fmt_ratio(t["compact int8"] / ref), fmt_time(t["compact int8, uint8"]),
                      fmt_ratio(t["compact int8, uint8"] / ref),
-                     fmt_time(t["ProjectionNetClassifier"]),
+                     fmt_time(t["compact float32"]), fmt_time(t["ProjectionNetClassifier"]),
+                     fmt_ratio(t["ProjectionNetClassifier"] / t["compact float32"]),
                      fmt_ratio(t["ProjectionNetClassifier"] / t["compact int8"])])
     print_section(
         "predict by threads and batch size (numba and BLAS threads alike; best of n, "
-        "rounds interleaved; the estimator predicts through its compact twin)",
+        "rounds interleaved; the estimator predicts through its compact twin, the "
+        "float32 model: its own kernels, so estimator / compact float32 is ~1 by "
+        "construction, and / compact int8 is float32 weights against int8)",
         markdown_table(["rows", "threads", "batch", "MLPClassifier", "compact int8",
-                        "/ MLP", "compact int8, uint8 rows", "/ MLP", "estimator",
-                        "estimator / compact"], rows))
+                        "/ MLP", "compact int8, uint8 rows", "/ MLP", "compact float32",
+                        "estimator", "estimator / compact float32",
+                        "estimator / compact int8"], rows))
 
 
 def print_sizes(mlp, clf, f32, i8, accuracy):
