@@ -41,7 +41,7 @@ from ._jit import jit
 from .bits import (SET_BITS_PAD, gather_add, plane_add_int8, plane_add_int8_block,
                    set_bits)
 from .lanes import words_view
-from .projection import block_rows, cache_of, group_bits, group_scratch, pack_row, row_sums
+from .projection import block_rows, group_bits, group_scratch, pack_row, row_sums
 
 
 # -- pieces ----------------------------------------------------------------------------
@@ -99,83 +99,174 @@ def int8_rows(X, start, stop, groups, n_bits, planes, scale, bias, finite, out):
 
 
 # -- one row: z (fan_out,) float32 in the caller's scratch; returns argmax(z) or -1 ----
-# ``x`` is the row, 1-D; c0, c1, c2 the dense cache's arrays, None past its length
-# (``cache_of``); ``model`` the first layer's weights and ``work`` the scratch, each one
-# array with a header of offsets (``row_model``, ``row_work``): numba's dispatcher spends
-# ~0.1 us typing and unboxing each array argument, and a call with 12 of them spent a
-# third of ``predict_one`` there. ``row_sums`` adds with the adders of ``feature_sums``,
-# one row's non-zero features in ascending order, and ``pack_row`` tests ``acc > 0`` as
-# ``pack_lanes`` does: the bits of the batch kernels, by construction.
+# ``kernel(x, model, work)``: ``x`` the row, 1-D; ``model`` the first layer's weights and
+# the hyperplanes' dense cache, ``work`` the scratch, each one int64 array of sections
+# (``pack_words``; ``row_model``, ``row_work``). numba's dispatcher spends ~0.1 us
+# typing and unboxing each array argument: a call with 12 of them spent a third of
+# ``predict_one`` there, and with 6 (the cache's arrays apart) ~0.4 us more than with
+# these 3 (``bench/RESULTS.md``, "The cache in the model array"). The cache's layout
+# is a constant of the kernel (one kernel per layout and arithmetic: ``ROW_KERNELS``),
+# so the kernel knows the types of its sections. ``row_sums`` adds with the adders of
+# ``feature_sums``, one row's non-zero features in ascending order, and ``pack_row``
+# tests ``acc > 0`` as ``pack_lanes`` does: the bits of the batch kernels, by
+# construction.
 
-#: work's header: the starts of feats, acc, packed, ints and z, the end, len(z)
-WORK_HEADER = 7
-#: model's header: the matrix's rows and columns, the starts of the matrix and of the
-#: two float32 vectors, their lengths
-MODEL_HEADER = 7
+def pack_words(arrays):
+    """One int64 array holding ``arrays`` (1-D or 2-D, each in C order and padded to a
+    whole number of 8-byte words) after a header of 3 int64 per array: its start, in
+    words, and its shape (n0, n1; n1 = 1 for a 1-D array). jit code reads section i
+    as ``word_vector(buf, i, dtype)`` or ``word_matrix(buf, i, dtype)``; the sections
+    are views of it, in numpy ``sections(buf, dtypes)``."""
+    parts, header = [], []
+    start = 3 * len(arrays)
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        raw = a.reshape(-1).view(np.uint8)
+        words = np.zeros(-(-raw.size // 8), dtype=np.int64)
+        words.view(np.uint8)[:raw.size] = raw
+        header += [start, a.shape[0], a.shape[1] if a.ndim == 2 else 1]
+        parts.append(words)
+        start += words.size
+    return np.concatenate([np.array(header, dtype=np.int64)] + parts)
+
+
+def sections(buf, dtypes):
+    """The sections of a ``pack_words`` array as numpy views of it, of ``dtypes``."""
+    out = []
+    for i, dtype in enumerate(dtypes):
+        start, n0, n1 = (int(v) for v in buf[3 * i:3 * i + 3])
+        count = n0 * n1
+        words = -(-count * np.dtype(dtype).itemsize // 8)
+        out.append(buf[start:start + words].view(dtype)[:count])
+    return out
+
+
+@jit(inline="always")
+def word_vector(buf, i, dtype):
+    """Section i of a ``pack_words`` array, 1-D, of ``dtype``."""
+    return words_view(buf, buf[3 * i], buf[3 * i + 1], dtype)
+
+
+@jit(inline="always")
+def word_matrix(buf, i, dtype):
+    """Section i of a ``pack_words`` array, 2-D, of ``dtype``."""
+    return words_view(buf, buf[3 * i], (buf[3 * i + 1], buf[3 * i + 2]), dtype)
+
+
+#: the dtypes of the dense cache's arrays, by layout (``Hyperplanes.dense_cache``)
+CACHE_DTYPES = {"table": (np.int32, np.float64),  # bits, signs (n_features, E)
+                "lists": (np.int64, np.int64, np.int32),  # indptr, split, bits
+                "matrix": (np.float64,)}  # R (n_features, n_bits)
+
+
+def row_model(cache, matrix, v1, v2):
+    """The one-row kernels' model, one int64 array (``pack_words``): sections 0-2 the
+    first layer (``matrix``: float32 weights with padded columns, or uint64 bit
+    planes; the float32 vectors v1, v2), then the dense cache's arrays (``cache``:
+    ``Hyperplanes.dense_cache()``, its layout name first), a copy: one argument
+    instead of four. For a gaussian model's float64 matrix the copy is as large as
+    the cache (at most ``MAX_CACHE_ENTRIES`` * 8 bytes)."""
+    layout, arrays = cache[0], cache[1:]
+    arrays = [np.ascontiguousarray(a, dtype=t) for a, t in zip(arrays, CACHE_DTYPES[layout])]
+    return pack_words([matrix, np.asarray(v1, dtype=np.float32),
+                       np.asarray(v2, dtype=np.float32), *arrays])
 
 
 def row_work(n_features, n_bits, n_ints, n_out):
-    """(work, z): the one-row kernels' scratch, an int64 array, and z, the float32 view
-    of it the kernel writes the first layer's pre-activations to. Its sections
-    (``work_views``): feats (n_features,) int64, acc (n_bits,) float64, packed
-    (n_words,) uint64, ints (n_ints,) int64 (popcounts or set bits), z."""
-    sizes = (n_features, n_bits, (n_bits + 63) // 64, n_ints, (n_out + 1) // 2)
-    starts = np.cumsum((WORK_HEADER,) + sizes)
-    work = np.zeros(starts[-1], dtype=np.int64)
-    work[:WORK_HEADER] = (*starts, n_out)
-    return work, work[starts[4]:starts[5]].view(np.float32)[:n_out]
-
-
-def row_model(matrix, v1, v2):
-    """The one-row kernels' weights as one int64 array: a header, ``matrix`` (C order,
-    a whole number of 8-byte words: uint64 planes, or float32 with an even number of
-    columns) and the float32 vectors v1, v2 (``model_views``)."""
-    parts = [np.ascontiguousarray(matrix).reshape(-1).view(np.int64)]
-    for v in (v1, v2):
-        v = np.asarray(v, dtype=np.float32)
-        parts.append(np.concatenate([v, np.zeros(len(v) % 2, np.float32)]).view(np.int64))
-    starts = np.cumsum([MODEL_HEADER] + [len(p) for p in parts])
-    header = np.array([*matrix.shape, *starts[:3], len(v1), len(v2)], dtype=np.int64)
-    return np.concatenate([header] + parts)
+    """(work, z): the one-row kernels' scratch, one int64 array (``pack_words``), and
+    z, the float32 view of it the kernel writes the first layer's pre-activations to.
+    Its sections (``work_views``): feats (n_features,) int64, acc (n_bits,) float64,
+    packed (n_words,) uint64, ints (n_ints,) int64 (popcounts or set bits), z."""
+    dtypes = (np.int64, np.float64, np.uint64, np.int64, np.float32)
+    sizes = (n_features, n_bits, (n_bits + 63) // 64, n_ints, n_out)
+    work = pack_words([np.zeros(n, dtype=t) for n, t in zip(sizes, dtypes)])
+    return work, sections(work, dtypes)[4]
 
 
 @jit(inline="always")
 def work_views(work):
     """(feats, acc, packed, ints, z) of ``row_work``'s array."""
-    return (words_view(work, work[0], work[1] - work[0], np.int64),
-            words_view(work, work[1], work[2] - work[1], np.float64),
-            words_view(work, work[2], work[3] - work[2], np.uint64),
-            words_view(work, work[3], work[4] - work[3], np.int64),
-            words_view(work, work[4], work[6], np.float32))
+    return (word_vector(work, 0, np.int64), word_vector(work, 1, np.float64),
+            word_vector(work, 2, np.uint64), word_vector(work, 3, np.int64),
+            word_vector(work, 4, np.float32))
 
 
 @jit(inline="always")
-def model_views(model, dtype):
-    """(matrix of ``dtype``, v1, v2) of ``row_model``'s array."""
-    return (words_view(model, model[2], (model[0], model[1]), dtype),
-            words_view(model, model[3], model[5], np.float32),
-            words_view(model, model[4], model[6], np.float32))
+def table_of(model):
+    """The 'table' cache of a ``row_model`` array: (bits, signs)."""
+    return word_matrix(model, 3, np.int32), word_matrix(model, 4, np.float64)
 
 
-@jit
-def float_row_kernel(x, c0, c1, c2, model, work):
-    """model: ``row_model(W, bias, empty)``, the padded float32 weights (``pad_columns``)."""
+@jit(inline="always")
+def lists_of(model):
+    """The 'lists' cache of a ``row_model`` array: (indptr, split, bits)."""
+    return (word_vector(model, 3, np.int64), word_vector(model, 4, np.int64),
+            word_vector(model, 5, np.int32))
+
+
+@jit(inline="always")
+def matrix_of(model):
+    """The 'matrix' cache of a ``row_model`` array: (R,)."""
+    return (word_matrix(model, 3, np.float64),)
+
+
+@jit(inline="always")
+def float_row(x, cache, model, work):
+    """model: ``row_model(cache, W, bias, empty)``, the padded float32 weights
+    (``pad_columns``)."""
     feats, acc, packed, idx, z = work_views(work)
-    W, bias, _ = model_views(model, np.float32)
-    if row_sums(x, cache_of(c0, c1, c2), feats, acc):
+    W, bias = word_matrix(model, 0, np.float32), word_vector(model, 1, np.float32)
+    if row_sums(x, cache, feats, acc):
         return -1
     pack_row(acc, packed)
     gather_add(idx, set_bits(packed, W.shape[0], idx), W, bias, z)
     return first_max(z)
 
 
-@jit
-def int8_row_kernel(x, c0, c1, c2, model, work):
-    """model: ``row_model(planes, scale, bias)``, the weights' bit planes."""
+@jit(inline="always")
+def int8_row(x, cache, model, work):
+    """model: ``row_model(cache, planes, scale, bias)``, the weights' bit planes."""
     feats, acc, packed, counts, z = work_views(work)
-    planes, scale, bias = model_views(model, np.uint64)
-    if row_sums(x, cache_of(c0, c1, c2), feats, acc):
+    if row_sums(x, cache, feats, acc):
         return -1
     pack_row(acc, packed)
-    plane_add_int8(packed, planes, scale, bias, counts, z)
+    plane_add_int8(packed, word_matrix(model, 0, np.uint64), word_vector(model, 1, np.float32),
+                   word_vector(model, 2, np.float32), counts, z)
     return first_max(z)
+
+
+# The kernels, one per cache layout and arithmetic (each compiled on its first call).
+@jit
+def float_row_table(x, model, work):
+    return float_row(x, table_of(model), model, work)
+
+
+@jit
+def float_row_lists(x, model, work):
+    return float_row(x, lists_of(model), model, work)
+
+
+@jit
+def float_row_matrix(x, model, work):
+    return float_row(x, matrix_of(model), model, work)
+
+
+@jit
+def int8_row_table(x, model, work):
+    return int8_row(x, table_of(model), model, work)
+
+
+@jit
+def int8_row_lists(x, model, work):
+    return int8_row(x, lists_of(model), model, work)
+
+
+@jit
+def int8_row_matrix(x, model, work):
+    return int8_row(x, matrix_of(model), model, work)
+
+
+#: (arithmetic, cache layout) -> the single-row kernel
+ROW_KERNELS = {(None, "table"): float_row_table, (None, "lists"): float_row_lists,
+               (None, "matrix"): float_row_matrix, ("int8", "table"): int8_row_table,
+               ("int8", "lists"): int8_row_lists, ("int8", "matrix"): int8_row_matrix}

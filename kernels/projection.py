@@ -156,24 +156,6 @@ def _add_feature(cache, j, x, acc):
     return None
 
 
-def cache_of(c0, c1, c2):
-    """The dense cache tuple of its 1-3 arrays, unused slots None (jit code only).
-
-    The single-row kernels take the cache's arrays as three arguments: numba's
-    dispatcher types three arrays (or None) ~0.3 us faster than one tuple, a
-    tenth of a single-row call."""
-    raise NotImplementedError("cache_of is a numba overload; call it from jit code")
-
-
-@overload(cache_of, inline="always")
-def _cache_of(c0, c1, c2):
-    if isinstance(c1, types.NoneType):
-        return lambda c0, c1, c2: (c0,)
-    if isinstance(c2, types.NoneType):
-        return lambda c0, c1, c2: (c0, c1)
-    return lambda c0, c1, c2: (c0, c1, c2)
-
-
 @jit
 def feature_sums(X, start, nrow, cache, mask, feats, acc):
     """acc[k, r] = <X[start + r], r_k> for the block's rows r < nrow (1 <= nrow <=

@@ -85,11 +85,12 @@ serial kernel (projection, first layer, argmax) on scratch buffers kept per
 thread: the one-row forms of the batch functions (``row_sums``: the row's own
 non-zero features, scalar adds through the block's adders), the same class and
 logits as ``predict(x[None])`` (the later layers run the same fixed-order kernels,
-``pnet.kernels.network``). ~3.1-3.6 us per MNIST row on a 2-core AVX-512 Xeon,
-of which the kernel's work is ~1.9 us, numba's dispatch of its 6 arguments ~0.55 us
-(the weights and the scratch are one array each: ``pnet.kernels.compact.row_model``,
-``row_work``) and the Python around it the rest (callgrind: 39,886 instructions per
-call). A one-row ``predict`` takes the same kernel and the class index it returns.
+``pnet.kernels.network``). ~2.4-2.6 us per MNIST row on a 2-core AVX-512 Xeon
+(int8, best of 30 passes over 1,000 rows), of which the kernel's work is ~1.45 us,
+numba's dispatch of its 3 arguments ~0.3 us (the weights with the hyperplane cache,
+and the scratch, are one array each: ``pnet.kernels.compact.row_model``,
+``row_work``) and the Python around it the rest. A one-row ``predict`` takes the
+same kernel and the class index it returns.
 
 This module owns the deployed model; its file format (writing, and every check
 on reading) lives in ``pnet._modelfile``, the consistency of its numbers in
@@ -147,7 +148,6 @@ def _nonfinite(name):
 #: fused dense row kernels by arithmetic (None: float32 gather-add; 'int8': bit planes);
 #: each takes the hyperplanes' dense cache tuple, whatever its layout
 _SERIAL = {None: _fused.float_rows, "int8": _fused.int8_rows}
-_ROW = {None: _fused.float_row_kernel, "int8": _fused.int8_row_kernel}
 
 
 class CompactProjectionNet:
@@ -430,29 +430,29 @@ class CompactProjectionNet:
 
     # -- one row, low overhead -------------------------------------------------------
     def _row_setup(self):
-        """(kernel, arguments after x, z, tail scratch) of the serial single-row kernel.
+        """(kernel, model, work, z, tail scratch) of the serial single-row kernel.
 
         Built once per thread (``threading.local``): the scratch arrays are written
         by every call, so threads sharing one model must not share them.
         """
         cache = self.hyperplanes.dense_cache()
         if cache[0] == "none":  # too wide to cache: the on-the-fly batch path
-            return None, None, None, None
+            return None, None, None, None, None
         n_bits, n_out = self.coefs_[0].shape
         try:
             model = self._row_model
-        except AttributeError:  # the weights as the row kernels read them, shared by threads
+        except AttributeError:  # weights and cache as the row kernels read them, shared
             if self.quantize is None:
-                model = _fused.row_model(*self._padded, np.empty(0, np.float32))
+                model = _fused.row_model(cache, *self._padded, np.empty(0, np.float32))
             else:
-                model = _fused.row_model(self._planes, self.scales_[0], self.intercepts_[0])
+                model = _fused.row_model(cache, self._planes, self.scales_[0],
+                                         self.intercepts_[0])
             self._row_model = model
         n_ints = (n_bits + _bits.SET_BITS_PAD if self.quantize is None  # set bits
                   else self._planes.shape[1])  # popcounts
         work, z = _fused.row_work(self.n_features_in_, n_bits, n_ints, n_out)
         tail = [np.empty(W.shape[1], dtype=np.float32) for W, _ in self._tail]
-        slots = (cache[1:] + (None, None))[:3]  # the kernel's c0, c1, c2
-        return _ROW[self._arithmetic], slots + (model, work), z, tail
+        return _fused.ROW_KERNELS[self._arithmetic, cache[0]], model, work, z, tail
 
     def _row_logits(self, x, name="x"):
         """(logits (n_classes,), class index) of one row; skips sklearn's validation.
@@ -473,15 +473,15 @@ class CompactProjectionNet:
             raise ValueError(f"x must be 1-D with {self.n_features_in_} features, got shape "
                              f"{x.shape}; use predict for a 2-D batch.")
         try:
-            kernel, args, z, tail = self._local.row
+            kernel, model, work, z, tail = self._local.row
         except AttributeError:  # this thread's first row
-            kernel, args, z, tail = self._local.row = self._row_setup()
+            kernel, model, work, z, tail = self._local.row = self._row_setup()
         if kernel is None:
             if not np.isfinite(x).all():
                 raise _nonfinite(name)
             logits = self.decision_function(x[None])[0]
             return logits, int(np.argmax(logits))
-        index = kernel(x, *args)  # finite check, projection, first layer, argmax
+        index = kernel(x, model, work)  # finite check, projection, first layer, argmax
         if index < 0:
             raise _nonfinite(name)
         if not tail:

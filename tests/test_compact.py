@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from numba import njit
 from numpy.testing import assert_array_equal
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
@@ -24,6 +25,8 @@ from conftest import THREADS
 from pnet import CompactProjectionNet, ProjectionNetClassifier
 from pnet import _hyperplanes
 from pnet._quantize import first_layer_int8, plane_count, quantize_columns, weight_planes
+from pnet.kernels.compact import (CACHE_DTYPES, pack_words, row_model, sections,
+                                  word_matrix, word_vector)
 from pnet.kernels.lanes import LANES
 
 BASE = dict(n_projections=16, n_bits=8, trainer_hidden_layer_sizes=(32,), max_iter=30,
@@ -320,6 +323,52 @@ def test_predict_one_equals_predict(all_models, digits, name):
     assert model.predict_one(x32) == model.predict(x32[None])[0]
     assert model.predict_one(list(X_test[4])) == expected[4]
     assert model.predict_one(np.zeros(64, dtype=np.int64)) == model.predict(np.zeros((1, 64)))[0]
+
+
+@njit
+def read_words(buf):
+    return (word_matrix(buf, 0, np.int32), word_vector(buf, 1, np.float32),
+            word_vector(buf, 2, np.uint8), word_matrix(buf, 3, np.float64),
+            word_vector(buf, 4, np.int64))
+
+
+def test_pack_words_sections_round_trip(rng):
+    """Sections of odd byte sizes, 1-D and 2-D, empty: jit code and ``sections`` read
+    back exactly the arrays packed (bit patterns, NaN included), and the jit views
+    write through to the buffer."""
+    arrays = [rng.integers(-2**31, 2**31, size=(3, 5), dtype=np.int32),
+              rng.standard_normal(7).astype(np.float32),
+              rng.integers(0, 256, size=13, dtype=np.uint8),
+              np.asfortranarray(rng.standard_normal((4, 3))),  # packed in C order
+              np.zeros(0, dtype=np.int64)]
+    arrays[1][2] = np.nan
+    buf = pack_words(arrays)
+    assert buf.dtype == np.int64 and buf.ndim == 1
+    got = read_words(buf)
+    for a, g in zip(arrays, got):
+        assert g.shape == a.shape and g.dtype == a.dtype
+        assert_array_equal(g.view(np.uint8), np.ascontiguousarray(a).view(np.uint8))
+    for a, v in zip(arrays, sections(buf, [a.dtype for a in arrays])):
+        assert_array_equal(v.view(np.uint8), np.ascontiguousarray(a).reshape(-1).view(np.uint8))
+    got[1][0] = 2.5
+    assert sections(buf, [np.int32, np.float32])[1][0] == 2.5
+
+
+@pytest.mark.parametrize("name", ["joint", "ternary", "gaussian"])
+def test_row_model_holds_weights_and_cache(all_models, name):
+    """The one-row model: the first layer's arrays, then a copy of the hyperplanes'
+    dense cache in its layout's dtypes, bit for bit."""
+    cache = all_models[f"{name}-int8"][1].hyperplanes.dense_cache()
+    assert cache[0] == {"joint": "table", "ternary": "lists", "gaussian": "matrix"}[name]
+    v1 = np.arange(5, dtype=np.float32)
+    buf = row_model(cache, np.eye(2, dtype=np.float32), v1, np.empty(0, np.float32))
+    parts = sections(buf, (np.float32, np.float32, np.float32) + CACHE_DTYPES[cache[0]])
+    assert_array_equal(parts[0], np.eye(2, dtype=np.float32).reshape(-1))
+    assert_array_equal(parts[1], v1)
+    assert len(parts[2]) == 0 and len(parts) == 3 + len(cache[1:])
+    for a, part in zip(cache[1:], parts[3:]):
+        assert a.dtype == part.dtype  # the cache is built in these dtypes: no cast
+        assert_array_equal(part, a.reshape(-1))
 
 
 def test_one_row_predict_runs_predict_ones_kernel(all_models, digits, monkeypatch):
