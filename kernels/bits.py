@@ -308,7 +308,7 @@ def counts_to_z(counts, scale, bias, z):
         z[c] = np.float32(np.int32(total)) * scale[c] + bias[c]
 
 
-@jit
+@jit(inline="always")  # two calls: compiled once each, shared with the block form
 def plane_add_int8(packed_row, planes, scale, bias, counts, z):
     """z = float32(sum over set bits k of Wq[k]) * scale + bias  (exact int32 sum):
     ``plane_sum``, then ``counts_to_z``. One row; a block of rows takes

@@ -40,7 +40,7 @@ import numpy as np
 from ._jit import jit
 from .bits import (SET_BITS_PAD, gather_add, plane_add_int8, plane_add_int8_block,
                    set_bits)
-from .lanes import words_view
+from .lanes import word_matrix, word_vector
 from .projection import block_rows, group_bits, group_scratch, pack_row, row_sums
 
 
@@ -139,18 +139,6 @@ def sections(buf, dtypes):
         words = -(-count * np.dtype(dtype).itemsize // 8)
         out.append(buf[start:start + words].view(dtype)[:count])
     return out
-
-
-@jit(inline="always")
-def word_vector(buf, i, dtype):
-    """Section i of a ``pack_words`` array, 1-D, of ``dtype``."""
-    return words_view(buf, buf[3 * i], buf[3 * i + 1], dtype)
-
-
-@jit(inline="always")
-def word_matrix(buf, i, dtype):
-    """Section i of a ``pack_words`` array, 2-D, of ``dtype``."""
-    return words_view(buf, buf[3 * i], (buf[3 * i + 1], buf[3 * i + 2]), dtype)
 
 
 #: the dtypes of the dense cache's arrays, by layout (``Hyperplanes.dense_cache``)

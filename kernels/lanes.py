@@ -343,34 +343,39 @@ def _array_over(context, builder, src, data, out_type, dims):
     return impl_ret_borrowed(context, builder, out_type, dst._getvalue())
 
 
-@intrinsic
-def words_view(typingctx, buf, start, shape, dtype):
-    """The C array of ``dtype`` and ``shape`` (an int or a pair) over the 8-byte words
-    ``buf[start:]`` of a 1-D C int64 array, sharing its memory: several arrays of
-    different types in one argument (``pnet.kernels.compact.row_work``). No checks:
-    the caller's header gives offsets and shapes that fit (numba's ``view`` and
-    ``reshape`` check at run time, and their error paths cost ~0.7 s of compile
-    in a row kernel)."""
+def _word_section(buf, i, dtype, ndim):
+    """Typing and codegen of ``word_vector`` / ``word_matrix``: section i of a
+    ``pnet.kernels.compact.pack_words`` array, a C array of ``dtype`` sharing its
+    memory. The header (3 int64 a section: its start in words, n0, n1) is read with
+    plain loads, no bounds or wraparound checks: the writer made them fit (numba's
+    ``view`` and ``reshape`` check at run time, and their error paths cost ~0.7 s of
+    compile in a row kernel). An intrinsic, not an inlined jit function: numba
+    inlines a jit function by typing it again at each call site, ~15 of them a row
+    kernel."""
     if not (isinstance(buf, types.Array) and buf.ndim == 1 and buf.layout == "C"
-            and buf.dtype == types.int64 and isinstance(start, types.Integer)
+            and buf.dtype == types.int64 and isinstance(i, types.Integer)
             and isinstance(dtype, types.NumberClass)):
-        return None
-    if isinstance(shape, types.Integer):
-        ndim = 1
-    elif isinstance(shape, types.UniTuple) and isinstance(shape.dtype, types.Integer):
-        ndim = shape.count
-    else:
         return None
     out_type = types.Array(dtype.instance_type, ndim, "C")
 
     def codegen(context, builder, signature, args):
         src = context.make_array(signature.args[0])(context, builder, args[0])
-        start = context.cast(builder, args[1], signature.args[1], types.int64)
-        if ndim == 1:
-            dims = [context.cast(builder, args[2], signature.args[2], types.int64)]
-        else:
-            dims = [context.cast(builder, builder.extract_value(args[2], i), shape.dtype,
-                                 types.int64) for i in range(ndim)]
-        return _array_over(context, builder, src, builder.gep(src.data, [start]), out_type,
-                           dims)
-    return out_type(buf, start, shape, dtype), codegen
+        at = builder.mul(context.cast(builder, args[1], signature.args[1], types.int64),
+                         ir.Constant(_I64, 3))
+        head = [builder.load(builder.gep(src.data, [builder.add(at, ir.Constant(_I64, k))]))
+                for k in range(1 + ndim)]
+        return _array_over(context, builder, src, builder.gep(src.data, [head[0]]), out_type,
+                           head[1:])
+    return out_type(buf, i, dtype), codegen
+
+
+@intrinsic
+def word_vector(typingctx, buf, i, dtype):
+    """Section i of a ``pack_words`` array (``pnet.kernels.compact``), 1-D, of dtype."""
+    return _word_section(buf, i, dtype, 1)
+
+
+@intrinsic
+def word_matrix(typingctx, buf, i, dtype):
+    """Section i of a ``pack_words`` array (``pnet.kernels.compact``), 2-D, of dtype."""
+    return _word_section(buf, i, dtype, 2)

@@ -25,9 +25,8 @@ from conftest import THREADS
 from pnet import CompactProjectionNet, ProjectionNetClassifier
 from pnet import _hyperplanes
 from pnet._quantize import first_layer_int8, plane_count, quantize_columns, weight_planes
-from pnet.kernels.compact import (CACHE_DTYPES, pack_words, row_model, sections,
-                                  word_matrix, word_vector)
-from pnet.kernels.lanes import LANES
+from pnet.kernels.compact import CACHE_DTYPES, pack_words, row_model, sections
+from pnet.kernels.lanes import LANES, word_matrix, word_vector
 
 BASE = dict(n_projections=16, n_bits=8, trainer_hidden_layer_sizes=(32,), max_iter=30,
             random_state=0)

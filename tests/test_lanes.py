@@ -9,8 +9,7 @@ from numba import njit
 from numpy.testing import assert_array_equal
 
 from pnet.kernels.lanes import (BYTE_LANES, LANES, lanes_add_at, lanes_axpy_at,
-                                lanes_from_rows, lanes_nonfinite, lanes_positive, lanes_sub_at,
-                                words_view)
+                                lanes_from_rows, lanes_nonfinite, lanes_positive, lanes_sub_at)
 from pnet.kernels.table import (HALVES, lane_table, lanes_add_entry, lanes_add_signed,
                                 lanes_load, lanes_positive_of, lanes_set_at, set_byte,
                                 set_masks, tile_to_table)
@@ -181,25 +180,6 @@ def test_union_features_are_flatnonzero(rng, dtype):
                     block = Y[start:start + nrow]
                     assert_array_equal(union_of(Y, start, nrow),
                                        np.flatnonzero((block != 0).any(axis=0)))
-
-
-@njit
-def views_of(buf):
-    return (words_view(buf, 1, 3, np.float64), words_view(buf, 4, (2, 3), np.float32),
-            words_view(buf, 7, 5, np.uint8), words_view(buf, 0, 0, np.int64))
-
-
-def test_words_view_is_numpy_view_of_the_same_memory(rng):
-    """Each view is numpy's ``buf[start:].view(dtype)`` of that shape, and writes
-    through to buf."""
-    buf = rng.integers(-2**62, 2**62, 10)
-    a, b, c, d = views_of(buf)
-    assert_array_equal(a, buf[1:4].view(np.float64))
-    assert_array_equal(b, buf[4:7].view(np.float32).reshape(2, 3))
-    assert_array_equal(c, buf[7:].view(np.uint8)[:5])
-    assert d.shape == (0,) and b.flags.c_contiguous
-    b[1, 2] = 1.5
-    assert buf[6:7].view(np.float32)[1] == 1.5
 
 
 # -- the lane table of the by-bit block sums -------------------------------------------
