@@ -121,6 +121,8 @@ def pack_words(arrays):
     start = 3 * len(arrays)
     for a in arrays:
         a = np.ascontiguousarray(a)
+        if a.ndim not in (1, 2):
+            raise ValueError(f"pack_words packs 1-D and 2-D arrays, got {a.ndim}-D")
         raw = a.reshape(-1).view(np.uint8)
         words = np.zeros(-(-raw.size // 8), dtype=np.int64)
         words.view(np.uint8)[:raw.size] = raw
@@ -131,7 +133,8 @@ def pack_words(arrays):
 
 
 def sections(buf, dtypes):
-    """The sections of a ``pack_words`` array as numpy views of it, of ``dtypes``."""
+    """The sections of a ``pack_words`` array as flat numpy views of it, of ``dtypes``
+    (the writer's dtypes: the header holds shapes, not types)."""
     out = []
     for i, dtype in enumerate(dtypes):
         start, n0, n1 = (int(v) for v in buf[3 * i:3 * i + 3])
