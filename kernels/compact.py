@@ -158,7 +158,9 @@ def row_model(cache, matrix, v1, v2):
     instead of four. For a gaussian model's float64 matrix the copy is as large as
     the cache (at most ``MAX_CACHE_ENTRIES`` * 8 bytes)."""
     layout, arrays = cache[0], cache[1:]
-    arrays = [np.ascontiguousarray(a, dtype=t) for a, t in zip(arrays, CACHE_DTYPES[layout])]
+    if tuple(a.dtype for a in arrays) != CACHE_DTYPES[layout]:  # the kernels' types
+        raise TypeError(f"a '{layout}' cache of dtypes {[a.dtype for a in arrays]}, "
+                        f"expected {CACHE_DTYPES[layout]}")
     return pack_words([matrix, np.asarray(v1, dtype=np.float32),
                        np.asarray(v2, dtype=np.float32), *arrays])
 
@@ -257,7 +259,10 @@ def int8_row_matrix(x, model, work):
     return int8_row(x, matrix_of(model), model, work)
 
 
-#: (arithmetic, cache layout) -> the single-row kernel
+#: (arithmetic, cache layout) -> the single-row kernel. Its model must be a ``row_model``
+#: of that layout and arithmetic: the sections' header is read without checks, so any
+#: other array is read as offsets and shapes (``CompactProjectionNet._row_setup`` builds
+#: both from one ``Hyperplanes``).
 ROW_KERNELS = {(None, "table"): float_row_table, (None, "lists"): float_row_lists,
                (None, "matrix"): float_row_matrix, ("int8", "table"): int8_row_table,
                ("int8", "lists"): int8_row_lists, ("int8", "matrix"): int8_row_matrix}

@@ -439,15 +439,17 @@ class CompactProjectionNet:
         if cache[0] == "none":  # too wide to cache: the on-the-fly batch path
             return None, None, None, None, None
         n_bits, n_out = self.coefs_[0].shape
-        try:
-            model = self._row_model
-        except AttributeError:  # weights and cache as the row kernels read them, shared
+        built = getattr(self, "_row_model", None)  # (hyperplanes, model), shared by threads
+        if built is None or built[0] is not self.hyperplanes:
+            # weights and cache as the row kernels read them: built for these
+            # hyperplanes, so that the kernel chosen below matches the model's sections
             if self.quantize is None:
                 model = _fused.row_model(cache, *self._padded, np.empty(0, np.float32))
             else:
                 model = _fused.row_model(cache, self._planes, self.scales_[0],
                                          self.intercepts_[0])
-            self._row_model = model
+            built = self._row_model = (self.hyperplanes, model)
+        model = built[1]
         n_ints = (n_bits + _bits.SET_BITS_PAD if self.quantize is None  # set bits
                   else self._planes.shape[1])  # popcounts
         work, z = _fused.row_work(self.n_features_in_, n_bits, n_ints, n_out)

@@ -8,6 +8,7 @@ and hostile model files are in ``test_modelfile.py``, the command line in
 """
 import os
 import pickle
+import threading
 import warnings
 
 import numpy as np
@@ -368,6 +369,27 @@ def test_row_model_holds_weights_and_cache(all_models, name):
     for a, part in zip(cache[1:], parts[3:]):
         assert a.dtype == part.dtype  # the cache is built in these dtypes: no cast
         assert_array_equal(part, a.reshape(-1))
+
+
+def test_predict_one_after_the_hyperplanes_change_layout(clf, digits):
+    """The one-row model holds a copy of the hyperplane cache, whose layout picks the
+    kernel: hyperplanes of another layout set after a first ``predict_one`` give a
+    thread that starts then a model built for them (the layouts' sections differ, so a
+    stale model would be read wrongly), and the batch path's labels."""
+    model = clf.to_compact("int8")
+    X_test = digits[1][:60]
+    model.predict_one(X_test[0])  # this thread's kernel and model: the 'table' layout
+    old = model.hyperplanes
+    for projection, layout in (("ternary", "lists"), ("gaussian", "matrix")):
+        model.hyperplanes = _hyperplanes.Hyperplanes(old.seed, old.n_features, old.n_bits,
+                                                     projection)
+        assert model.hyperplanes.dense_cache()[0] == layout
+        got = []
+        thread = threading.Thread(target=lambda: got.extend(model.predict_one(x)
+                                                            for x in X_test))
+        thread.start()
+        thread.join()
+        assert_array_equal(got, model.predict(X_test))
 
 
 def test_one_row_predict_runs_predict_ones_kernel(all_models, digits, monkeypatch):
