@@ -308,6 +308,16 @@ class CompactProjectionNet:
                 f"{self.layer_sizes[0]} bits{hidden} -> {len(self.classes_)} classes, "
                 f"{self.quantize or 'float32'}, {self.size_bytes:,} bytes)")
 
+    def __setattr__(self, name, value):
+        """Setting ``hyperplanes`` drops what the single-row path built from the old
+        ones: the model array (a copy of their cache, whose layout chose the kernel)
+        and every thread's kernel and scratch (a new ``threading.local``), so that the
+        next row, in any thread, runs the new hyperplanes."""
+        if name == "hyperplanes" and "hyperplanes" in self.__dict__:
+            self.__dict__.pop("_row_model", None)
+            self.__dict__["_local"] = threading.local()
+        object.__setattr__(self, name, value)
+
     def __getstate__(self):
         state = self.__dict__.copy()
         del state["_local"]  # per-thread scratch, rebuilt on demand
@@ -439,17 +449,15 @@ class CompactProjectionNet:
         if cache[0] == "none":  # too wide to cache: the on-the-fly batch path
             return None, None, None, None, None
         n_bits, n_out = self.coefs_[0].shape
-        built = getattr(self, "_row_model", None)  # (hyperplanes, model), shared by threads
-        if built is None or built[0] is not self.hyperplanes:
-            # weights and cache as the row kernels read them: built for these
-            # hyperplanes, so that the kernel chosen below matches the model's sections
+        try:
+            model = self._row_model
+        except AttributeError:  # weights and cache as the row kernels read them, shared
             if self.quantize is None:
                 model = _fused.row_model(cache, *self._padded, np.empty(0, np.float32))
             else:
                 model = _fused.row_model(cache, self._planes, self.scales_[0],
                                          self.intercepts_[0])
-            built = self._row_model = (self.hyperplanes, model)
-        model = built[1]
+            self._row_model = model
         n_ints = (n_bits + _bits.SET_BITS_PAD if self.quantize is None  # set bits
                   else self._planes.shape[1])  # popcounts
         work, z = _fused.row_work(self.n_features_in_, n_bits, n_ints, n_out)

@@ -371,25 +371,32 @@ def test_row_model_holds_weights_and_cache(all_models, name):
         assert_array_equal(part, a.reshape(-1))
 
 
-def test_predict_one_after_the_hyperplanes_change_layout(clf, digits):
+def test_predict_one_after_the_hyperplanes_change(clf, digits):
     """The one-row model holds a copy of the hyperplane cache, whose layout picks the
-    kernel: hyperplanes of another layout set after a first ``predict_one`` give a
-    thread that starts then a model built for them (the layouts' sections differ, so a
-    stale model would be read wrongly), and the batch path's labels."""
+    kernel: after new hyperplanes (of the other layouts, or the same layout and
+    another seed) are set, ``predict_one`` runs them, in this thread and in one that
+    starts then, as the batch path does (a stale model would give the old labels, or
+    be read with another layout's kernel)."""
     model = clf.to_compact("int8")
     X_test = digits[1][:60]
     model.predict_one(X_test[0])  # this thread's kernel and model: the 'table' layout
     old = model.hyperplanes
-    for projection, layout in (("ternary", "lists"), ("gaussian", "matrix")):
-        model.hyperplanes = _hyperplanes.Hyperplanes(old.seed, old.n_features, old.n_bits,
+    for seed, projection, layout in ((old.seed, "ternary", "lists"),
+                                     (old.seed, "gaussian", "matrix"),
+                                     (old.seed + 1, "sparse_sign", "table")):
+        model.hyperplanes = _hyperplanes.Hyperplanes(seed, old.n_features, old.n_bits,
                                                      projection)
         assert model.hyperplanes.dense_cache()[0] == layout
+        expected = model.predict(X_test)
+        assert_array_equal([model.predict_one(x) for x in X_test], expected)
         got = []
         thread = threading.Thread(target=lambda: got.extend(model.predict_one(x)
                                                             for x in X_test))
         thread.start()
         thread.join()
-        assert_array_equal(got, model.predict(X_test))
+        assert_array_equal(got, expected)
+    model.hyperplanes = old
+    assert_array_equal([model.predict_one(x) for x in X_test], model.predict(X_test))
 
 
 def test_one_row_predict_runs_predict_ones_kernel(all_models, digits, monkeypatch):
