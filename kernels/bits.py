@@ -65,6 +65,10 @@ def popcount(typingctx, word):
     return sig, codegen
 
 
+#: rows a block of the packed int8 layer (``plane_add_int8_rows``): every row's counts
+#: are stored before any is read back (``plane_add_int8_block``)
+LAYER_ROWS = 8
+
 # -- eight planes' running popcounts in one register ------------------------------------
 #: planes counted together by ``plane_sum`` (one <8 x i64> register)
 COUNTS = 8
@@ -378,11 +382,11 @@ def gather_add_rows(packed, start, stop, W, bias, out):
 
 @jit
 def plane_add_int8_rows(packed, start, stop, planes, scale, bias, out):
-    """out[i] = ``plane_add_int8`` of packed row i, rows [start, stop), ``COUNTS``
+    """out[i] = ``plane_add_int8`` of packed row i, rows [start, stop), ``LAYER_ROWS``
     rows a block (``plane_add_int8_block``)."""
-    counts = np.empty((COUNTS, planes.shape[1]), dtype=np.int64)
-    for first in range(start, stop, COUNTS):
-        last = min(first + COUNTS, stop)
+    counts = np.empty((LAYER_ROWS, planes.shape[1]), dtype=np.int64)
+    for first in range(start, stop, LAYER_ROWS):
+        last = min(first + LAYER_ROWS, stop)
         plane_add_int8_block(packed[first:last], planes, scale, bias, counts,
                              out[first:last])
 
