@@ -67,6 +67,8 @@ values in float64, with half the bytes per lane row.
 By bit they go 16 rows a block, in two tables of 8 (``block_halves``): an entry's
 feature and sign are loaded once for both, and the two float32 tables take the
 bytes of one float64 table (float rows stay at 8: two float64 tables outgrow L1).
+float32 rows keep their values in a float32 table (exact) and are summed in float64
+like float64 rows.
 
 Sums become packed bits by ``pack_lanes`` (a block's accumulator), ``pack_masks``
 (the masks of ``group_bits``) or ``pack_row`` (one row); all test ``acc[k] > 0``.
@@ -88,8 +90,8 @@ from .hashing import (SPARSE_SIGN, TERNARY, entry_hash, feature_key, gaussian_en
                       sparse_sign_entries, ternary_entry)
 from .lanes import (BYTE_LANES, LANES, block_lanes, block_sums_of, lanes_add_at, lanes_axpy_at,
                     lanes_from_rows, lanes_nonfinite, lanes_of, lanes_positive, lanes_sub_at)
-from .table import (block_halves, lane_table, lanes_add_entry, lanes_load, lanes_set_at,
-                    set_masks, tile_to_table)
+from .table import (block_halves, lane_table, lanes_add_entry, lanes_set_at,
+                    set_masks, sums_zero, tile_to_table)
 
 assert LANES == BYTE_LANES == 8, "pack_lanes spreads words of bytes: 8 rows a block"
 
@@ -250,7 +252,7 @@ def group_bits(X, start, nrow, slots, gptr, gidx, gsgn, tables, masks, packed):
             bad |= block_to_table(X, start + h * LANES, min(nrow - h * LANES, LANES),
                                   tables[h]) << (h * LANES)
     t0, t1, m0, m1 = tables[0], tables[halves - 1], masks[0], masks[halves - 1]
-    zero = lanes_load(t0, X.shape[1])
+    zero = sums_zero(X)
     for g in range(gptr.shape[0] - 1):
         a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = zero
         b0 = b1 = b2 = b3 = b4 = b5 = b6 = b7 = zero

@@ -2,9 +2,10 @@
 
 ``pnet.kernels.projection.group_bits`` writes a block's values feature by feature
 into a table (n_features + 1, 8), one lane row per feature (``lane_table``: float64
-for float rows, float32 for uint8 rows; ``tile_to_table`` moves 8 features of 8 rows
-at a time, transposed in registers), then sums each bit's features in registers
-(``lanes_load``, ``lanes_add_signed``, ``lanes_add_entry``) and keeps each sum's mask
+for float64 rows, float32 for float32 and uint8 rows, their values exactly;
+``tile_to_table`` moves 8 features of 8 rows at a time, transposed in registers),
+then sums each bit's features in registers (``lanes_load``, ``lanes_add_signed``,
+``lanes_add_entry``; float rows in float64 whatever their table) and keeps each sum's mask
 ``> 0`` (``lanes_positive_of``, ``set_byte``, ``set_masks``). A block of uint8 rows
 has 16 rows in two tables of 8 (``block_halves``): an entry's feature and sign are
 loaded once for both.
@@ -31,13 +32,25 @@ HALVES = 2
 def block_halves(typingctx, X):
     """Lane tables a block of dense X fills by bit, a constant: ``HALVES`` (2, 16
     rows) for uint8 rows, whose float32 tables are 32 bytes a feature, and 1 (8
-    rows) for float rows, whose float64 table is 64 bytes a feature: two of those
-    (2 x 50 KB at 784 features) outgrow L1, and 16 rows took 1.05-1.08x the time
-    of 8 (bench/RESULTS.md, "The layers' own loops, and 16 uint8 rows a block")."""
+    rows) for float rows, summed in float64: two float64 tables (2 x 50 KB at 784
+    features) outgrow L1, and 16 rows took 1.05-1.08x the time of 8
+    (bench/RESULTS.md, "The layers' own loops, and 16 uint8 rows a block"); 16
+    float32 rows from two float32 tables were no faster than 8 (each lane row is
+    widened to float64 before its add: twice the conversions for the same adds)."""
     if not isinstance(X, types.Array):
         return None
     halves = _halves(X)
     return types.intp(X), lambda context, builder, signature, args: ir.Constant(_I64, halves)
+
+
+def _table_dtype(X_type):
+    """The lane table's dtype for rows of X_type: float32 for uint8 and float32 rows
+    (their values exactly), float64 for float64 rows. A float32 row's table is half
+    the bytes of a float64 one (25 against 50 KB at 784 features: it fits L1 with
+    room to spare) and its rows are widened to float64 as they are read
+    (``lanes_add_entry``), which is exact: the same sums, half the first-level cache
+    misses (bench/RESULTS.md, "Float32 rows: a float32 lane table")."""
+    return types.float32 if X_type.dtype in (types.uint8, types.float32) else types.float64
 
 
 def _halves(X_type):
@@ -54,14 +67,15 @@ def lane_table(typingctx, buf, n, X):
     """``block_halves(X)`` C tables (n, 8) of lanes for blocks of X, as one (halves,
     n, 8) array in ``buf`` (1-D C float64 of at least 8 halves n + 8 elements),
     starting at buf's first 64-byte aligned address so that no row straddles two
-    cache lines: one float64 table for float rows, two float32 tables for uint8 rows.
-    A borrowed view, no copy, no checks."""
+    cache lines: one float64 table for float64 rows, one float32 table for float32
+    rows (``_table_dtype``), two float32 tables for uint8 rows. A borrowed view, no
+    copy, no checks."""
     if not (isinstance(buf, types.Array) and buf.ndim == 1 and buf.layout == "C"
             and buf.dtype == types.float64 and isinstance(n, types.Integer)
             and isinstance(X, types.Array)):
         return None
     byte_rows = X.dtype == types.uint8
-    out_type = types.Array(types.float32 if byte_rows else types.float64, 3, "C")
+    out_type = types.Array(_table_dtype(X), 3, "C")
 
     def codegen(context, builder, signature, args):
         src = context.make_array(signature.args[0])(context, builder, args[0])
@@ -96,15 +110,34 @@ def _load_row(context, builder, table_type, table, k, k_type):
 
 
 @intrinsic
+def sums_zero(typingctx, X):
+    """+0.0 in every lane of the by-bit sums of rows of X: ``ByteLanes`` for uint8
+    rows, ``Lanes`` (float64) otherwise."""
+    if not isinstance(X, types.Array):
+        return None
+    kind = byte_lanes if X.dtype == types.uint8 else lanes
+
+    def codegen(context, builder, signature, args):
+        vec = _VEC8 if X.dtype == types.uint8 else _VEC
+        return ir.Constant(vec, [0.0] * vec.count)
+    return kind(X), codegen
+
+
+@intrinsic
 def lanes_set_at(typingctx, table, k, v):
-    """table[k, :] = v."""
-    if not _update_types(table, k, v) or not _accumulator(table):
+    """table[k, :] = v; float64 lanes into a float32 table are rounded to float32
+    (exact for the values of float32 rows, the only ones ``block_to_table`` writes
+    there)."""
+    narrow = (_accumulator(table) and table.dtype == types.float32 and isinstance(v, Lanes)
+              and isinstance(k, types.Integer))
+    if not (narrow or _update_types(table, k, v) and _accumulator(table)):
         return None
 
     def codegen(context, builder, signature, args):
         row = _lane_row(context, builder, signature.args[0], args[0], args[1],
                         signature.args[1])
-        builder.store(args[2], row, align=_align(signature.args[0]))
+        value = builder.fptrunc(args[2], _VEC8) if narrow else args[2]
+        builder.store(value, row, align=_align(signature.args[0]))
         return context.get_dummy_value()
     return types.void(table, k, v), codegen
 
@@ -141,22 +174,26 @@ def _add_signed(context, builder, acc_type, acc, v, s, s_type):
 def lanes_add_entry(typingctx, a, b, t0, t1, k, s):
     """(a + s t0[k, :], b + s t1[k, :]): one hyperplane entry (feature k, sign s = +-1,
     ``lanes_add_signed``) for both halves of a by-bit block, the two tables of
-    ``lane_table``. Two halves only for float32 tables (uint8 rows, ``block_halves``):
-    for float64 tables b is returned as it is and t1 not read. One intrinsic rather
+    ``lane_table``. Two halves only for byte lanes (uint8 rows, ``block_halves``):
+    for float64 sums b is returned as it is and t1 not read. float64 sums from a
+    float32 table (float32 rows) widen the row first (``fpext``, exact; with AVX-512
+    one ``vcvtps2pd`` from memory). One intrinsic rather
     than a jit function returning a pair: numba types and lowers it as one call, where
     16 inlined pairs a group took the by-bit kernel's first compile from ~0.9 to ~2 s."""
     if not (isinstance(a, (Lanes, ByteLanes)) and b == a and _accumulator(t0) and t1 == t0
             and isinstance(k, types.Integer) and isinstance(s, types.Float)
-            and (t0.dtype == types.float64) == isinstance(a, Lanes)):
+            and (t0.dtype == types.float32 or isinstance(a, Lanes))):
         return None
     pair = types.UniTuple(a, 2)
 
     def codegen(context, builder, signature, args):
         acc_type, _, table_type, _, k_type, s_type = signature.args
         a, b, t0, t1, k, s = args
-        a = _add_signed(context, builder, acc_type, a,
-                        _load_row(context, builder, table_type, t0, k, k_type), s, s_type)
-        if table_type.dtype == types.float32:
+        row = _load_row(context, builder, table_type, t0, k, k_type)
+        if isinstance(acc_type, Lanes) and table_type.dtype == types.float32:
+            row = builder.fpext(row, _VEC)
+        a = _add_signed(context, builder, acc_type, a, row, s, s_type)
+        if isinstance(acc_type, ByteLanes):
             b = _add_signed(context, builder, acc_type, b,
                             _load_row(context, builder, table_type, t1, k, k_type), s, s_type)
         return context.make_tuple(builder, signature.return_type, [a, b])
@@ -177,8 +214,8 @@ def _transpose8(builder, rows):
 
 @intrinsic
 def tile_to_table(typingctx, X, start, j, table):
-    """table[j + c, r] = X[start + r, j + c] for r, c < 8 (float64, or float32 for uint8
-    X: exact), read as 8 vector loads of 8 consecutive values and transposed in
+    """table[j + c, r] = X[start + r, j + c] for r, c < 8 (in the table's dtype,
+    ``_table_dtype``: exact), read as 8 vector loads of 8 consecutive values and transposed in
     registers. Returns the bit mask of the rows with a NaN or +-inf among the 64
     values (0 for uint8 X). X: rows of contiguous values (unit column stride); the
     8 rows from ``start`` and the 8 columns from ``j`` must exist."""
@@ -186,7 +223,7 @@ def tile_to_table(typingctx, X, start, j, table):
             and X.dtype in (types.float32, types.float64, types.uint8)
             and isinstance(start, types.Integer) and isinstance(j, types.Integer)
             and _accumulator(table)
-            and (table.dtype == types.float32) == (X.dtype == types.uint8)):
+            and table.dtype == _table_dtype(X)):
         return None
 
     def codegen(context, builder, signature, args):
@@ -216,7 +253,7 @@ def tile_to_table(typingctx, X, start, j, table):
             finite = builder.fcmp_ordered("==", check, ir.Constant(source, [0.0] * 8))
             bad = builder.zext(builder.bitcast(builder.not_(finite), ir.IntType(8)), _I64)
         for c, column in enumerate(columns):
-            if x_type.dtype == types.float32:
+            if x_type.dtype == types.float32 and table_type.dtype == types.float64:
                 column = builder.fpext(column, _VEC)
             row = _lane_row(context, builder, table_type, args[3],
                             builder.add(j, ir.Constant(_I64, c)), types.int64)

@@ -200,7 +200,7 @@ def tile(X, start, j, table):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8])
 def test_tile_to_table_is_the_transposed_block(rng, dtype):
     """``tile_to_table`` writes table[j + c, r] = X[start + r, j + c] for the 8 x 8 tile
-    exactly (float32 widened to float64, uint8 to float32: bit patterns compared),
+    exactly (float32 as it is, uint8 to float32, float64 as it is: bit patterns compared),
     touches no other row of the table, and flags exactly the rows with a NaN or
     +-inf inside the tile."""
     base = rng.standard_normal((21, 19)) * 10.0 ** rng.integers(-30, 30, size=(21, 19))
@@ -210,7 +210,7 @@ def test_tile_to_table_is_the_transposed_block(rng, dtype):
         X = rng.integers(0, 256, size=base.shape).astype(np.uint8)
     else:
         X = base.astype(dtype)
-    wide = np.float32 if dtype == np.uint8 else np.float64
+    wide = np.float64 if dtype == np.float64 else np.float32
     halves = HALVES if dtype == np.uint8 else 1  # ``block_halves``
     for (start, j), half in itertools.product([(0, 0), (5, 3), (13, 11), (7, 8)], range(halves)):
         tables = tables_for(X, X.shape[1])
