@@ -12,7 +12,8 @@ hashing, 32 MiB for a gaussian matrix, 48 MiB for a sparse_sign table (an int32 
 and a float64 sign per entry); ternary lists hold only the non-zero entries.
 Batches of dense rows read +-1 entries (sparse_sign, ternary, local) regrouped by
 bit (``block_cache``, ``bit_groups``: an int32 feature and a float64 sign per entry,
-~48 MiB more at the bound), built on the first such batch. Wider models hash the
+~48 MiB more at the bound; uint8 rows add a float32 copy of the signs, ~16 MiB,
+``groups_for``), built on the first such batch. Wider models hash the
 entries of each row's non-zero features on the fly, at a cost proportional to the
 row, not to the feature space. The cache is dropped when
 the object is pickled and never counts as model size.
@@ -152,6 +153,7 @@ class Hyperplanes:
     window = None
     #: the block cache (``block_cache``), built on first use, never pickled
     _groups = None
+    _signs32 = None
 
     def __init__(self, seed, n_features, n_bits, projection="ternary", density=1 / 3,
                  window=None):
@@ -171,11 +173,12 @@ class Hyperplanes:
         self.window = window
         self._cache = None
         self._groups = None
+        self._signs32 = None
 
     # -- pickling: settings only, the cache is recomputed on demand ---------------
     def __getstate__(self):
         state = self.__dict__.copy()
-        state["_cache"] = state["_groups"] = None
+        state["_cache"] = state["_groups"] = state["_signs32"] = None
         return state
 
     def __eq__(self, other):
@@ -337,6 +340,22 @@ class Hyperplanes:
                 self._groups = cache
         return self._groups
 
+    def groups_for(self, X):
+        """The bit groups as the by-bit kernels take them for the dense rows X (as
+        ``as_dense_input`` gives them): ``block_cache()[1:]``, (slots, gptr, gidx,
+        gsgn), with the signs in the dtype of X's sums: float64 for float rows,
+        float32 for uint8 rows (a copy, kept with the cache). The kernels multiply
+        each lane row by its sign broadcast from memory; a float64 sign for float32
+        lanes took a conversion and a broadcast an entry (the uint8 by-bit sums
+        ~10 % slower, bench/RESULTS.md, "Float32 rows: a float32 lane table"). The
+        signs are +-1, so the sums are the same either way."""
+        slots, gptr, gidx, gsgn = self.block_cache()[1:]
+        if X.dtype != np.uint8:
+            return slots, gptr, gidx, gsgn
+        if self._signs32 is None:
+            self._signs32 = gsgn.astype(np.float32)
+        return slots, gptr, gidx, self._signs32
+
     def takes_bytes(self):
         """True if dense uint8 rows go to the kernels as they are, 8 rows per block in
         float32 (``pnet.kernels.lanes``): +-1 entries (sparse_sign, ternary), a dense
@@ -379,7 +398,7 @@ class Hyperplanes:
         if self.dense_cache()[0] == "none":
             return self.project(sp.csr_matrix(X))
         if self.by_bit(X):
-            return over_rows(_projection.dense_rows, X.shape[0], X, self.block_cache()[1:],
+            return over_rows(_projection.dense_rows, X.shape[0], X, self.groups_for(X),
                              self.n_bits, out=out)
         return over_rows(_projection.feature_rows, X.shape[0], X, self.dense_cache()[1:],
                          self.n_bits, out=out)

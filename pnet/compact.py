@@ -360,7 +360,7 @@ class CompactProjectionNet:
         that does not go by bit (``Hyperplanes.by_bit``)."""
         if not self.hyperplanes.by_bit(X):  # gaussian, sparse rows, too wide: bits first
             return None
-        cache = self.hyperplanes.block_cache()
+        groups = self.hyperplanes.groups_for(X)
         W, b = self.coefs_[0], self.intercepts_[0]
         out = np.empty((X.shape[0], W.shape[1]), dtype=np.float32)
         if self.quantize is None:
@@ -369,7 +369,7 @@ class CompactProjectionNet:
             weights = (W.shape[0], self._planes, self.scales_[0], b)
         kind = self._arithmetic
         finite = np.empty(X.shape[0], dtype=np.bool_)
-        over_rows(_SERIAL[kind], X.shape[0], X, cache[1:], *weights, finite, out=out)
+        over_rows(_SERIAL[kind], X.shape[0], X, groups, *weights, finite, out=out)
         check_finite(finite)
         return out
 

@@ -860,10 +860,29 @@ def test_pickle_round_trip_drops_the_hyperplane_cache(rng):
     assert est.hyperplanes_._cache is not None  # pickling does not drop the live cache
     signs = Hyperplanes(SEED, 784, 720, "sparse_sign", 8 / 784)
     bits = signs.project(X)
-    assert signs._groups[0] == "groups"
+    pixels = rng.integers(0, 256, size=(20, 784)).astype(np.uint8)
+    pixel_bits = signs.project(pixels)
+    assert signs._groups[0] == "groups" and signs._signs32 is not None
     restored = pickle.loads(pickle.dumps(signs))
-    assert restored._cache is None and restored._groups is None
+    assert restored._cache is None and restored._groups is None and restored._signs32 is None
     assert_array_equal(restored.project(X), bits)
+    assert_array_equal(restored.project(pixels), pixel_bits)
+
+
+def test_groups_for_gives_signs_in_the_dtype_of_the_sums():
+    """``groups_for``: the block cache's groups for float rows as they are; for uint8
+    rows the same slots, pointers and features with the signs in float32 (equal
+    values), built once."""
+    hp = Hyperplanes(SEED, 64, 100, "sparse_sign", 8 / 64)
+    slots, gptr, gidx, gsgn = hp.block_cache()[1:]
+    for dtype in (np.float32, np.float64):
+        got = hp.groups_for(np.zeros((2, 64), dtype=dtype))
+        assert all(a is b for a, b in zip(got, (slots, gptr, gidx, gsgn)))
+    got = hp.groups_for(np.zeros((2, 64), dtype=np.uint8))
+    assert all(a is b for a, b in zip(got[:3], (slots, gptr, gidx)))
+    assert got[3].dtype == np.float32 and np.all(np.abs(got[3]) == 1)
+    assert_array_equal(got[3], gsgn)
+    assert hp.groups_for(np.zeros((1, 64), dtype=np.uint8))[3] is got[3]
 
 
 @pytest.mark.parametrize("bad, match", [
