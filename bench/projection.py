@@ -17,7 +17,7 @@ dense-uniform worst case (``bench_uniform``: every feature non-zero):
    sparse_sign (the sparse projections; sparse_sign is the default since 0.2) <= 0.2x.
 2. The hyperplane cache (per-feature bit lists for ternary, an (n_features, E) table
    for sparse_sign, both regrouped by bit for the block kernels; R for gaussian): the
-   first ``project`` after ``_cache = None`` against the steady state.
+   first ``project`` after ``drop_caches()`` against the steady state.
 3. CSR input shaped like hashed text: 20,000 rows of ~30 non-zeros with random
    uint64 feature ids, ``Hyperplanes(seed, None, 720, ...).project_csr``: rows/s
    and ns per (non-zero x bit); no cache, every entry is hashed on the fly.
@@ -176,11 +176,11 @@ def _print_goals(times):
 
 def _cache_row(n, p, h, X, steady, mode):
     def build():
-        h._cache = h._groups = None
+        h.drop_caches()
         h.block_cache()
 
     def first_call():
-        h._cache = h._groups = None
+        h.drop_caches()
         h.project(X)
 
     t_build = best_of(build, mode.repeat)

@@ -6,7 +6,7 @@ dense input, a block of rows at a time (``block_rows``: 8 rows in float64 lanes,
 16 uint8 rows in two halves of float32 lanes with exact sums):
 
 1. the block's packed bits by ``pnet.kernels.projection.group_bits`` on the
-   hyperplanes' bit groups (``Hyperplanes.block_cache``: +-1 entries, sparse_sign,
+   hyperplanes' bit groups (``Hyperplanes.groups_for``: +-1 entries, sparse_sign,
    ternary and local): the function the estimator's projection runs, so the bits are
    the same bits. (Gaussian models project first, then run the layer on the bits.)
 2. the first layer on each row's packed bits, with the row formulas of
@@ -64,7 +64,7 @@ def mark_finite(bad, first, nrow, finite):
 # -- batches: out (n, fan_out) float32 ------------------------------------------------
 # ``*_rows`` run rows [start, stop) serially; ``pnet._hyperplanes.over_rows`` runs
 # ranges of a batch on threads through them. ``groups`` is the hyperplanes' bit groups
-# (``Hyperplanes.block_cache()[1:]``, ``projection.group_bits``).
+# (``Hyperplanes.groups_for(X)``, ``projection.group_bits``).
 @jit
 def float_rows(X, start, stop, groups, W, bias, finite, out):
     """First-layer pre-activations of dense rows, float32 W and bias with padded

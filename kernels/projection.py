@@ -450,7 +450,7 @@ def copy_rows(packed, first, nrow, out):
 @jit
 def dense_rows(X, start, stop, groups, n_bits, out):
     """Dense rows [start, stop) by bit (``group_bits``), ``block_rows(X)`` rows at a
-    time; ``groups`` is ``Hyperplanes.block_cache()[1:]``."""
+    time; ``groups`` is ``Hyperplanes.groups_for(X)``."""
     width = block_rows(X)
     table, masks = group_scratch(X, n_bits)
     packed = np.empty((width, out.shape[1]), dtype=np.uint64)

@@ -4,8 +4,8 @@
 into a table (n_features + 1, 8), one lane row per feature (``lane_table``: float64
 for float64 rows, float32 for float32 and uint8 rows, their values exactly;
 ``tile_to_table`` moves 8 features of 8 rows at a time, transposed in registers),
-then sums each bit's features in registers (``lanes_load``, ``lanes_add_signed``,
-``lanes_add_entry``; float rows in float64 whatever their table) and keeps each sum's mask
+then sums each bit's features in registers (``sums_zero``, ``lanes_add_entry``:
+float rows in float64 whatever their table) and keeps each sum's mask
 ``> 0`` (``lanes_positive_of``, ``set_byte``, ``set_masks``). A block of uint8 rows
 has 16 rows in two tables of 8 (``block_halves``): an entry's feature and sign are
 loaded once for both.
@@ -125,9 +125,10 @@ def sums_zero(typingctx, X):
 
 @intrinsic
 def lanes_set_at(typingctx, table, k, v):
-    """table[k, :] = v; float64 lanes into a float32 table are rounded to float32
-    (exact for the values of float32 rows, the only ones ``block_to_table`` writes
-    there)."""
+    """table[k, :] = v. Float64 lanes into a float32 table are rounded to float32:
+    the caller promises they hold float32 values (exact then; ``block_to_table``
+    writes a float32 table only for float32 rows, whose ``lanes_from_rows`` are
+    such values), never float64 sums."""
     narrow = (_accumulator(table) and table.dtype == types.float32 and isinstance(v, Lanes)
               and isinstance(k, types.Integer))
     if not (narrow or _update_types(table, k, v) and _accumulator(table)):

@@ -171,9 +171,12 @@ class Hyperplanes:
         self.projection = projection
         self.density = float(density)
         self.window = window
-        self._cache = None
-        self._groups = None
-        self._signs32 = None
+        self.drop_caches()
+
+    def drop_caches(self):
+        """Forget every RAM cache (the dense cache, the bit groups, their float32
+        signs); each is rebuilt on first use."""
+        self._cache = self._groups = self._signs32 = None
 
     # -- pickling: settings only, the cache is recomputed on demand ---------------
     def __getstate__(self):
@@ -319,8 +322,9 @@ class Hyperplanes:
         (sparse_sign, ternary, local) with a dense cache, read by bit
         (``pnet.kernels.projection.dense_rows``, the compact model's fused kernels);
         otherwise the dense cache itself (a gaussian matrix, read by feature:
-        ``feature_rows``; or 'none'). A RAM cache, never stored; the kernels take
-        ``cache[1:]``."""
+        ``feature_rows``; or 'none'). A RAM cache, never stored; the by-bit kernels
+        take ``groups_for(X)`` (the groups, with the signs in the dtype of X's sums),
+        the by-feature ones ``dense_cache()[1:]``."""
         if self._groups is None:
             cache = self.dense_cache()
             if cache[0] == "table":
@@ -352,9 +356,10 @@ class Hyperplanes:
         slots, gptr, gidx, gsgn = self.block_cache()[1:]
         if X.dtype != np.uint8:
             return slots, gptr, gidx, gsgn
-        if self._signs32 is None:
-            self._signs32 = gsgn.astype(np.float32)
-        return slots, gptr, gidx, self._signs32
+        signs = self._signs32
+        if signs is None:
+            signs = self._signs32 = gsgn.astype(np.float32)
+        return slots, gptr, gidx, signs
 
     def takes_bytes(self):
         """True if dense uint8 rows go to the kernels as they are, 8 rows per block in

@@ -883,6 +883,9 @@ def test_groups_for_gives_signs_in_the_dtype_of_the_sums():
     assert got[3].dtype == np.float32 and np.all(np.abs(got[3]) == 1)
     assert_array_equal(got[3], gsgn)
     assert hp.groups_for(np.zeros((1, 64), dtype=np.uint8))[3] is got[3]
+    hp.drop_caches()
+    assert hp._cache is None and hp._groups is None and hp._signs32 is None
+    assert_array_equal(hp.groups_for(np.zeros((1, 64), dtype=np.uint8))[3], gsgn)
 
 
 @pytest.mark.parametrize("bad, match", [
