@@ -5,9 +5,9 @@
 Writes the bit groups of the default model's hyperplanes (MNIST's 784 features,
 T * d = 720 bits, sparse_sign at 8 entries a plane) to a temporary directory,
 compiles ``bench/c/bybit_loop.c`` with ``gcc -O3 -march=native`` and runs it three
-times: the time 10,000 rows' by-bit sums take in 8 float64 lanes (today's float
-rows), 8 float64 lanes from a float32 table, 16 float32 lanes in one register, and
-two halves of 8 float32 lanes (today's uint8 rows). A measurement for the decision
+times: the time 10,000 rows' by-bit sums take in 8 float64 lanes (float64 rows),
+8 float64 lanes from a float32 table (float32 rows), 16 float32 lanes in one
+register (uint8 rows), and two halves of 8 float32 lanes (uint8 rows before). A measurement for the decision
 on a versioned float32 LSH (bench/RESULTS.md, "Float32 rows: a float32 lane
 table"), not a test of pnet's kernels.
 """

@@ -64,11 +64,12 @@ float32 lanes (``pnet.kernels.lanes``: ``block_lanes``, ``block_sums_of``;
 (``Hyperplanes.takes_bytes``): every sum is then an integer below 2**24 in
 magnitude, exact in float32 as in float64, so the bits are those of the same
 values in float64, with half the bytes per lane row.
-By bit they go 16 rows a block, in two tables of 8 (``block_halves``): an entry's
-feature and sign are loaded once for both, and the two float32 tables take the
-bytes of one float64 table (float rows stay at 8: two float64 tables outgrow L1).
-float32 rows keep their values in a float32 table (exact) and are summed in float64
-like float64 rows.
+By bit they go 16 rows a block (``block_halves``: two halves of 8), in a table whose
+row j holds feature j of all 16 rows, 64 bytes, as a float64 table's row holds 8:
+an entry is one load and one add (``WideLanes``, one AVX-512 register) for the 16
+rows (float rows stay at 8: 16 float64 lanes would outgrow L1). float32 rows keep
+their values in a float32 table (exact) and are summed in float64 like float64
+rows.
 
 Sums become packed bits by ``pack_lanes`` (a block's accumulator), ``pack_masks``
 (the masks of ``group_bits``) or ``pack_row`` (one row); all test ``acc[k] > 0``.
@@ -90,8 +91,8 @@ from .hashing import (SPARSE_SIGN, TERNARY, entry_hash, feature_key, gaussian_en
                       sparse_sign_entries, ternary_entry)
 from .lanes import (BYTE_LANES, LANES, block_lanes, block_sums_of, lanes_add_at, lanes_axpy_at,
                     lanes_from_rows, lanes_nonfinite, lanes_of, lanes_positive, lanes_sub_at)
-from .table import (block_halves, lane_table, lanes_add_entry, lanes_set_at,
-                    set_masks, sums_zero, tile_to_table)
+from .table import (block_halves, lane_table, lanes_add_entry, set_masks, sums_zero,
+                    table_set, tile_to_table)
 
 assert LANES == BYTE_LANES == 8, "pack_lanes spreads words of bytes: 8 rows a block"
 
@@ -203,21 +204,27 @@ def union_share(X, n_rows):
 
 @jit(inline="always")
 def block_to_table(X, start, nrow, table):
-    """table[j, r] = X[start + r, j] for every feature j and r < nrow, lanes r >= nrow
-    0 (``lanes_from_rows``); 8 features at a time (``tile_to_table``) for a full
-    block of rows with contiguous values. Returns the bit mask of the non-finite
-    rows."""
+    """table[j, h, r] = X[start + 8 h + r, j] (table[j, r] for float rows) for every
+    feature j and row 8 h + r < nrow of the block, lanes past nrow 0
+    (``lanes_from_rows``). A full block of rows with contiguous values goes 8
+    features at a time (``tile_to_table``), both halves of a tile's features one
+    after the other, so that each 64-byte row of a uint8 block's table is written
+    whole while it is in L1. Returns the bit mask of the non-finite rows."""
     n_features = X.shape[1]
+    halves = block_halves(X)
     bad = 0
     tiled = 0
-    if nrow == block_lanes(X) and X.strides[1] == X.itemsize:
+    if nrow == block_rows(X) and X.strides[1] == X.itemsize:
         tiled = n_features - n_features % 8
         for j in range(0, tiled, 8):
-            bad |= tile_to_table(X, start, j, table)
-    for j in range(tiled, n_features):
-        x = lanes_from_rows(X, start, nrow, j)
-        bad |= lanes_nonfinite(x)
-        lanes_set_at(table, j, x)
+            for h in range(halves):
+                bad |= tile_to_table(X, start + h * LANES, j, table, h) << (h * LANES)
+    for h in range(halves):
+        rows = min(nrow - h * LANES, LANES)
+        for j in range(tiled if rows > 0 else n_features, n_features):
+            x = lanes_from_rows(X, start + h * LANES, rows, j)
+            bad |= lanes_nonfinite(x) << (h * LANES)
+            table_set(table, j, h, x)
     return bad
 
 
@@ -225,56 +232,52 @@ _U1, _U2, _U3, _U4, _U5, _U6, _U7 = (np.uint64(k) for k in range(1, 8))
 
 
 @jit
-def group_bits(X, start, nrow, slots, gptr, gidx, gsgn, tables, masks, packed):
+def group_bits(X, start, nrow, slots, gptr, gidx, gsgn, table, masks, packed):
     """The block's packed bits as ``feature_sums`` and ``pack_lanes`` give them,
     bit by bit, for up to ``block_rows(X)`` rows (8, or 16 uint8 rows in two halves
-    of 8: ``block_halves``): each half's rows into its table (``block_to_table``; a
-    table's last row, n_features, stays 0), then the bits 8 at a time
-    (``pnet._hyperplanes.bit_groups``): group g sums in 8 registers a half the
-    entries ``gidx[p]`` (a feature), ``gsgn[p]`` (its +-1) for p in ``gptr[g]:gptr[g +
-    1]``, interleaved (entry p to registers p % 8), and writes the masks ``> 0``
-    (``lanes_positive_of``, a bit per row) of bit b's sums to byte ``slots[8 g + b]``
-    of each half's ``masks``; ``pack_masks`` packs them. Two halves load an entry's
-    feature and sign once for 16 rows. Each bit's features come in ascending order,
+    of 8: ``block_halves``): the rows into the table (``block_to_table``, half h of
+    each row for uint8 rows; its last row, n_features, stays 0), then the
+    bits 8 at a time (``pnet._hyperplanes.bit_groups``): group g sums in 8 registers
+    the entries ``gidx[p]`` (a feature), ``gsgn[p]`` (its +-1) for p in
+    ``gptr[g]:gptr[g + 1]``, interleaved (entry p to registers p % 8), and writes the
+    masks ``> 0`` (``lanes_positive_of``, a bit per row) of bit b's sums to byte
+    ``slots[8 g + b]`` of each half's ``masks``; ``pack_masks`` packs them. A register
+    holds 8 float rows (``Lanes``) or all 16 uint8 rows (``WideLanes``): an entry is
+    one load and one add for the whole block. Each bit's features come in ascending order,
     padded with the zero row: the sums of ``feature_sums`` in the same order, plus
     ``+-0.0`` terms that change nothing. A padding slot is ``n_bits`` (< 64 n_words,
     as padding exists only when n_bits % 8 > 0): its sum is 0, its mask 0, which is
     what the unused high bits of the last word must be. A block of two halves with
-    at most 8 rows leaves the second table as it was (zeros or an earlier block's
+    at most 8 rows leaves the second half as it was (zeros or an earlier block's
     rows): its sums are computed and not packed.
 
-    ``tables`` and ``masks`` are ``group_scratch(X, n_bits)``; ``packed`` has
+    ``table`` and ``masks`` are ``group_scratch(X, n_bits)``; ``packed`` has
     ``block_rows(X)`` rows. Returns the bit mask of the non-finite rows."""
     halves = block_halves(X)  # a constant (1 or 2): one call site each, inlined once
-    bad = 0
-    for h in range(halves):
-        if nrow > h * LANES:
-            bad |= block_to_table(X, start + h * LANES, min(nrow - h * LANES, LANES),
-                                  tables[h]) << (h * LANES)
-    t0, t1, m0, m1 = tables[0], tables[halves - 1], masks[0], masks[halves - 1]
+    bad = block_to_table(X, start, nrow, table)
+    m0, m1 = masks[0], masks[halves - 1]
     zero = sums_zero(X)
     for g in range(gptr.shape[0] - 1):
         a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = zero
-        b0 = b1 = b2 = b3 = b4 = b5 = b6 = b7 = zero
         for q in range(gptr[g], gptr[g + 1], 8):
             p = np.uint64(q)  # unsigned: no wraparound code for gidx[p + 1] ...
-            a0, b0 = lanes_add_entry(a0, b0, t0, t1, gidx[p], gsgn[p])
-            a1, b1 = lanes_add_entry(a1, b1, t0, t1, gidx[p + _U1], gsgn[p + _U1])
-            a2, b2 = lanes_add_entry(a2, b2, t0, t1, gidx[p + _U2], gsgn[p + _U2])
-            a3, b3 = lanes_add_entry(a3, b3, t0, t1, gidx[p + _U3], gsgn[p + _U3])
-            a4, b4 = lanes_add_entry(a4, b4, t0, t1, gidx[p + _U4], gsgn[p + _U4])
-            a5, b5 = lanes_add_entry(a5, b5, t0, t1, gidx[p + _U5], gsgn[p + _U5])
-            a6, b6 = lanes_add_entry(a6, b6, t0, t1, gidx[p + _U6], gsgn[p + _U6])
-            a7, b7 = lanes_add_entry(a7, b7, t0, t1, gidx[p + _U7], gsgn[p + _U7])
+            a0 = lanes_add_entry(a0, table, gidx[p], gsgn[p])
+            a1 = lanes_add_entry(a1, table, gidx[p + _U1], gsgn[p + _U1])
+            a2 = lanes_add_entry(a2, table, gidx[p + _U2], gsgn[p + _U2])
+            a3 = lanes_add_entry(a3, table, gidx[p + _U3], gsgn[p + _U3])
+            a4 = lanes_add_entry(a4, table, gidx[p + _U4], gsgn[p + _U4])
+            a5 = lanes_add_entry(a5, table, gidx[p + _U5], gsgn[p + _U5])
+            a6 = lanes_add_entry(a6, table, gidx[p + _U6], gsgn[p + _U6])
+            a7 = lanes_add_entry(a7, table, gidx[p + _U7], gsgn[p + _U7])
         o = 8 * g
-        set_masks(m0, m1, slots[o], a0, b0)
-        set_masks(m0, m1, slots[o + 1], a1, b1)
-        set_masks(m0, m1, slots[o + 2], a2, b2)
-        set_masks(m0, m1, slots[o + 3], a3, b3)
-        set_masks(m0, m1, slots[o + 4], a4, b4)
-        set_masks(m0, m1, slots[o + 5], a5, b5)
-        set_masks(m0, m1, slots[o + 6], a6, b6)
-        set_masks(m0, m1, slots[o + 7], a7, b7)
+        set_masks(m0, m1, slots[o], a0)
+        set_masks(m0, m1, slots[o + 1], a1)
+        set_masks(m0, m1, slots[o + 2], a2)
+        set_masks(m0, m1, slots[o + 3], a3)
+        set_masks(m0, m1, slots[o + 4], a4)
+        set_masks(m0, m1, slots[o + 5], a5)
+        set_masks(m0, m1, slots[o + 6], a6)
+        set_masks(m0, m1, slots[o + 7], a7)
     for h in range(halves):
         if nrow > h * LANES:
             pack_masks(masks[h], h * LANES, min(nrow - h * LANES, LANES), packed)
@@ -290,24 +293,23 @@ def block_rows(X):
 
 @jit(inline="always")
 def group_scratch(X, n_bits):
-    """(tables, masks) of ``group_bits`` for blocks of X: the ``block_halves(X)``
-    lane tables (``lane_table``; zero rows zeroed, and the whole second table, which
-    a block of at most 8 rows leaves unread: its sums then add zeros, not whatever
-    the memory held, subnormals included) and their masks, zeroed (the bytes past
-    n_bits stay 0). ``np.empty`` and loops: ``np.zeros`` would add ~0.4 s to the
-    first call's compile."""
+    """(table, masks) of ``group_bits`` for blocks of X: the lane table
+    (``lane_table``; its zero row zeroed, and for uint8 rows the whole table: a block
+    of at most 8 rows leaves the second half unread, so its sums then add zeros, not
+    whatever the memory held, subnormals included) and the ``block_halves(X)`` halves'
+    masks, zeroed (the bytes past n_bits stay 0). ``np.empty`` and loops:
+    ``np.zeros`` would add ~0.4 s to the first call's compile."""
     n = X.shape[1] + 1
     halves = block_halves(X)
-    tables = lane_table(np.empty(halves * LANES * n + LANES), n, X)
-    for h in range(halves):
-        for j in range(0 if h == 1 else n - 1, n):
-            for r in range(tables.shape[2]):
-                tables[h, j, r] = 0
+    table = lane_table(np.empty(halves * LANES * n + LANES), n, X)
+    flat = table.reshape(table.size)  # C: a view
+    for e in range(0 if halves == 2 else flat.size - LANES, flat.size):
+        flat[e] = 0
     masks = np.empty((halves, 8 * ((n_bits + 63) // 64)), dtype=np.uint64)
     for h in range(halves):
         for w in range(masks.shape[1]):
             masks[h, w] = 0
-    return tables, masks
+    return table, masks
 
 
 @jit(inline="always")

@@ -7,8 +7,8 @@ for float64 rows, float32 for float32 and uint8 rows, their values exactly;
 then sums each bit's features in registers (``sums_zero``, ``lanes_add_entry``:
 float rows in float64 whatever their table) and keeps each sum's mask
 ``> 0`` (``lanes_positive_of``, ``set_byte``, ``set_masks``). A block of uint8 rows
-has 16 rows in two tables of 8 (``block_halves``): an entry's feature and sign are
-loaded once for both.
+has 16 rows (``block_halves``: two halves of 8) in a table (n_features + 1, 2, 8):
+row j is feature j of the 16 rows, 64 bytes, summed as one vector (``WideLanes``).
 
 The lanes themselves (``Lanes``, ``ByteLanes``) and the helpers that address an
 accumulator's rows are ``pnet.kernels.lanes``'; the same rules hold here: IEEE
@@ -17,25 +17,69 @@ arithmetic lane by lane, C-layout tables, indices not checked.
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
-from numba.extending import intrinsic
+from numba.extending import intrinsic, models, register_model
 
-from .lanes import (BYTE_LANES, LANES, _I64, _VEC, _VEC8, ByteLanes, Lanes,
+from .lanes import (BYTE_LANES, LANES, _F32, _I64, _VEC, _VEC8, ByteLanes, Lanes,
                     _accumulator, _align, _array_over, _lane_row, _splat, _update_types,
                     _vector, byte_lanes, lanes)
 
-#: lane tables of a block of uint8 rows by bit: its rows in two halves of 8
-#: (``lane_table``, ``block_halves``)
+#: halves of a block of uint8 rows by bit: 16 rows, two of 8 (``lane_table``,
+#: ``block_halves``)
 HALVES = 2
+#: float32 lanes of a uint8 block's by-bit sums: both halves in one vector
+WIDE_LANES = HALVES * BYTE_LANES
+_VEC16 = ir.VectorType(_F32, WIDE_LANES)
+
+
+class WideLanes(types.Type):
+    """``WIDE_LANES`` (16) float32 values, one per row of a by-bit block of uint8 rows
+    (an LLVM ``<16 x float>``: one zmm register with AVX-512, two ymm with AVX2)."""
+
+    def __init__(self):
+        super().__init__(name=f"WideLanes{WIDE_LANES}xf32")
+
+
+wide_lanes = WideLanes()
+
+
+@register_model(WideLanes)
+class _WideLanesModel(models.PrimitiveModel):
+    def __init__(self, dmm, fe_type):
+        super().__init__(dmm, fe_type, _VEC16)
+
+
+def _wide_table(t):
+    """A uint8 block's lane table: (n, HALVES, 8) C float32."""
+    return (isinstance(t, types.Array) and t.ndim == 3 and t.layout == "C"
+            and t.dtype == types.float32)
+
+
+def _table(t):
+    """A lane table: (n, 8) float64 or float32, or a uint8 block's (n, 2, 8)."""
+    return _accumulator(t) or _wide_table(t)
+
+
+def _table_row(context, builder, table_type, table, k, k_type, h=None):
+    """Pointer to the 8 lanes of ``table[k]`` (half h of a wide table's row k; its
+    whole row of 16 lanes when h is None) as a vector pointer."""
+    array = context.make_array(table_type)(context, builder, table)
+    k = context.cast(builder, k, k_type, types.int64)
+    wide = _wide_table(table_type)
+    start = builder.mul(k, ir.Constant(_I64, WIDE_LANES if wide else LANES))
+    if wide and h is not None:
+        start = builder.add(start, builder.mul(h, ir.Constant(_I64, BYTE_LANES)))
+    vec = _VEC16 if wide and h is None else _vector(table_type)
+    return builder.bitcast(builder.gep(array.data, [start]), vec.as_pointer())
 
 
 @intrinsic
 def block_halves(typingctx, X):
-    """Lane tables a block of dense X fills by bit, a constant: ``HALVES`` (2, 16
-    rows) for uint8 rows, whose float32 tables are 32 bytes a feature, and 1 (8
-    rows) for float rows, summed in float64: two float64 tables (2 x 50 KB at 784
-    features) outgrow L1, and 16 rows took 1.05-1.08x the time of 8
+    """Halves of 8 rows in a block of dense X by bit, a constant: ``HALVES`` (2, 16
+    rows) for uint8 rows, whose table is 64 bytes a feature (16 float32 lanes), and
+    1 (8 rows) for float rows, summed in float64: 16 float64 lanes (2 x 50 KB at
+    784 features) outgrow L1, and 16 rows took 1.05-1.08x the time of 8
     (bench/RESULTS.md, "The layers' own loops, and 16 uint8 rows a block"); 16
-    float32 rows from two float32 tables were no faster than 8 (each lane row is
+    float32 rows from float32 tables were no faster than 8 (each lane row is
     widened to float64 before its add: twice the conversions for the same adds)."""
     if not isinstance(X, types.Array):
         return None
@@ -64,18 +108,19 @@ _SHUFFLE = ir.VectorType(ir.IntType(32), 8)
 
 @intrinsic
 def lane_table(typingctx, buf, n, X):
-    """``block_halves(X)`` C tables (n, 8) of lanes for blocks of X, as one (halves,
-    n, 8) array in ``buf`` (1-D C float64 of at least 8 halves n + 8 elements),
-    starting at buf's first 64-byte aligned address so that no row straddles two
-    cache lines: one float64 table for float64 rows, one float32 table for float32
-    rows (``_table_dtype``), two float32 tables for uint8 rows. A borrowed view, no
-    copy, no checks."""
+    """The lane table of blocks of X, n rows, in ``buf`` (1-D C float64 of at least
+    8 halves n + 8 elements), starting at buf's first 64-byte aligned address so
+    that no row straddles two cache lines: (n, 8) float64 for float64 rows, (n, 8)
+    float32 for float32 rows (``_table_dtype``), and for uint8 rows (n, HALVES, 8)
+    float32, row j holding feature j of the block's first 8 rows, then of its next 8:
+    one 64-byte vector of 16 lanes (``WideLanes``). A borrowed view, no copy, no
+    checks."""
     if not (isinstance(buf, types.Array) and buf.ndim == 1 and buf.layout == "C"
             and buf.dtype == types.float64 and isinstance(n, types.Integer)
             and isinstance(X, types.Array)):
         return None
     byte_rows = X.dtype == types.uint8
-    out_type = types.Array(_table_dtype(X), 3, "C")
+    out_type = types.Array(_table_dtype(X), 3 if byte_rows else 2, "C")
 
     def codegen(context, builder, signature, args):
         src = context.make_array(signature.args[0])(context, builder, args[0])
@@ -84,9 +129,9 @@ def lane_table(typingctx, buf, n, X):
                                ir.Constant(_I64, ~63))
         data = builder.inttoptr(address, src.data.type)
         n = context.cast(builder, args[1], signature.args[1], types.int64)
-        width = BYTE_LANES if byte_rows else LANES
-        return _array_over(context, builder, src, data, out_type,
-                           [ir.Constant(_I64, _halves(X)), n, ir.Constant(_I64, width)])
+        shape = [n, ir.Constant(_I64, HALVES), ir.Constant(_I64, BYTE_LANES)] if byte_rows \
+            else [n, ir.Constant(_I64, LANES)]
+        return _array_over(context, builder, src, data, out_type, shape)
     return out_type(buf, n, X), codegen
 
 
@@ -111,36 +156,52 @@ def _load_row(context, builder, table_type, table, k, k_type):
 
 @intrinsic
 def sums_zero(typingctx, X):
-    """+0.0 in every lane of the by-bit sums of rows of X: ``ByteLanes`` for uint8
-    rows, ``Lanes`` (float64) otherwise."""
+    """+0.0 in every lane of the by-bit sums of rows of X: ``WideLanes`` for uint8
+    rows (16 a block), ``Lanes`` (float64) otherwise."""
     if not isinstance(X, types.Array):
         return None
-    kind = byte_lanes if X.dtype == types.uint8 else lanes
+    kind = wide_lanes if X.dtype == types.uint8 else lanes
 
     def codegen(context, builder, signature, args):
-        vec = _VEC8 if X.dtype == types.uint8 else _VEC
+        vec = _VEC16 if X.dtype == types.uint8 else _VEC
         return ir.Constant(vec, [0.0] * vec.count)
     return kind(X), codegen
 
 
 @intrinsic
 def lanes_set_at(typingctx, table, k, v):
-    """table[k, :] = v. Float64 lanes into a float32 table are rounded to float32:
-    the caller promises they hold float32 values (exact then; ``block_to_table``
-    writes a float32 table only for float32 rows, whose ``lanes_from_rows`` are
-    such values), never float64 sums."""
-    narrow = (_accumulator(table) and table.dtype == types.float32 and isinstance(v, Lanes)
-              and isinstance(k, types.Integer))
-    if not (narrow or _update_types(table, k, v) and _accumulator(table)):
+    """table[k, :] = v (a block accumulator)."""
+    if not _update_types(table, k, v) or not _accumulator(table):
         return None
 
     def codegen(context, builder, signature, args):
         row = _lane_row(context, builder, signature.args[0], args[0], args[1],
                         signature.args[1])
-        value = builder.fptrunc(args[2], _VEC8) if narrow else args[2]
-        builder.store(value, row, align=_align(signature.args[0]))
+        builder.store(args[2], row, align=_align(signature.args[0]))
         return context.get_dummy_value()
     return types.void(table, k, v), codegen
+
+
+@intrinsic
+def table_set(typingctx, table, k, h, v):
+    """The 8 lanes of feature k in a lane table (half h of a uint8 block's; h is 0
+    otherwise) = v: ``Lanes`` into a float64 table, or into a float32 one rounded to
+    float32 (exact for the values of float32 rows, the only ones written there);
+    ``ByteLanes`` into a uint8 block's table."""
+    if not (_table(table) and isinstance(k, types.Integer) and isinstance(h, types.Integer)
+            and (isinstance(v, ByteLanes) if _wide_table(table) else isinstance(v, Lanes))):
+        return None
+
+    def codegen(context, builder, signature, args):
+        table_type, k_type, h_type, _ = signature.args
+        h = context.cast(builder, args[2], h_type, types.int64)
+        row = _table_row(context, builder, table_type, args[0], args[1], k_type, h)
+        value = args[3]
+        if table_type.dtype == types.float32 and not _wide_table(table_type):
+            value = builder.fptrunc(value, _VEC8)
+        builder.store(value, row, align=_align(table_type))
+        return context.get_dummy_value()
+    return types.void(table, k, h, v), codegen
 
 
 @intrinsic
@@ -163,7 +224,7 @@ def lanes_add_signed(typingctx, acc, v, s):
 
 def _add_signed(context, builder, acc_type, acc, v, s, s_type):
     """``lanes_add_signed``'s acc + v * s (``llvm.fmuladd``; s a +-1 scalar)."""
-    vec = _VEC if isinstance(acc_type, Lanes) else _VEC8
+    vec = {Lanes: _VEC, ByteLanes: _VEC8, WideLanes: _VEC16}[type(acc_type)]
     s = context.cast(builder, s, s_type, types.float64 if vec is _VEC else types.float32)
     name = f"llvm.fmuladd.v{vec.count}f{64 if vec is _VEC else 32}"
     fmuladd = cgutils.get_or_insert_function(builder.module,
@@ -172,33 +233,28 @@ def _add_signed(context, builder, acc_type, acc, v, s, s_type):
 
 
 @intrinsic
-def lanes_add_entry(typingctx, a, b, t0, t1, k, s):
-    """(a + s t0[k, :], b + s t1[k, :]): one hyperplane entry (feature k, sign s = +-1,
-    ``lanes_add_signed``) for both halves of a by-bit block, the two tables of
-    ``lane_table``. Two halves only for byte lanes (uint8 rows, ``block_halves``):
-    for float64 sums b is returned as it is and t1 not read. float64 sums from a
-    float32 table (float32 rows) widen the row first (``fpext``, exact; with AVX-512
-    one ``vcvtps2pd`` from memory). One intrinsic rather
-    than a jit function returning a pair: numba types and lowers it as one call, where
-    16 inlined pairs a group took the by-bit kernel's first compile from ~0.9 to ~2 s."""
-    if not (isinstance(a, (Lanes, ByteLanes)) and b == a and _accumulator(t0) and t1 == t0
-            and isinstance(k, types.Integer) and isinstance(s, types.Float)
-            and (t0.dtype == types.float32 or isinstance(a, Lanes))):
+def lanes_add_entry(typingctx, a, table, k, s):
+    """a + s table[k]: one hyperplane entry (feature k, sign s = +-1,
+    ``lanes_add_signed``) for every row of a by-bit block, from its ``lane_table``:
+    ``Lanes`` from a float64 table, or from a float32 one widened first (``fpext``,
+    exact; with AVX-512 one ``vcvtps2pd`` from memory); ``WideLanes`` from a uint8
+    block's table, both halves in one load and one add. An intrinsic rather than a
+    jit function: numba types and lowers it as one call (inlined jit helpers took the
+    by-bit kernel's first compile from ~0.9 to ~2 s)."""
+    if not (isinstance(k, types.Integer) and isinstance(s, types.Float)
+            and (isinstance(a, WideLanes) and _wide_table(table)
+                 or isinstance(a, Lanes) and _accumulator(table))):
         return None
-    pair = types.UniTuple(a, 2)
 
     def codegen(context, builder, signature, args):
-        acc_type, _, table_type, _, k_type, s_type = signature.args
-        a, b, t0, t1, k, s = args
-        row = _load_row(context, builder, table_type, t0, k, k_type)
+        acc_type, table_type, k_type, s_type = signature.args
+        acc, table, k, s = args
+        pointer = _table_row(context, builder, table_type, table, k, k_type)
+        row = builder.load(pointer, align=_align(table_type), typ=pointer.type.pointee)
         if isinstance(acc_type, Lanes) and table_type.dtype == types.float32:
             row = builder.fpext(row, _VEC)
-        a = _add_signed(context, builder, acc_type, a, row, s, s_type)
-        if isinstance(acc_type, ByteLanes):
-            b = _add_signed(context, builder, acc_type, b,
-                            _load_row(context, builder, table_type, t1, k, k_type), s, s_type)
-        return context.make_tuple(builder, signature.return_type, [a, b])
-    return pair(a, b, t0, t1, k, s), codegen
+        return _add_signed(context, builder, acc_type, acc, row, s, s_type)
+    return a(a, table, k, s), codegen
 
 
 def _transpose8(builder, rows):
@@ -214,21 +270,23 @@ def _transpose8(builder, rows):
 
 
 @intrinsic
-def tile_to_table(typingctx, X, start, j, table):
-    """table[j + c, r] = X[start + r, j + c] for r, c < 8 (in the table's dtype,
-    ``_table_dtype``: exact), read as 8 vector loads of 8 consecutive values and transposed in
-    registers. Returns the bit mask of the rows with a NaN or +-inf among the 64
+def tile_to_table(typingctx, X, start, j, table, h):
+    """table[j + c, r] = X[start + r, j + c] for r, c < 8 (in half h of a uint8
+    block's table, ``table[j + c, h, r]``; h is 0 otherwise), in the table's dtype
+    (``_table_dtype``: exact), read as 8 vector loads of 8 consecutive values and
+    transposed in registers. Returns the bit mask of the rows with a NaN or +-inf among the 64
     values (0 for uint8 X). X: rows of contiguous values (unit column stride); the
     8 rows from ``start`` and the 8 columns from ``j`` must exist."""
     if not (isinstance(X, types.Array) and X.ndim == 2
             and X.dtype in (types.float32, types.float64, types.uint8)
             and isinstance(start, types.Integer) and isinstance(j, types.Integer)
-            and _accumulator(table)
-            and table.dtype == _table_dtype(X)):
+            and isinstance(h, types.Integer) and table.dtype == _table_dtype(X)
+            and (_wide_table(table) if X.dtype == types.uint8 else _accumulator(table))):
         return None
 
     def codegen(context, builder, signature, args):
-        x_type, start_type, j_type, table_type = signature.args
+        x_type, start_type, j_type, table_type, h_type = signature.args
+        h = context.cast(builder, args[4], h_type, types.int64)
         array = context.make_array(x_type)(context, builder, args[0])
         start = context.cast(builder, args[1], start_type, types.int64)
         j = context.cast(builder, args[2], j_type, types.int64)
@@ -256,11 +314,11 @@ def tile_to_table(typingctx, X, start, j, table):
         for c, column in enumerate(columns):
             if x_type.dtype == types.float32 and table_type.dtype == types.float64:
                 column = builder.fpext(column, _VEC)
-            row = _lane_row(context, builder, table_type, args[3],
-                            builder.add(j, ir.Constant(_I64, c)), types.int64)
+            row = _table_row(context, builder, table_type, args[3],
+                             builder.add(j, ir.Constant(_I64, c)), types.int64, h)
             builder.store(column, row, align=_align(table_type))
         return bad
-    return types.int64(X, start, j, table), codegen
+    return types.int64(X, start, j, table, h), codegen
 
 
 @intrinsic
@@ -275,7 +333,7 @@ def lanes_positive_of(typingctx, v):
 
 
 def _positive_of(builder, v_type, v):
-    vec = _VEC if isinstance(v_type, Lanes) else _VEC8
+    vec = {Lanes: _VEC, ByteLanes: _VEC8, WideLanes: _VEC16}[type(v_type)]
     positive = builder.fcmp_ordered(">", v, ir.Constant(vec, [0.0] * vec.count))
     return builder.zext(builder.bitcast(positive, ir.IntType(vec.count)), _I64)
 
@@ -300,24 +358,33 @@ def _store_byte(context, builder, words_type, words, i, i_type, value):
     array = context.make_array(words_type)(context, builder, words)
     data = builder.bitcast(array.data, ir.IntType(8).as_pointer())
     i = context.cast(builder, i, i_type, types.int64)
-    builder.store(builder.trunc(value, ir.IntType(8)), builder.gep(data, [i]))
+    if value.type != ir.IntType(8):
+        value = builder.trunc(value, ir.IntType(8))
+    builder.store(value, builder.gep(data, [i]))
 
 
 @intrinsic
-def set_masks(typingctx, m0, m1, i, a, b):
-    """Byte i of m0 = ``lanes_positive_of(a)``, and of m1 = that of b when a and b
-    are byte lanes (the two halves of a block of uint8 rows, ``lanes_add_entry``)."""
+def set_masks(typingctx, m0, m1, i, a):
+    """Byte i of m0 = ``lanes_positive_of(a)``: its 8 bits, one per row; for the 16
+    lanes of a uint8 block (``WideLanes``), byte i of m0 = the first half's 8 bits
+    and byte i of m1 = the second half's."""
     if not (isinstance(m0, types.Array) and m0.ndim == 1 and m0.layout == "C"
             and m0.dtype == types.uint64 and m1 == m0 and isinstance(i, types.Integer)
-            and isinstance(a, (Lanes, ByteLanes)) and b == a):
+            and isinstance(a, (Lanes, WideLanes))):
         return None
 
     def codegen(context, builder, signature, args):
-        words_type, _, i_type, v_type, _ = signature.args
-        m0, m1, i, a, b = args
-        _store_byte(context, builder, words_type, m0, i, i_type, _positive_of(builder, v_type, a))
-        if isinstance(v_type, ByteLanes):
-            _store_byte(context, builder, words_type, m1, i, i_type,
-                        _positive_of(builder, v_type, b))
+        words_type, _, i_type, v_type = signature.args
+        m0, m1, i, a = args
+        if isinstance(v_type, WideLanes):  # each half's 8 lanes compared on their own
+            for words, half in ((m0, 0), (m1, 1)):
+                lanes8 = builder.shuffle_vector(
+                    a, ir.Constant(_VEC16, ir.Undefined),
+                    ir.Constant(_SHUFFLE, list(range(8 * half, 8 * half + 8))))
+                _store_byte(context, builder, words_type, words, i, i_type,
+                            _positive_of(builder, byte_lanes, lanes8))
+        else:
+            _store_byte(context, builder, words_type, m0, i, i_type,
+                        _positive_of(builder, v_type, a))
         return context.get_dummy_value()
-    return types.void(m0, m1, i, a, b), codegen
+    return types.void(m0, m1, i, a), codegen

@@ -12,7 +12,7 @@ from pnet.kernels.lanes import (BYTE_LANES, LANES, lanes_add_at, lanes_axpy_at,
                                 lanes_from_rows, lanes_nonfinite, lanes_positive, lanes_sub_at)
 from pnet.kernels.table import (HALVES, lane_table, lanes_add_entry, lanes_add_signed,
                                 lanes_load, lanes_positive_of, lanes_set_at, set_byte,
-                                set_masks, tile_to_table)
+                                set_masks, sums_zero, table_set, tile_to_table)
 from pnet.kernels.projection import union_features
 
 
@@ -185,24 +185,31 @@ def test_union_features_are_flatnonzero(rng, dtype):
 # -- the lane table of the by-bit block sums -------------------------------------------
 @njit
 def tables_for(X, n):
-    """Fresh lane tables (one, two for uint8 X) of n rows for blocks of X, every
-    element 7."""
-    tables = lane_table(np.zeros(HALVES * LANES * n + LANES), n, X)
-    tables[:, :, :] = 7
-    return tables
+    """A fresh lane table of n rows for blocks of X ((n, 8), or (n, 2, 8) for uint8
+    X), every element 7."""
+    table = lane_table(np.zeros(HALVES * LANES * n + LANES), n, X)
+    table.reshape(table.size)[:] = 7
+    return table
 
 
 @njit
-def tile(X, start, j, table):
-    return tile_to_table(X, start, j, table)
+def tile(X, start, j, table, h):
+    return tile_to_table(X, start, j, table, h)
+
+
+@njit
+def set_half(X, table, k, h, start, nrow):
+    """``table_set`` of the lanes of X[start:start + nrow, k] into half h of row k."""
+    table_set(table, k, h, lanes_from_rows(X, start, nrow, k))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8])
 def test_tile_to_table_is_the_transposed_block(rng, dtype):
-    """``tile_to_table`` writes table[j + c, r] = X[start + r, j + c] for the 8 x 8 tile
-    exactly (float32 as it is, uint8 to float32, float64 as it is: bit patterns compared),
-    touches no other row of the table, and flags exactly the rows with a NaN or
-    +-inf inside the tile."""
+    """``tile_to_table`` writes table[j + c, (h,) r] = X[start + r, j + c] for the 8 x 8
+    tile exactly (float32 as it is, uint8 to float32, float64 as it is: bit patterns
+    compared), into half h of a uint8 block's table, touches no other lane of the
+    table, and flags exactly the rows with a NaN or +-inf inside the tile;
+    ``table_set`` writes one feature's lanes (float32 rows' narrowed back exactly)."""
     base = rng.standard_normal((21, 19)) * 10.0 ** rng.integers(-30, 30, size=(21, 19))
     base[rng.random(base.shape) < 0.3] = 0.0
     base[3, 4], base[5, 6], base[6, 7] = -0.0, 5e-324, np.finfo(np.float32).max
@@ -213,14 +220,20 @@ def test_tile_to_table_is_the_transposed_block(rng, dtype):
     wide = np.float64 if dtype == np.float64 else np.float32
     halves = HALVES if dtype == np.uint8 else 1  # ``block_halves``
     for (start, j), half in itertools.product([(0, 0), (5, 3), (13, 11), (7, 8)], range(halves)):
-        tables = tables_for(X, X.shape[1])
-        assert tables.shape == (halves, X.shape[1], LANES) and tables.dtype == wide
-        assert tables.ctypes.data % 64 == 0  # and so every row of either half is aligned:
-        assert tables[half].ctypes.data % (LANES * tables.itemsize) == 0
-        assert tile(X, start, j, tables[half]) == 0
-        expected = np.full((halves, X.shape[1], LANES), 7, dtype=wide)
-        expected[half, j:j + 8] = X[start:start + 8, j:j + 8].T.astype(wide)
-        assert_array_equal(tables.view(np.uint8), expected.view(np.uint8))
+        table = tables_for(X, X.shape[1])
+        shape = (X.shape[1], HALVES, LANES) if dtype == np.uint8 else (X.shape[1], LANES)
+        assert table.shape == shape and table.dtype == wide
+        assert table.ctypes.data % 64 == 0  # and so every row is aligned
+        assert tile(X, start, j, table, half) == 0
+        expected = np.full(shape, 7, dtype=wide)
+        where = (slice(j, j + 8), half) if dtype == np.uint8 else slice(j, j + 8)
+        expected[where] = X[start:start + 8, j:j + 8].T.astype(wide)
+        assert_array_equal(table.view(np.uint8), expected.view(np.uint8))
+        set_half(X, table, 17, half, start, 5)  # 5 rows: lanes 5-7 are 0
+        lanes = np.zeros(LANES, dtype=wide)
+        lanes[:5] = X[start:start + 5, 17]
+        expected[(17, half) if dtype == np.uint8 else 17] = lanes
+        assert_array_equal(table.view(np.uint8), expected.view(np.uint8))
     if dtype == np.uint8:
         return
     for value in (np.nan, np.inf, -np.inf):
@@ -228,7 +241,7 @@ def test_tile_to_table_is_the_transposed_block(rng, dtype):
             Y = X.copy()
             Y[5 + r, 3 + c] = value
             Y[4, 3] = Y[13, 3] = Y[5, 2] = Y[5, 11] = value  # outside the tile
-            assert tile(Y, 5, 3, tables_for(Y, Y.shape[1])[0]) == 1 << r
+            assert tile(Y, 5, 3, tables_for(Y, Y.shape[1]), 0) == 1 << r
 
 
 @njit
@@ -243,42 +256,41 @@ def gathered(table, rows, signs):
 
 
 @njit
-def entry_pairs(t0, t1, rows, signs, m0, m1):
-    """Both halves' sums from their zero rows (the last) by ``lanes_add_entry``,
-    stored there; their masks by ``set_masks`` to byte 3 of m0 and m1."""
-    last = t0.shape[0] - 1
-    a, b = lanes_load(t0, last), lanes_load(t1, last)
+def entry_sums(like, table, rows, signs, m0, m1):
+    """The by-bit sums of rows like ``like``'s from +0.0 (``sums_zero``) over the
+    entries (rows[i], signs[i]) of the lane table (``lanes_add_entry``); their masks by
+    ``set_masks`` to byte 3 of m0 (and of m1, the second half of a uint8 block)."""
+    a = sums_zero(like)
     for i in range(rows.shape[0]):
-        a, b = lanes_add_entry(a, b, t0, t1, rows[i], signs[i])
-    set_masks(m0, m1, 3, a, b)
-    lanes_set_at(t0, last, a)
-    lanes_set_at(t1, last, b)
+        a = lanes_add_entry(a, table, rows[i], signs[i])
+    set_masks(m0, m1, 3, a)
 
 
-@pytest.mark.parametrize("wide", [np.float64, np.float32])
-def test_an_entry_goes_to_both_halves_of_a_byte_block_only(rng, wide):
-    """``lanes_add_entry`` adds an entry to both halves' sums for float32 tables (the
-    16-row blocks of uint8 rows), as ``lanes_add_signed`` would to each, and leaves
-    the second half alone for float64 tables (8-row blocks); ``set_masks`` writes the
-    masks of both, or of the first only, likewise."""
-    like = np.empty((1, 1), dtype=np.uint8 if wide == np.float32 else np.float64)
-    tables = np.stack([tables_for(like, 7)[0] for _ in range(HALVES)])  # two of them
-    tables[:, :6] = rng.integers(-9, 10, size=(HALVES, 6, LANES)).astype(wide)
-    tables[:, 6] = 0.0
-    rows = rng.integers(0, 6, size=10)
-    signs = rng.choice([-1.0, 1.0], size=10)
-    m0, m1 = np.zeros(2, dtype=np.uint64), np.full(2, 5, dtype=np.uint64)
-    want = [sum((tables[h, k] * wide(s) for k, s in zip(rows, signs)), np.zeros(LANES, wide))
-            for h in range(HALVES)]
-    entry_pairs(tables[0], tables[1], rows, signs, m0, m1)
-    assert_array_equal(tables[0, 6], want[0])
-    masks = [sum(1 << r for r in range(LANES) if w[r] > 0) for w in want]
-    assert m0[0] == masks[0] << 24 and m0[1] == 0
-    if wide == np.float32:
-        assert_array_equal(tables[1, 6], want[1])
-        assert m1[0] == (5 & ~np.uint64(0xFF << 24)) | np.uint64(masks[1] << 24)
-    else:
-        assert np.all(tables[1, 6] == 0) and np.all(m1 == 5)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.uint8])
+def test_an_entry_goes_to_every_row_of_the_block(rng, dtype):
+    """``lanes_add_entry`` adds s * table[k] to the sums of every row of the block: 8
+    float64 lanes from a float64 or float32 table (widened), 16 float32 lanes from a
+    uint8 block's (n, 2, 8) table; ``set_masks`` writes the first 8 rows' > 0 mask to
+    m0 and, for a uint8 block only, the next 8 rows' to m1."""
+    like = np.empty((1, 1), dtype=dtype)
+    for trial in range(10):
+        table = tables_for(like, 7)
+        flat = table.reshape(7, -1)  # row k: the lanes of feature k, both halves
+        flat[:6] = rng.integers(-9, 10, size=flat[:6].shape)
+        flat[6] = 0.0
+        rows = rng.integers(0, 7, size=10)
+        signs = rng.choice([-1.0, 1.0], size=10)
+        m0, m1 = np.zeros(2, dtype=np.uint64), np.full(2, 5, dtype=np.uint64)
+        entry_sums(like, table, rows, signs, m0, m1)
+        want = sum((flat[k].astype(np.float64) * s for k, s in zip(rows, signs)),
+                   np.zeros(flat.shape[1]))  # integers: exact in every dtype
+        masks = [sum(1 << r for r in range(LANES) if want[8 * h + r] > 0)
+                 for h in range(flat.shape[1] // LANES)]
+        assert m0[0] == np.uint64(masks[0] << 24) and m0[1] == 0
+        if dtype == np.uint8:
+            assert m1[0] == (5 & ~np.uint64(0xFF << 24)) | np.uint64(masks[1] << 24)
+        else:
+            assert np.all(m1 == 5)
 
 
 @pytest.mark.parametrize("wide", [np.float64, np.float32])
@@ -287,10 +299,10 @@ def test_lane_loads_and_sums_are_the_scalar_operations(rng, wide):
     (numpy's product, then sum: the product is exact) on values whose sums round,
     cancel, overflow and meet -0.0, NaN and inf; ``lanes_positive_of`` is > 0
     strictly; ``lanes_set_at`` stores the lanes."""
-    like = np.empty((1, 1), dtype=np.uint8 if wide == np.float32 else np.float64)
+    like = np.empty((1, 1), dtype=wide)  # a (7, 8) table of wide
     big = np.finfo(wide).max
     for trial in range(20):
-        table = tables_for(like, 7)[0]
+        table = tables_for(like, 7)
         values = rng.standard_normal((6, LANES)) * 10.0 ** rng.integers(-30, 30, (6, LANES))
         values[0, :5] = [0.0, -0.0, np.nan, -np.inf, big]
         values[1, 4] = big  # + big + big overflows to inf in lane 4

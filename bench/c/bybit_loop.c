@@ -10,9 +10,9 @@
  *   f64     1,250 blocks of 8 rows, float64 table (n, 8): today's float rows;
  *   f32w    1,250 blocks of 8 rows, float32 table widened to float64 at each load
  *           (float32 rows since 028484d);
- *   f32x16  625 blocks of 16 rows in one <16 x float> register (the float32 sums a
- *           versioned float32 LSH would allow; uint8 rows could use it exactly);
- *   f32h    625 blocks of 16 rows as two 8-lane float32 halves (today's uint8 rows).
+ *   f32x16  625 blocks of 16 rows in one <16 x float> register (uint8 rows since
+ *           the 16-lane table; float rows only with a versioned float32 LSH);
+ *   f32h    625 blocks of 16 rows as two 8-lane float32 halves (uint8 rows before).
  * Best of 15 rounds each, interleaved. */
 #include <immintrin.h>
 #include <stdio.h>
