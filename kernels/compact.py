@@ -3,7 +3,7 @@
 The fused version of what the estimator does in two kernels
 (``projection.dense_rows`` to packed bits, then the first layer on them), for
 dense input, a block of rows at a time (``block_rows``: 8 rows in float64 lanes, or
-16 uint8 rows in two halves of float32 lanes with exact sums):
+16 uint8 rows in one 16-lane float32 vector, ``WideLanes``, with exact sums):
 
 1. the block's packed bits by ``pnet.kernels.projection.group_bits`` on the
    hyperplanes' bit groups (``Hyperplanes.groups_for``: +-1 entries, sparse_sign,

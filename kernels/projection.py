@@ -3,9 +3,10 @@
 The projection sum ``acc[k] = <x, r_k>`` is written once per way of reading the
 hyperplane entries:
 
-``group_bits``   dense rows, a block of ``LANES`` (8) rows at a time, bit by bit:
-                 +-1 entries (sparse_sign, ternary, local) as groups of 8 bits
-                 (``Hyperplanes.block_cache``, ``pnet._hyperplanes.bit_groups``)
+``group_bits``   dense rows, a block of ``LANES`` (8) rows (16 uint8 rows) at a
+                 time, bit by bit: +-1 entries (sparse_sign, ternary, local) as
+                 groups of 8 bits (``Hyperplanes.groups_for``,
+                 ``pnet._hyperplanes.bit_groups``)
 ``feature_sums`` dense rows, a block at a time, feature by feature, from the dense
                  cache: gaussian hyperplanes (every bit has every feature), and
                  batches too sparse for the by-bit loop (``Hyperplanes.by_bit``)
@@ -30,12 +31,12 @@ operation. A row's bits therefore depend on nothing but the row: not the other r
 of its block, not the batch, not the thread count, and dense and CSR inputs of the
 same data give the same bits.
 
-**By bit** (``group_bits``; ``dense_rows``): the block's 8 rows (16 uint8 rows, in
-two halves) go feature by feature into a table (n_features + 1, 8) a half, one lane
-row per feature (``block_to_table``: 8 x 8 tiles transposed in registers,
-``pnet.kernels.table.tile_to_table``), then each group
+**By bit** (``group_bits``; ``dense_rows``): the block's 8 rows go feature by feature
+into a table (n_features + 1, 8), one lane row per feature (16 uint8 rows: (n_features
++ 1, 2, 8), both halves of 8 in one 64-byte row; ``block_to_table``: 8 x 8 tiles
+transposed in registers, ``pnet.kernels.table.tile_to_table``), then each group
 of 8 bits sums its features' lane rows in 8 registers, entry by entry, and keeps the
-mask ``> 0`` of each (8 bits: one per row). No accumulator in memory: on MNIST at
+mask ``> 0`` of each (8 bits: one per row; a byte a half for a uint8 block). No accumulator in memory: on MNIST at
 720 bits a block is 5,544 loads and adds from a 50 KB table where by feature it was
 2,576 read-modify-writes of a 46 KB accumulator (368 features of the union of 8 rows,
 7 entries each), whose chains of dependent stores and loads held the batch back
@@ -205,8 +206,9 @@ def union_share(X, n_rows):
 @jit(inline="always")
 def block_to_table(X, start, nrow, table):
     """table[j, h, r] = X[start + 8 h + r, j] (table[j, r] for float rows) for every
-    feature j and row 8 h + r < nrow of the block, lanes past nrow 0
-    (``lanes_from_rows``). A full block of rows with contiguous values goes 8
+    feature j and row 8 h + r < nrow of the block, lanes past nrow 0 in a half that
+    has rows (``lanes_from_rows``); a uint8 block of at most 8 rows leaves half 1 as
+    it was. A full block of rows with contiguous values goes 8
     features at a time (``tile_to_table``), both halves of a tile's features one
     after the other, so that each 64-byte row of a uint8 block's table is written
     whole while it is in L1. Returns the bit mask of the non-finite rows."""
@@ -240,7 +242,7 @@ def group_bits(X, start, nrow, slots, gptr, gidx, gsgn, table, masks, packed):
     bits 8 at a time (``pnet._hyperplanes.bit_groups``): group g sums in 8 registers
     the entries ``gidx[p]`` (a feature), ``gsgn[p]`` (its +-1) for p in
     ``gptr[g]:gptr[g + 1]``, interleaved (entry p to registers p % 8), and writes the
-    masks ``> 0`` (``lanes_positive_of``, a bit per row) of bit b's sums to byte
+    masks ``> 0`` (``set_masks``, a bit per row) of bit b's sums to byte
     ``slots[8 g + b]`` of each half's ``masks``; ``pack_masks`` packs them. A register
     holds 8 float rows (``Lanes``) or all 16 uint8 rows (``WideLanes``): an entry is
     one load and one add for the whole block. Each bit's features come in ascending order,

@@ -1,12 +1,13 @@
 """The lane table: a block's rows as columns, which the by-bit sums read.
 
 ``pnet.kernels.projection.group_bits`` writes a block's values feature by feature
-into a table (n_features + 1, 8), one lane row per feature (``lane_table``: float64
-for float64 rows, float32 for float32 and uint8 rows, their values exactly;
+into a table (n_features + 1, 8), one lane row per feature, or (n_features + 1, 2, 8)
+for the 16 rows of a uint8 block (``lane_table``: float64 for float64 rows, float32
+for float32 and uint8 rows, their values exactly;
 ``tile_to_table`` moves 8 features of 8 rows at a time, transposed in registers),
 then sums each bit's features in registers (``sums_zero``, ``lanes_add_entry``:
 float rows in float64 whatever their table) and keeps each sum's mask
-``> 0`` (``lanes_positive_of``, ``set_byte``, ``set_masks``). A block of uint8 rows
+``> 0`` (``set_masks``). A block of uint8 rows
 has 16 rows (``block_halves``: two halves of 8) in a table (n_features + 1, 2, 8):
 row j is feature j of the 16 rows, 64 bytes, summed as one vector (``WideLanes``).
 
@@ -170,7 +171,8 @@ def sums_zero(typingctx, X):
 
 @intrinsic
 def lanes_set_at(typingctx, table, k, v):
-    """table[k, :] = v (a block accumulator)."""
+    """table[k, :] = v (a block accumulator; the tests use it, the kernels
+    ``table_set``)."""
     if not _update_types(table, k, v) or not _accumulator(table):
         return None
 
