@@ -36,8 +36,8 @@ into a table (n_features + 1, 8), one lane row per feature (16 uint8 rows: (n_fe
 + 1, 2, 8), both halves of 8 in one 64-byte row; ``block_to_table``: 8 x 8 tiles
 transposed in registers, ``pnet.kernels.table.tile_to_table``), then each group
 of 8 bits sums its features' lane rows in 8 registers, entry by entry, and keeps the
-mask ``> 0`` of each (8 bits: one per row; a byte a half for a uint8 block). No accumulator in memory: on MNIST at
-720 bits a block is 5,544 loads and adds from a 50 KB table where by feature it was
+mask ``> 0`` of each (8 bits: one per row; a byte a half for a uint8 block). No
+accumulator in memory: on MNIST at 720 bits a block is 5,544 loads and adds from a 50 KB table where by feature it was
 2,576 read-modify-writes of a 46 KB accumulator (368 features of the union of 8 rows,
 7 entries each), whose chains of dependent stores and loads held the batch back
 (bench/RESULTS.md, "By bit"). The by-bit loop reads every entry, zero or not; where

@@ -138,7 +138,8 @@ def lane_table(typingctx, buf, n, X):
 
 @intrinsic
 def lanes_load(typingctx, table, k):
-    """The lanes of ``table[k, :]`` (a block accumulator or lane table)."""
+    """The lanes of ``table[k, :]`` (a block accumulator; the tests use it, the
+    by-bit kernels ``lanes_add_entry``)."""
     if not (_accumulator(table) and isinstance(k, types.Integer)):
         return None
 
@@ -335,7 +336,7 @@ def lanes_positive_of(typingctx, v):
 
 
 def _positive_of(builder, v_type, v):
-    vec = {Lanes: _VEC, ByteLanes: _VEC8, WideLanes: _VEC16}[type(v_type)]
+    vec = _VEC if isinstance(v_type, Lanes) else _VEC8
     positive = builder.fcmp_ordered(">", v, ir.Constant(vec, [0.0] * vec.count))
     return builder.zext(builder.bitcast(positive, ir.IntType(vec.count)), _I64)
 
@@ -360,9 +361,7 @@ def _store_byte(context, builder, words_type, words, i, i_type, value):
     array = context.make_array(words_type)(context, builder, words)
     data = builder.bitcast(array.data, ir.IntType(8).as_pointer())
     i = context.cast(builder, i, i_type, types.int64)
-    if value.type != ir.IntType(8):
-        value = builder.trunc(value, ir.IntType(8))
-    builder.store(value, builder.gep(data, [i]))
+    builder.store(builder.trunc(value, ir.IntType(8)), builder.gep(data, [i]))
 
 
 @intrinsic

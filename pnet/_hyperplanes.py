@@ -151,9 +151,12 @@ class Hyperplanes:
 
     #: hyperplanes pickled before 'local' (pnet 0.2.0 and earlier) have no window
     window = None
-    #: the block cache (``block_cache``), built on first use, never pickled
+    #: the block cache (``block_cache``) and its float32 signs (``groups_for``),
+    #: built on first use, never pickled
     _groups = None
     _signs32 = None
+    #: every RAM cache (``drop_caches``, ``__getstate__``)
+    _CACHES = ("_cache", "_groups", "_signs32")
 
     def __init__(self, seed, n_features, n_bits, projection="ternary", density=1 / 3,
                  window=None):
@@ -176,12 +179,13 @@ class Hyperplanes:
     def drop_caches(self):
         """Forget every RAM cache (the dense cache, the bit groups, their float32
         signs); each is rebuilt on first use."""
-        self._cache = self._groups = self._signs32 = None
+        for name in self._CACHES:
+            setattr(self, name, None)
 
     # -- pickling: settings only, the cache is recomputed on demand ---------------
     def __getstate__(self):
         state = self.__dict__.copy()
-        state["_cache"] = state["_groups"] = state["_signs32"] = None
+        state.update(dict.fromkeys(self._CACHES))
         return state
 
     def __eq__(self, other):
