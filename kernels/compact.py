@@ -40,7 +40,7 @@ import numpy as np
 from ._jit import jit
 from .bits import (SET_BITS_PAD, gather_add, plane_add_int8, plane_add_int8_block,
                    set_bits)
-from .lanes import word_matrix, word_vector
+from .lanes import row_sums_of, word_matrix, word_vector
 from .projection import block_rows, group_bits, group_scratch, pack_row, row_sums
 
 
@@ -70,8 +70,8 @@ def float_rows(X, start, stop, groups, W, bias, finite, out):
     """First-layer pre-activations of dense rows, float32 W and bias with padded
     columns (``pnet._hyperplanes.pad_columns``); finite[i] = row i is."""
     n_bits = W.shape[0]
-    width = block_rows(X)
-    table, masks = group_scratch(X, n_bits)
+    table, masks = group_scratch(X, groups[3], n_bits)
+    width = block_rows(table)
     packed = np.empty((width, (n_bits + 63) // 64), dtype=np.uint64)
     idx = np.empty(n_bits + SET_BITS_PAD, dtype=np.int64)
     for first in range(start, stop, width):
@@ -86,8 +86,8 @@ def float_rows(X, start, stop, groups, W, bias, finite, out):
 def int8_rows(X, start, stop, groups, n_bits, planes, scale, bias, finite, out):
     """First-layer pre-activations of dense rows, integer weights as bit planes
     (``pnet._quantize.weight_planes``); finite[i] = row i is."""
-    width = block_rows(X)
-    table, masks = group_scratch(X, n_bits)
+    table, masks = group_scratch(X, groups[3], n_bits)
+    width = block_rows(table)
     packed = np.empty((width, planes.shape[0]), dtype=np.uint64)
     counts = np.empty((width, planes.shape[1]), dtype=np.int64)
     for first in range(start, stop, width):
@@ -177,9 +177,10 @@ def row_work(n_features, n_bits, n_ints, n_out):
 
 
 @jit(inline="always")
-def work_views(work):
-    """(feats, acc, packed, ints, z) of ``row_work``'s array."""
-    return (word_vector(work, 0, np.int64), word_vector(work, 1, np.float64),
+def work_views(work, x):
+    """(feats, acc, packed, ints, z) of ``row_work``'s array for the row x: acc in
+    the dtype of x's sums (``row_sums_of``)."""
+    return (word_vector(work, 0, np.int64), row_sums_of(word_vector(work, 1, np.float64), x),
             word_vector(work, 2, np.uint64), word_vector(work, 3, np.int64),
             word_vector(work, 4, np.float32))
 
@@ -207,7 +208,7 @@ def matrix_of(model):
 def float_row(x, cache, model, work):
     """model: ``row_model(cache, W, bias, empty)``, the padded float32 weights
     (``pad_columns``)."""
-    feats, acc, packed, idx, z = work_views(work)
+    feats, acc, packed, idx, z = work_views(work, x)
     W, bias = word_matrix(model, 0, np.float32), word_vector(model, 1, np.float32)
     if row_sums(x, cache, feats, acc):
         return -1
@@ -219,7 +220,7 @@ def float_row(x, cache, model, work):
 @jit(inline="always")
 def int8_row(x, cache, model, work):
     """model: ``row_model(cache, planes, scale, bias)``, the weights' bit planes."""
-    feats, acc, packed, counts, z = work_views(work)
+    feats, acc, packed, counts, z = work_views(work, x)
     if row_sums(x, cache, feats, acc):
         return -1
     pack_row(acc, packed)

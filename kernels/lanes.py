@@ -117,13 +117,13 @@ def _align(acc_type):
 
 
 def _one_row(acc, v):
-    """A one-row update: 1-D C float64 accumulator, float64 value."""
+    """A one-row update: 1-D C float64 (float32) accumulator, float64 (float32) value."""
     return (isinstance(acc, types.Array) and acc.ndim == 1 and acc.layout == "C"
-            and acc.dtype == types.float64 and v == types.float64)
+            and acc.dtype in (types.float64, types.float32) and v == acc.dtype)
 
 
 def _element(context, builder, acc_type, acc, k, k_type):
-    """Pointer to ``acc[k]`` (acc: (n,) C float64), no wraparound."""
+    """Pointer to ``acc[k]`` (acc: (n,) C float64 or float32), no wraparound."""
     array = context.make_array(acc_type)(context, builder, acc)
     return builder.gep(array.data, [context.cast(builder, k, k_type, types.int64)])
 
@@ -210,7 +210,8 @@ def _update_row(context, builder, signature, args, combine):
     """acc[k, :] = combine(acc[k, :], value) for args (acc, k, ..., value), or
     acc[k] = combine(acc[k], value) for a one-row accumulator."""
     acc_type = signature.args[0]
-    at, typ = (_element, _F64) if acc_type.ndim == 1 else (_lane_row, _vector(acc_type))
+    at, typ = ((_element, context.get_data_type(acc_type.dtype)) if acc_type.ndim == 1
+               else (_lane_row, _vector(acc_type)))
     row = at(context, builder, signature.args[0], args[0], args[1], signature.args[1])
     align = _align(acc_type)
     builder.store(combine(builder.load(row, align=align, typ=typ), args[-1]), row, align=align)
@@ -219,7 +220,7 @@ def _update_row(context, builder, signature, args, combine):
 
 def _update_types(acc, k, v):
     """True for (float64 block accumulator, index, Lanes), (float32 block
-    accumulator, index, ByteLanes) or (row accumulator, index, float64)."""
+    accumulator, index, ByteLanes) or (row accumulator, index, a value of its dtype)."""
     block = _accumulator(acc) and (isinstance(v, Lanes) and acc.dtype == types.float64
                                    or isinstance(v, ByteLanes) and acc.dtype == types.float32)
     return isinstance(k, types.Integer) and (block or _one_row(acc, v))
@@ -250,8 +251,9 @@ def lanes_sub_at(typingctx, acc, k, v):
 @intrinsic
 def lanes_axpy_at(typingctx, acc, k, s, v):
     """acc[k, :] += v * s (one row: acc[k] += v * s); s a float64 scalar; a product,
-    then a sum: not fused. Byte lanes multiply by float32(s): exact for the +-1
-    entries that are the only ones byte rows meet."""
+    then a sum: not fused. Float32 sums (byte lanes, a float32 row accumulator)
+    multiply by float32(s): exact for the +-1 entries that are the only ones they
+    meet."""
     if not (_update_types(acc, k, v) and isinstance(s, types.Float)):
         return None
 
@@ -305,18 +307,23 @@ def lanes_of(typingctx, acc):
 
 
 @intrinsic
-def block_sums_of(typingctx, scratch, X):
-    """The accumulator for blocks of X in ``scratch``, (n, LANES) float64 C: the
-    scratch itself for float rows; for uint8 rows the first half of its bytes (the
-    first 32 n of 64 n) as (n, BYTE_LANES) float32, C order. One allocation for both
-    kinds of rows, and no function of its own to compile."""
+def block_sums_of(typingctx, scratch, X, sums):
+    """The accumulator for blocks of X summed in the dtype of ``sums`` (an array
+    of the sums' dtype, ``pnet._hyperplanes.Hyperplanes.sums_template``) in
+    ``scratch``, (n, LANES) float64 C: the scratch itself for float64 sums; for
+    float32 sums (uint8 rows, or float32 rows of float32-sum hyperplanes) the
+    first half of its bytes (the first 32 n of 64 n) as (n, BYTE_LANES) float32, C
+    order. One allocation for both kinds of sums, and no function of its own to
+    compile. uint8 rows take float32 sums whatever ``sums`` says (exact:
+    ``pnet.kernels.projection``, "uint8 rows")."""
     if not (_accumulator(scratch) and scratch.dtype == types.float64
-            and isinstance(X, types.Array)):
+            and isinstance(X, types.Array) and isinstance(sums, types.Array)
+            and sums.dtype in (types.float32, types.float64)):
         return None
-    if X.dtype != types.uint8:
+    if X.dtype != types.uint8 and sums.dtype == types.float64:
         def same(context, builder, signature, args):
             return impl_ret_borrowed(context, builder, signature.return_type, args[0])
-        return scratch(scratch, X), same
+        return scratch(scratch, X, sums), same
     out_type = types.Array(types.float32, 2, "C")
 
     def codegen(context, builder, signature, args):
@@ -324,7 +331,62 @@ def block_sums_of(typingctx, scratch, X):
         n = builder.extract_value(src.shape, 0)
         return _array_over(context, builder, src, src.data, out_type,
                            [n, ir.Constant(_I64, BYTE_LANES)])
-    return out_type(scratch, X), codegen
+    return out_type(scratch, X, sums), codegen
+
+
+@intrinsic
+def row_sums_of(typingctx, scratch, x):
+    """The one-row accumulator for a row x in ``scratch`` (1-D C float64): the
+    scratch itself, or for a float32 row its first half of bytes as float32 of the
+    same length. One row is summed in the dtype of its values (float64 for float64
+    and uint8 rows, float32 for float32 rows): its caller casts the row to the
+    hyperplanes' sums first (``CompactProjectionNet._row_logits``)."""
+    if not (isinstance(scratch, types.Array) and scratch.ndim == 1 and scratch.layout == "C"
+            and scratch.dtype == types.float64 and isinstance(x, types.Array)):
+        return None
+    if x.dtype != types.float32:
+        def same(context, builder, signature, args):
+            return impl_ret_borrowed(context, builder, signature.return_type, args[0])
+        return scratch(scratch, x), same
+    out_type = types.Array(types.float32, 1, "C")
+
+    def codegen(context, builder, signature, args):
+        src = context.make_array(signature.args[0])(context, builder, args[0])
+        return _array_over(context, builder, src, src.data, out_type,
+                           [builder.extract_value(src.shape, 0)])
+    return out_type(scratch, x), codegen
+
+
+@intrinsic
+def lanes_like(typingctx, v, acc):
+    """v as the lanes ``acc`` adds: ``ByteLanes`` for a float32 accumulator (float64
+    lanes rounded to float32, exact for the values of float32 rows, the only ones
+    that meet one), ``Lanes`` for a float64 one."""
+    if not (isinstance(v, (Lanes, ByteLanes)) and _accumulator(acc)):
+        return None
+    if (acc.dtype == types.float32) == isinstance(v, ByteLanes):
+        def same(context, builder, signature, args):
+            return args[0]
+        return v(v, acc), same
+    if not isinstance(v, Lanes):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.fptrunc(args[0], _VEC8)
+    return byte_lanes(v, acc), codegen
+
+
+@intrinsic
+def sum_value(typingctx, v, acc):
+    """The number v in the dtype of the sums ``acc`` (an array): float64(v) or
+    float32(v); a value of a float32 row is exact either way."""
+    if not (isinstance(v, (types.Float, types.Integer)) and isinstance(acc, types.Array)
+            and acc.dtype in (types.float32, types.float64)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return context.cast(builder, args[0], signature.args[0], acc.dtype)
+    return acc.dtype(v, acc), codegen
 
 
 def _array_over(context, builder, src, data, out_type, dims):

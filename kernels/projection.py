@@ -91,8 +91,9 @@ from .bits import list_byte, nonzero_byte
 from .hashing import (SPARSE_SIGN, TERNARY, entry_hash, feature_key, gaussian_entry,
                       sparse_sign_entries, ternary_entry)
 from .lanes import (BYTE_LANES, LANES, block_lanes, block_sums_of, lanes_add_at, lanes_axpy_at,
-                    lanes_from_rows, lanes_nonfinite, lanes_of, lanes_positive, lanes_sub_at)
-from .table import (block_halves, lane_table, lanes_add_entry, set_masks, sums_zero,
+                    lanes_from_rows, lanes_like, lanes_nonfinite, lanes_of, lanes_positive,
+                    lanes_sub_at, sum_value)
+from .table import (HALVES, block_halves, lane_table, lanes_add_entry, set_masks, sums_zero,
                     table_set, tile_to_table)
 
 assert LANES == BYTE_LANES == 8, "pack_lanes spreads words of bytes: 8 rows a block"
@@ -169,9 +170,10 @@ def feature_sums(X, start, nrow, cache, mask, feats, acc):
     Returns a bit mask of the non-finite rows (bit r: row start + r has NaN or
     +-inf). Zeros are finite and every non-zero value of the block is read into a
     lane, so each is tested as it is read: one vector comparison per feature of the
-    union, not a pass over the rows. ``acc`` is ``block_sums_of(scratch, X)``.
-    uint8 rows (8 per block, float32 lanes) are for +-1 entries only (sparse_sign
-    and ternary caches): their sums are then exact (``pnet.kernels.lanes``)."""
+    union, not a pass over the rows. ``acc`` is ``block_sums_of(scratch, X,
+    sums)``: float64, or float32 for float32 sums (``lanes_like``), which uint8 rows
+    always take (8 per block; for +-1 entries only, sparse_sign and ternary caches:
+    their sums are then exact, ``pnet.kernels.lanes``)."""
     width = block_lanes(X)
     acc[:, :] = 0.0
     bad = 0
@@ -182,7 +184,7 @@ def feature_sums(X, start, nrow, cache, mask, feats, acc):
         else:
             x = lanes_from_rows(X, start, nrow, j)
         bad |= lanes_nonfinite(x)
-        add_feature(cache, j, x, acc)
+        add_feature(cache, j, lanes_like(x, acc), acc)
     return bad
 
 
@@ -213,10 +215,10 @@ def block_to_table(X, start, nrow, table):
     after the other, so that each 64-byte row of a uint8 block's table is written
     whole while it is in L1. Returns the bit mask of the non-finite rows."""
     n_features = X.shape[1]
-    halves = block_halves(X)
+    halves = block_halves(table)
     bad = 0
     tiled = 0
-    if nrow == block_rows(X) and X.strides[1] == X.itemsize:
+    if nrow == halves * LANES and X.strides[1] == X.itemsize:
         tiled = n_features - n_features % 8
         for j in range(0, tiled, 8):
             for h in range(halves):
@@ -255,10 +257,10 @@ def group_bits(X, start, nrow, slots, gptr, gidx, gsgn, table, masks, packed):
 
     ``table`` and ``masks`` are ``group_scratch(X, n_bits)``; ``packed`` has
     ``block_rows(X)`` rows. Returns the bit mask of the non-finite rows."""
-    halves = block_halves(X)  # a constant (1 or 2): one call site each, inlined once
+    halves = block_halves(table)  # a constant (1 or 2): one call site each, inlined once
     bad = block_to_table(X, start, nrow, table)
     m0, m1 = masks[0], masks[halves - 1]
-    zero = sums_zero(X)
+    zero = sums_zero(table)
     for g in range(gptr.shape[0] - 1):
         a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = zero
         for q in range(gptr[g], gptr[g + 1], 8):
@@ -287,14 +289,15 @@ def group_bits(X, start, nrow, slots, gptr, gidx, gsgn, table, masks, packed):
 
 
 @jit(inline="always")
-def block_rows(X):
-    """Rows a block by bit (``group_bits``): ``block_halves(X)`` halves of
-    ``block_lanes(X)``: 16 uint8 rows, 8 float rows."""
-    return block_halves(X) * block_lanes(X)
+def block_rows(table):
+    """Rows a block by bit (``group_bits``) in ``table`` (``group_scratch``):
+    ``block_halves(table)`` halves of 8: 16 rows summed in float32 (uint8 rows, and
+    float32 rows of float32-sum hyperplanes), 8 rows summed in float64."""
+    return block_halves(table) * LANES
 
 
 @jit(inline="always")
-def group_scratch(X, n_bits):
+def group_scratch(X, signs, n_bits):
     """(table, masks) of ``group_bits`` for blocks of X: the lane table
     (``lane_table``; its zero row zeroed, and for uint8 rows the whole table: a block
     of at most 8 rows leaves the second half unread, so its sums then add zeros, not
@@ -302,8 +305,8 @@ def group_scratch(X, n_bits):
     masks, zeroed (the bytes past n_bits stay 0). ``np.empty`` and loops:
     ``np.zeros`` would add ~0.4 s to the first call's compile."""
     n = X.shape[1] + 1
-    halves = block_halves(X)
-    table = lane_table(np.empty(halves * LANES * n + LANES), n, X)
+    table = lane_table(np.empty(HALVES * LANES * n + LANES), n, X, signs)
+    halves = block_halves(table)
     flat = table.reshape(table.size)  # C: a view
     for e in range(0 if halves == 2 else flat.size - LANES, flat.size):
         flat[e] = 0
@@ -321,7 +324,8 @@ def row_sums(x, cache, feats, acc):
     by ``add_feature`` as a scalar. Returns True if x has a NaN or +-inf (which are
     non-zero, so each is tested as it is read). ``feats`` is (n_features,) int64
     scratch (``list_byte`` writes 8 slots from m, and m never passes j, so they stay
-    inside it), ``acc`` (n_bits,) float64."""
+    inside it), ``acc`` (n_bits,) float64, or float32 for float32 sums: each value
+    is taken in acc's dtype (``sum_value``)."""
     acc[:] = 0.0
     n = x.shape[0]
     full = n - n % 8
@@ -334,7 +338,7 @@ def row_sums(x, cache, feats, acc):
     bad = False
     for t in range(m):
         j = np.uint64(feats[t])  # unsigned: no wraparound code for x[j], r[j]
-        v = np.float64(x[j])
+        v = sum_value(x[j], acc)
         bad |= v - v != 0.0  # NaN for NaN and +-inf, 0 for every finite v
         add_feature(cache, j, v, acc)
     return bad
@@ -348,22 +352,23 @@ def hashed_sums(data, features, start, stop, key, kind, threshold, n_entries, se
 
     sparse_sign draws each feature's ``n_entries`` entries (``sparse_sign_entries``,
     into the scratch ``seen``, ``ebits``, ``esigns``); ternary and gaussian hash
-    every (feature, bit) pair."""
+    every (feature, bit) pair. The sums are in acc's dtype, float64 or float32
+    (+-1 entries only: ``sum_value`` of a value and its sign, an exact product)."""
     acc[:] = 0.0
     n_bits = acc.shape[0]
     for p in range(start, stop):
-        x = np.float64(data[p])
+        x = sum_value(data[p], acc)
         if x != 0.0:
             fkey = feature_key(key, features[p])
             if kind == SPARSE_SIGN:
                 sparse_sign_entries(fkey, n_bits, n_entries, seen, ebits, esigns)
                 for e in range(n_entries):
-                    acc[ebits[e]] += x * esigns[e]
+                    acc[ebits[e]] += x * sum_value(esigns[e], acc)
             elif kind == TERNARY:
                 for k in range(n_bits):
                     e = ternary_entry(entry_hash(fkey, k), threshold)
                     if e != 0.0:
-                        acc[k] += e * x
+                        acc[k] += sum_value(e, acc) * x
             else:
                 for k in range(n_bits):
                     acc[k] += x * gaussian_entry(entry_hash(fkey, k))
@@ -455,8 +460,8 @@ def copy_rows(packed, first, nrow, out):
 def dense_rows(X, start, stop, groups, n_bits, out):
     """Dense rows [start, stop) by bit (``group_bits``), ``block_rows(X)`` rows at a
     time; ``groups`` is ``Hyperplanes.groups_for(X)``."""
-    width = block_rows(X)
-    table, masks = group_scratch(X, n_bits)
+    table, masks = group_scratch(X, groups[3], n_bits)
+    width = block_rows(table)
     packed = np.empty((width, out.shape[1]), dtype=np.uint64)
     for first in range(start, stop, width):
         nrow = min(width, stop - first)
@@ -466,13 +471,15 @@ def dense_rows(X, start, stop, groups, n_bits, out):
 
 
 @jit
-def feature_rows(X, start, stop, cache, n_bits, out):
+def feature_rows(X, start, stop, cache, sums, n_bits, out):
     """Dense rows [start, stop) by feature (``feature_sums``, ``pack_lanes``) from a
-    dense cache tuple: gaussian hyperplanes (every bit has every feature)."""
+    dense cache tuple, summed in the dtype of ``sums``
+    (``Hyperplanes.sums_template``): gaussian hyperplanes (every bit has every
+    feature), and rows too sparse to go by bit."""
     width = block_lanes(X)
     mask = np.empty(X.shape[1], dtype=np.uint8)
     feats = np.empty(X.shape[1], dtype=np.int64)
-    acc = block_sums_of(np.empty((n_bits, LANES)), X)
+    acc = block_sums_of(np.empty((n_bits, LANES)), X, sums)
     packed = np.empty((width, out.shape[1]), dtype=np.uint64)
     for first in range(start, stop, width):
         nrow = min(width, stop - first)
@@ -484,8 +491,9 @@ def feature_rows(X, start, stop, cache, n_bits, out):
 @jit
 def csr_rows(data, start, stop, features, indptr, key, kind, threshold, n_entries, n_bits,
              out):
-    """CSR rows [start, stop), hyperplane entries hashed on the fly (``hashed_sums``)."""
-    acc = np.empty(n_bits)
+    """CSR rows [start, stop), hyperplane entries hashed on the fly (``hashed_sums``),
+    summed in the dtype of ``data`` (float64 or float32: the caller's cast)."""
+    acc = np.empty(n_bits, dtype=data.dtype)
     seen = np.zeros((n_bits + 63) // 64, dtype=np.uint64)
     ebits = np.empty(max(n_entries, 1), dtype=np.int64)
     esigns = np.empty(max(n_entries, 1))

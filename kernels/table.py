@@ -74,23 +74,24 @@ def _table_row(context, builder, table_type, table, k, k_type, h=None):
 
 
 @intrinsic
-def block_halves(typingctx, X):
-    """Halves of 8 rows in a block of dense X by bit, a constant: ``HALVES`` (2, 16
-    rows) for uint8 rows, whose table is 64 bytes a feature (16 float32 lanes), and
-    1 (8 rows) for float rows, summed in float64: 16 float64 lanes (2 x 50 KB at
+def block_halves(typingctx, table):
+    """Halves of 8 rows in a block by bit, a constant from its ``lane_table``:
+    ``HALVES`` (2, 16 rows) for a table of 16 float32 lanes a feature, the rows
+    whose sums are float32 (uint8 rows; float32 rows of float32-sum hyperplanes),
+    and 1 (8 rows) for float64 sums: 16 float64 lanes (2 x 50 KB at
     784 features) outgrow L1, and 16 rows took 1.05-1.08x the time of 8
     (bench/RESULTS.md, "The layers' own loops, and 16 uint8 rows a block"); 16
     float32 rows from float32 tables were no faster than 8 (each lane row is
     widened to float64 before its add: twice the conversions for the same adds)."""
-    if not isinstance(X, types.Array):
+    if not _table(table):
         return None
-    halves = _halves(X)
-    return types.intp(X), lambda context, builder, signature, args: ir.Constant(_I64, halves)
+    halves = HALVES if _wide_table(table) else 1
+    return types.intp(table), lambda context, builder, signature, args: ir.Constant(_I64, halves)
 
 
 def _table_dtype(X_type):
-    """The lane table's dtype for rows of X_type: float32 for uint8 and float32 rows
-    (their values exactly), float64 for float64 rows. A float32 row's table is half
+    """The dtype of an 8-lane table for float rows of X_type (float64 sums): float32
+    for float32 rows (their values exactly), float64 for float64 rows. A float32 row's table is half
     the bytes of a float64 one (25 against 50 KB at 784 features: it fits L1 with
     room to spare) and its rows are widened to float64 as they are read
     (``lanes_add_entry``), which is exact: the same sums, half the first-level cache
@@ -98,30 +99,40 @@ def _table_dtype(X_type):
     return types.float32 if X_type.dtype in (types.uint8, types.float32) else types.float64
 
 
-def _halves(X_type):
-    """``block_halves`` of an array type: 2 for uint8 rows, 1 otherwise."""
-    return HALVES if X_type.dtype == types.uint8 else 1
-
+def _wide_rows(X_type, signs_type):
+    """True if blocks of rows of X_type summed in the dtype of signs_type (the bit
+    groups' signs, ``Hyperplanes.groups_for``) go 16 rows a block in a wide table:
+    float32 sums, of uint8 or float32 rows; None for a pair no kernel takes (uint8
+    rows with float64 signs, float64 rows with float32 signs)."""
+    if not (isinstance(X_type, types.Array) and isinstance(signs_type, types.Array)):
+        return None
+    if signs_type.dtype == types.float32:
+        return True if X_type.dtype in (types.uint8, types.float32) else None
+    if signs_type.dtype == types.float64:
+        return False if X_type.dtype in (types.float32, types.float64) else None
+    return None
 
 
 _SHUFFLE = ir.VectorType(ir.IntType(32), 8)
 
 
 @intrinsic
-def lane_table(typingctx, buf, n, X):
-    """The lane table of blocks of X, n rows, in ``buf`` (1-D C float64 of at least
+def lane_table(typingctx, buf, n, X, signs):
+    """The lane table of blocks of X summed in the dtype of ``signs`` (the bit
+    groups' signs: the sums' dtype), n rows, in ``buf`` (1-D C float64 of at least
     8 halves n + 8 elements), starting at buf's first 64-byte aligned address so
-    that no row straddles two cache lines: (n, 8) float64 for float64 rows, (n, 8)
-    float32 for float32 rows (``_table_dtype``), and for uint8 rows (n, HALVES, 8)
-    float32, row j holding feature j of the block's first 8 rows, then of its next 8:
-    one 64-byte vector of 16 lanes (``WideLanes``). A borrowed view, no copy, no
-    checks."""
+    that no row straddles two cache lines: for float64 sums (n, 8) float64 for
+    float64 rows, (n, 8) float32 for float32 rows (``_table_dtype``); for float32
+    sums (uint8 rows, or float32 rows of float32-sum hyperplanes: ``_wide_rows``)
+    (n, HALVES, 8) float32, row j holding feature j of the block's first 8 rows,
+    then of its next 8: one 64-byte vector of 16 lanes (``WideLanes``). A borrowed
+    view, no copy, no checks."""
+    wide = _wide_rows(X, signs)
     if not (isinstance(buf, types.Array) and buf.ndim == 1 and buf.layout == "C"
             and buf.dtype == types.float64 and isinstance(n, types.Integer)
-            and isinstance(X, types.Array)):
+            and wide is not None):
         return None
-    byte_rows = X.dtype == types.uint8
-    out_type = types.Array(_table_dtype(X), 3 if byte_rows else 2, "C")
+    out_type = types.Array(types.float32 if wide else _table_dtype(X), 3 if wide else 2, "C")
 
     def codegen(context, builder, signature, args):
         src = context.make_array(signature.args[0])(context, builder, args[0])
@@ -130,10 +141,10 @@ def lane_table(typingctx, buf, n, X):
                                ir.Constant(_I64, ~63))
         data = builder.inttoptr(address, src.data.type)
         n = context.cast(builder, args[1], signature.args[1], types.int64)
-        shape = [n, ir.Constant(_I64, HALVES), ir.Constant(_I64, BYTE_LANES)] if byte_rows \
+        shape = [n, ir.Constant(_I64, HALVES), ir.Constant(_I64, BYTE_LANES)] if wide \
             else [n, ir.Constant(_I64, LANES)]
         return _array_over(context, builder, src, data, out_type, shape)
-    return out_type(buf, n, X), codegen
+    return out_type(buf, n, X, signs), codegen
 
 
 @intrinsic
@@ -157,17 +168,18 @@ def _load_row(context, builder, table_type, table, k, k_type):
 
 
 @intrinsic
-def sums_zero(typingctx, X):
-    """+0.0 in every lane of the by-bit sums of rows of X: ``WideLanes`` for uint8
-    rows (16 a block), ``Lanes`` (float64) otherwise."""
-    if not isinstance(X, types.Array):
+def sums_zero(typingctx, table):
+    """+0.0 in every lane of the by-bit sums of a block in ``table`` (its
+    ``lane_table``): ``WideLanes`` (float32, 16 rows) from a wide table, ``Lanes``
+    (float64) otherwise."""
+    if not _table(table):
         return None
-    kind = wide_lanes if X.dtype == types.uint8 else lanes
+    wide = _wide_table(table)
 
     def codegen(context, builder, signature, args):
-        vec = _VEC16 if X.dtype == types.uint8 else _VEC
+        vec = _VEC16 if wide else _VEC
         return ir.Constant(vec, [0.0] * vec.count)
-    return kind(X), codegen
+    return (wide_lanes if wide else lanes)(table), codegen
 
 
 @intrinsic
@@ -188,11 +200,12 @@ def lanes_set_at(typingctx, table, k, v):
 @intrinsic
 def table_set(typingctx, table, k, h, v):
     """The 8 lanes of feature k in a lane table (half h of a uint8 block's; h is 0
-    otherwise) = v: ``Lanes`` into a float64 table, or into a float32 one rounded to
-    float32 (exact for the values of float32 rows, the only ones written there);
-    ``ByteLanes`` into a uint8 block's table."""
+    otherwise) = v: ``Lanes`` into a float64 table, or into a float32 one (8 lanes
+    or a half of 16) rounded to float32 (exact for the values of float32 rows, the
+    only ones written there); ``ByteLanes`` into half h of a wide table."""
     if not (_table(table) and isinstance(k, types.Integer) and isinstance(h, types.Integer)
-            and (isinstance(v, ByteLanes) if _wide_table(table) else isinstance(v, Lanes))):
+            and (isinstance(v, (ByteLanes, Lanes)) if _wide_table(table)
+                 else isinstance(v, Lanes))):
         return None
 
     def codegen(context, builder, signature, args):
@@ -200,7 +213,7 @@ def table_set(typingctx, table, k, h, v):
         h = context.cast(builder, args[2], h_type, types.int64)
         row = _table_row(context, builder, table_type, args[0], args[1], k_type, h)
         value = args[3]
-        if table_type.dtype == types.float32 and not _wide_table(table_type):
+        if table_type.dtype == types.float32 and isinstance(signature.args[3], Lanes):
             value = builder.fptrunc(value, _VEC8)
         builder.store(value, row, align=_align(table_type))
         return context.get_dummy_value()
@@ -284,7 +297,7 @@ def tile_to_table(typingctx, X, start, j, table, h):
             and X.dtype in (types.float32, types.float64, types.uint8)
             and isinstance(start, types.Integer) and isinstance(j, types.Integer)
             and isinstance(h, types.Integer) and table.dtype == _table_dtype(X)
-            and (_wide_table(table) if X.dtype == types.uint8 else _accumulator(table))):
+            and (_wide_table(table) if X.dtype == types.uint8 else _table(table))):
         return None
 
     def codegen(context, builder, signature, args):

@@ -58,6 +58,8 @@ MAX_CACHE_ENTRIES = 1 << 22
 MAX_BYTE_FEATURES = (2 ** 24 - 1) // 255
 
 PROJECTIONS = ("sparse_sign", "ternary", "gaussian", "local")
+#: the dtypes the projection sums may be computed in (``Hyperplanes``' ``sums``)
+SUMS = ("float64", "float32")
 #: 'local' is ternary inside each bit's window: the kernels read its entries as
 #: ternary lists (the dense cache), always materialised (``Hyperplanes.dense_cache``)
 _KINDS = {"ternary": _hashing.TERNARY, "gaussian": _hashing.GAUSSIAN,
@@ -109,6 +111,27 @@ def resolve_density(density, n_features, mean_nonzeros=None):
     return density
 
 
+def resolve_sums(sums, projection):
+    """The sums' dtype name for a ``sums`` setting: 'auto' is 'float32' for +-1
+    entries (sparse_sign, ternary, local) and 'float64' for gaussian; otherwise as
+    given, checked (``check_sums``)."""
+    if sums == "auto":
+        return "float64" if projection == "gaussian" else "float32"
+    check_sums(sums, projection)
+    return sums
+
+
+def check_sums(sums, projection):
+    """Raise ValueError unless ``sums`` is one of ``SUMS`` and fits the projection:
+    float32 sums need +-1 entries (a gaussian entry times a value is not exact in
+    float32, so its sums would depend on how a machine rounds the product)."""
+    if sums not in SUMS:
+        raise ValueError(f"sums must be one of {SUMS}, got {sums!r}.")
+    if sums == "float32" and projection == "gaussian":
+        raise ValueError("sums='float32' needs +-1 hyperplane entries (sparse_sign, "
+                         "ternary or local); the gaussian projection sums in float64.")
+
+
 def mean_nonzeros(X):
     """Mean number of non-zero features per row of dense or CSR X (0 rows: None)."""
     if X.shape[0] == 0:
@@ -147,10 +170,22 @@ class Hyperplanes:
         'local' only (``pnet._local.resolve_window``): the features are the pixels of a
         height x width image, row-major, and bit k sees only the square window
         ``pnet.kernels.hashing.window_of`` gives it, of side kmin to kmax.
+    sums : {'float64', 'float32'}
+        The floating-point type of the projection sums ``<x, r_k>``, part of the
+        hash: each value is taken in it (a float64 value rounded to float32 for
+        'float32'), and the sum runs in it, from +0.0, over the features in
+        ascending order. Both are exact functions of the input, reproducible on
+        every machine (+-1 entries: every product is exact, every sum rounded once).
+        'float32' (+-1 entries only: sparse_sign, ternary, local) sums 16 rows a
+        vector where float64 sums 8 (bench/RESULTS.md, "Float32 sums"); 'float64'
+        is every model's before pnet 0.4. uint8 rows with at most
+        ``MAX_BYTE_FEATURES`` features sum exactly either way: the same bits.
     """
 
     #: hyperplanes pickled before 'local' (pnet 0.2.0 and earlier) have no window
     window = None
+    #: ... and those pickled before float32 sums (pnet 0.3) summed in float64
+    sums = "float64"
     #: the block cache (``block_cache``) and its float32 signs (``groups_for``),
     #: built on first use, never pickled
     _groups = None
@@ -159,7 +194,7 @@ class Hyperplanes:
     _CACHES = ("_cache", "_groups", "_signs32")
 
     def __init__(self, seed, n_features, n_bits, projection="ternary", density=1 / 3,
-                 window=None):
+                 window=None, sums="float64"):
         if projection == "sparse_sign" and not 1 <= int(n_bits) < 2**32:
             raise ValueError(f"sparse_sign hyperplanes need 1 <= T * d < 2**32 bits (its "
                              f"draws map a 32-bit half of a hash to a bit), got {n_bits}.")
@@ -168,12 +203,14 @@ class Hyperplanes:
                              f"the 'local' projection, got {window!r} for {projection!r}.")
         if window is not None:
             window = check_window(window, n_features, int(n_bits))
+        check_sums(sums, projection)
         self.seed = int(seed)
         self.n_features = n_features
         self.n_bits = int(n_bits)
         self.projection = projection
         self.density = float(density)
         self.window = window
+        self.sums = sums
         self.drop_caches()
 
     def drop_caches(self):
@@ -193,7 +230,18 @@ class Hyperplanes:
 
     def settings(self):
         return dict(seed=self.seed, n_features=self.n_features, n_bits=self.n_bits,
-                    projection=self.projection, density=self.density, window=self.window)
+                    projection=self.projection, density=self.density, window=self.window,
+                    sums=self.sums)
+
+    @property
+    def sums_dtype(self):
+        """The numpy dtype of the projection sums (``sums``)."""
+        return np.dtype(self.sums)
+
+    def sums_template(self):
+        """An empty array of the sums' dtype: how the by-feature batch kernels are
+        told it (``pnet.kernels.lanes.block_sums_of``; a compile-time choice)."""
+        return np.empty(0, dtype=self.sums)
 
     @property
     def key(self):
@@ -351,14 +399,16 @@ class Hyperplanes:
     def groups_for(self, X):
         """The bit groups as the by-bit kernels take them for the dense rows X (as
         ``as_dense_input`` gives them): ``block_cache()[1:]``, (slots, gptr, gidx,
-        gsgn), with the signs in the dtype of X's sums: float64 for float rows,
-        float32 for uint8 rows (a copy, kept with the cache). The kernels multiply
+        gsgn), with the signs in the dtype of X's sums: float64 for float rows of
+        float64-sum hyperplanes, float32 for float32 sums and for uint8 rows (a copy,
+        kept with the cache); the kernels take the sums' dtype, and the block's
+        rows (16 for float32 sums, 8 for float64), from it. The kernels multiply
         each lane row by its sign broadcast from memory; a float64 sign for float32
         lanes took a conversion and a broadcast an entry (the uint8 by-bit sums
         ~10 % slower, bench/RESULTS.md, "Float32 rows: a float32 lane table"). The
         signs are +-1, so the sums are the same either way."""
         slots, gptr, gidx, gsgn = self.block_cache()[1:]
-        if X.dtype != np.uint8:
+        if X.dtype != np.uint8 and self.sums == "float64":
             return slots, gptr, gidx, gsgn
         signs = self._signs32
         if signs is None:
@@ -377,10 +427,28 @@ class Hyperplanes:
     def as_dense_input(self, X):
         """Dense X as the dense kernels take it: C-ordered float32/float64, or uint8
         rows as they are where ``takes_bytes``; uint8 rows otherwise in float32
-        (exact)."""
+        (exact for float64 sums, which widen them). For float32 sums every float
+        row in float32: float64 values rounded to the nearest float32, as the sums
+        take them (a value beyond float32's range becomes +-inf, a non-finite
+        row)."""
         if X.dtype == np.uint8 and not self.takes_bytes():
             return np.ascontiguousarray(X, dtype=np.float32)
+        if self.sums == "float32" and X.dtype == np.float64:
+            with np.errstate(over="ignore"):
+                return np.ascontiguousarray(X, dtype=np.float32)
         return np.ascontiguousarray(X)
+
+    def as_row_input(self, x):
+        """One dense row (1-D) as the one-row kernels take it: they sum in the dtype
+        of its values (``pnet.kernels.lanes.row_sums_of``; uint8 in float64, exact
+        where ``takes_bytes``), so a row is cast to the sums' dtype unless it is
+        already in it (a copy of one row)."""
+        if x.dtype == np.uint8 and self.takes_bytes():
+            return x
+        if x.dtype != self.sums_dtype:
+            with np.errstate(over="ignore"):
+                return x.astype(self.sums_dtype)
+        return x
 
     # -- projection -----------------------------------------------------------------
     def project(self, X):
@@ -410,7 +478,7 @@ class Hyperplanes:
             return over_rows(_projection.dense_rows, X.shape[0], X, self.groups_for(X),
                              self.n_bits, out=out)
         return over_rows(_projection.feature_rows, X.shape[0], X, self.dense_cache()[1:],
-                         self.n_bits, out=out)
+                         self.sums_template(), self.n_bits, out=out)
 
     def by_bit(self, X):
         """True if the dense rows X (as ``as_dense_input`` gives them) go by bit: +-1
@@ -444,7 +512,8 @@ class Hyperplanes:
         row is first sorted by feature id and repeated ids are summed, so that the
         result equals the dense one (``sorted_features=True`` promises both).
         """
-        data = np.ascontiguousarray(data)
+        with np.errstate(over="ignore"):  # the sums' dtype: csr_rows sums in data's
+            data = np.ascontiguousarray(data, dtype=self.sums_dtype)
         features = np.ascontiguousarray(features, dtype=np.uint64)
         indptr = np.ascontiguousarray(indptr, dtype=np.int64)
         if self.projection == "local":  # pixels: column indices below n_features

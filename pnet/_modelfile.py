@@ -1,4 +1,4 @@
-"""The compact model's file: format "pnet-compact", versions 1 to 4, with no pickle.
+"""The compact model's file: format "pnet-compact", versions 1 to 5, with no pickle.
 
 An uncompressed ``.npz`` (a zip of ``.npy`` arrays) holding a ``header`` array
 (uint8 bytes of a UTF-8 JSON object: format, version, the model's settings,
@@ -41,7 +41,7 @@ import numpy as np
 from . import _npz
 
 FORMAT = "pnet-compact"
-VERSION = 4  #: the newest version this pnet reads and writes
+VERSION = 5  #: the newest version this pnet reads and writes
 QUANTIZE = (None, "int8")  #: version 1's formats (a model in one of them is written as v1)
 PROJECTIONS_V1 = ("ternary", "gaussian")  #: the projections of versions 1 and 2
 #: version 2's narrow formats and their bits per stored weight
@@ -84,7 +84,10 @@ def file_version(settings):
     """The version a model with these settings is written as, the oldest that holds
     it, so older pnet versions read it: 1 (float32 or int8, ternary or gaussian, no
     text front), 2 (adds int4, ternary weights and the text front), 3 (adds the
-    sparse_sign projection), 4 (adds the local projection)."""
+    sparse_sign projection), 4 (adds the local projection), 5 (adds float32
+    projection sums: the key ``sums``, absent for float64 sums)."""
+    if settings.get("sums", "float64") != "float64":
+        return 5
     if settings["projection"] == "local":
         return 4
     if settings["projection"] not in PROJECTIONS_V1:
@@ -323,7 +326,28 @@ def _read_v4(header, data, members):
     return settings, arrays
 
 
-_READERS = {1: _read_v1, 2: _read_v2, 3: _read_v3, 4: _read_v4}
+# ----------------------------------------------------------------- version 5 ----
+#: version 5 adds float32 projection sums (``pnet.Hyperplanes``' ``sums``, a new hash):
+#: version 4's settings and arrays and the key ``sums`` = "float32" (+-1 projections
+#: only); files of versions 1-4, without the key, sum in float64
+SUMS_V5 = ("float32",)
+
+
+def _read_v5(header, data, members):
+    if header.get("sums") not in SUMS_V5:
+        raise ModelFileError(f"a version 5 header's sums must be "
+                             f"{' or '.join(map(json.dumps, SUMS_V5))}, got "
+                             f"{_short(header.get('sums'))}.")
+    if header.get("projection") == "gaussian":
+        raise ModelFileError("float32 sums need +-1 hyperplane entries; the header's "
+                             "projection is \"gaussian\".")
+    rest = {k: v for k, v in header.items() if k != "sums"}
+    settings, arrays = _read_v4(rest, data, members)
+    settings["sums"] = header["sums"]
+    return settings, arrays
+
+
+_READERS = {1: _read_v1, 2: _read_v2, 3: _read_v3, 4: _read_v4, 5: _read_v5}
 
 
 # ------------------------------------------------------------ the JSON header ----

@@ -61,7 +61,7 @@ intercept_<i>  layer i biases (fan_out,) float32
 scale_<i>      quantised files only: per-output-unit scales (fan_out,) float32
 =============  ==========================================================
 
-The JSON header: ``{"format": "pnet-compact", "version": 1 to 4, "seed",
+The JSON header: ``{"format": "pnet-compact", "version": 1 to 5, "seed",
 "n_features", "n_projections", "n_bits", "projection", "density",
 "activation", "quantize", "layer_sizes" ([T*d, hidden..., n_classes]),
 "writer", "arrays": {name: {"dtype", "shape", "sha256"}}}``, where sha256 is
@@ -72,7 +72,9 @@ holds it so older pnet versions read it; version 2 adds "int4" and "ternary"
 weights and an optional ``text_front`` object (a text model's front,
 ``pnet.textfront``); version 3 the "sparse_sign" projection; version 4 the
 "local" projection and its ``window`` ([height, width, kmin, kmax], present
-exactly for it). Every member is
+exactly for it); version 5 float32 projection sums, ``"sums": "float32"``
+(``pnet.Hyperplanes``; +-1 projections; files without the key sum in float64).
+Every member is
 stored uncompressed, little-endian, in C order. ``load`` never executes code from the file, checks
 every size the file declares against the file before allocating anything, and
 raises ``ModelFileError`` (and nothing else) naming the problem for any
@@ -132,17 +134,26 @@ def plain_array(X, n_features):
             and X.dtype in (np.float32, np.float64, np.uint8) and X.shape[1] == n_features)
 
 
-def check_finite(finite):
-    """ValueError unless every row was finite (``finite``: the kernels' flags)."""
+def check_finite(finite, sums="float64"):
+    """ValueError unless every row was finite (``finite``: the kernels' flags, on
+    the rows in the dtype of the sums: ``Hyperplanes.as_dense_input``)."""
     if not finite.all():
-        raise ValueError(f"Input X contains NaN or infinity (row "
+        raise ValueError(f"Input X contains NaN or infinity{_beyond(sums)} (row "
                          f"{int(np.argmin(finite))}).")
 
 
-def _nonfinite(name):
+def _nonfinite(name, sums="float64"):
     """The error for a non-finite row: ``predict_one``'s ("x") or a one-row batch's."""
-    return ValueError(f"{name} contains NaN or infinity"
+    return ValueError(f"{name} contains NaN or infinity{_beyond(sums)}"
                       + ("." if name == "x" else " (row 0)."))
+
+
+def _beyond(sums):
+    """What else a row that is not finite in float32 may hold."""
+    if sums == "float64":
+        return ""
+    return (", or a value beyond float32's range (|x| > 3.4e38), which this model's "
+            "float32 projection sums cannot take")
 
 
 #: fused dense row kernels by arithmetic (None: float32 gather-add; 'int8': bit planes);
@@ -180,12 +191,15 @@ class CompactProjectionNet:
     window : (height, width, kmin, kmax) or None
         The 'local' projection's image and window sides (``pnet.Hyperplanes``);
         None for the others.
+    sums : {'float64', 'float32'}
+        The dtype of the projection sums (``pnet.Hyperplanes``: part of the hash).
+        Files of versions 1-4 hold float64 sums; version 5 says which.
 
     Attributes
     ----------
     classes_, n_features_in_, coefs_, intercepts_, scales_
         As given (``scales_`` None for float32).
-    seed, n_projections, n_bits, projection, density, activation, window
+    seed, n_projections, n_bits, projection, density, activation, window, sums
         The settings, as given.
     quantize : None, 'int8', 'int4' or 'ternary'
     format_version : int
@@ -203,7 +217,7 @@ class CompactProjectionNet:
 
     def __init__(self, seed, n_features, n_projections, n_bits, projection, density,
                  activation, classes, coefs, intercepts, scales=None, quantize=None,
-                 window=None):
+                 window=None, sums="float64"):
         self.seed = seed
         self.n_features_in_ = n_features
         self.n_projections = n_projections
@@ -219,7 +233,8 @@ class CompactProjectionNet:
         self.quantize = quantize if quantize is not None or scales is None else "int8"
         check_model(self)
         self.hyperplanes = Hyperplanes(seed, n_features, n_projections * n_bits, projection,
-                                       density, window)
+                                       density, window, sums)
+        self.sums = sums
         self.window = self.hyperplanes.window  # Python ints (the file is JSON), or None
         if self.quantize is None:
             self._padded = pad_columns(self.coefs_[0], self.intercepts_[0])
@@ -232,6 +247,8 @@ class CompactProjectionNet:
 
     #: a text model (``pnet.CompactTextProjectionNet``) takes strings
     _text = False
+    #: models pickled before float32 sums (pnet 0.3 and earlier) sum in float64
+    sums = "float64"
 
     # ------------------------------------------------------------ construction --
     @classmethod
@@ -258,7 +275,7 @@ class CompactProjectionNet:
                         n_projections=clf._fitted_param("n_projections"),
                         n_bits=clf._fitted_param("n_bits"), projection=h.projection,
                         density=h.density, activation=clf.projection_.activation,
-                        window=h.window)
+                        window=h.window, sums=h.sums)
         settings.update(cls._input_settings(clf))
         return cls(**settings, classes=clf.classes_, coefs=coefs, intercepts=intercepts,
                    scales=scales, quantize=quantize)
@@ -370,7 +387,7 @@ class CompactProjectionNet:
         kind = self._arithmetic
         finite = np.empty(X.shape[0], dtype=np.bool_)
         over_rows(_SERIAL[kind], X.shape[0], X, groups, *weights, finite, out=out)
-        check_finite(finite)
+        check_finite(finite, self.sums)
         return out
 
     def _first_layer_of_bits(self, packed):
@@ -407,7 +424,7 @@ class CompactProjectionNet:
             Z = self._first_layer_dense(X)
         if Z is None:
             if not sp.issparse(X):  # not by bit (gaussian, sparse rows, too wide): a check
-                check_finite(np.isfinite(X).all(axis=1))
+                check_finite(np.isfinite(X).all(axis=1), self.sums)
             return self._logits_of_bits(self.hyperplanes.project(X))
         return self._tail_logits(Z)
 
@@ -440,14 +457,16 @@ class CompactProjectionNet:
 
     # -- one row, low overhead -------------------------------------------------------
     def _row_setup(self):
-        """(kernel, model, work, z, tail scratch) of the serial single-row kernel.
+        """(kernel, model, work, z, tail scratch, dtypes) of the serial single-row
+        kernel; ``dtypes``: those of the rows it takes as they are (it sums a row in
+        the dtype of its values: others are cast, ``Hyperplanes.as_row_input``).
 
         Built once per thread (``threading.local``): the scratch arrays are written
         by every call, so threads sharing one model must not share them.
         """
         cache = self.hyperplanes.dense_cache()
         if cache[0] == "none":  # too wide to cache: the on-the-fly batch path
-            return None, None, None, None, None
+            return None, None, None, None, None, ()
         n_bits, n_out = self.coefs_[0].shape
         try:
             model = self._row_model
@@ -462,7 +481,9 @@ class CompactProjectionNet:
                   else self._planes.shape[1])  # popcounts
         work, z = _fused.row_work(self.n_features_in_, n_bits, n_ints, n_out)
         tail = [np.empty(W.shape[1], dtype=np.float32) for W, _ in self._tail]
-        return _fused.ROW_KERNELS[self._arithmetic, cache[0]], model, work, z, tail
+        empty = [np.empty(0, dtype) for dtype in (_F64, _F32, _U8)]
+        dtypes = tuple(e.dtype for e in empty if self.hyperplanes.as_row_input(e) is e)
+        return _fused.ROW_KERNELS[self._arithmetic, cache[0]], model, work, z, tail, dtypes
 
     def _row_logits(self, x, name="x"):
         """(logits (n_classes,), class index) of one row; skips sklearn's validation.
@@ -483,17 +504,19 @@ class CompactProjectionNet:
             raise ValueError(f"x must be 1-D with {self.n_features_in_} features, got shape "
                              f"{x.shape}; use predict for a 2-D batch.")
         try:
-            kernel, model, work, z, tail = self._local.row
+            kernel, model, work, z, tail, dtypes = self._local.row
         except AttributeError:  # this thread's first row
-            kernel, model, work, z, tail = self._local.row = self._row_setup()
+            kernel, model, work, z, tail, dtypes = self._local.row = self._row_setup()
         if kernel is None:
             if not np.isfinite(x).all():
-                raise _nonfinite(name)
+                raise _nonfinite(name, self.sums)
             logits = self.decision_function(x[None])[0]
             return logits, int(np.argmax(logits))
+        if x.dtype not in dtypes:  # in the dtype of the sums (a copy of one row)
+            x = self.hyperplanes.as_row_input(x)
         index = kernel(x, model, work)  # finite check, projection, first layer, argmax
         if index < 0:
-            raise _nonfinite(name)
+            raise _nonfinite(name, self.sums)
         if not tail:
             return z, index
         logits = predict_hidden_row(z, self._tail, self.activation, tail)
@@ -529,7 +552,8 @@ class CompactProjectionNet:
                 "n_projections": int(self.n_projections), "n_bits": int(self.n_bits),
                 "projection": self.projection, "density": float(self.density),
                 "activation": self.activation, "quantize": self.quantize,
-                **({} if self.window is None else {"window": list(self.window)})}
+                **({} if self.window is None else {"window": list(self.window)}),
+                **({} if self.sums == "float64" else {"sums": self.sums})}
 
     def to_bytes(self):
         """The model file's bytes (format: ``pnet._modelfile``)."""

@@ -35,7 +35,7 @@ class CompactTextProjectionNet(CompactProjectionNet):
 
     def __init__(self, seed, n_features, n_projections, n_bits, projection, density,
                  activation, classes, coefs, intercepts, scales=None, quantize=None,
-                 window=None, text_front=None):
+                 window=None, text_front=None, sums="float64"):
         if isinstance(text_front, dict):
             text_front = TextFront.from_dict(text_front)
         if not isinstance(text_front, TextFront):
@@ -43,7 +43,8 @@ class CompactTextProjectionNet(CompactProjectionNet):
                              f"{type(text_front).__name__}.")
         self.text_front = text_front
         super().__init__(seed, n_features, n_projections, n_bits, projection, density,
-                         activation, classes, coefs, intercepts, scales, quantize, window)
+                         activation, classes, coefs, intercepts, scales, quantize, window,
+                         sums)
 
     @staticmethod
     def _input_settings(clf):

@@ -56,7 +56,12 @@ What is written, per model:
   double, and the bits equal the model's Python bits of the same values (which
   pnet also sums exactly: ``Hyperplanes.as_dense_input``). No floating point in
   the projection (a Cortex-M4 has float but no double in hardware) and 4 bytes
-  per sum on the stack instead of 8. Gaussian entries keep double sums.
+  per sum on the stack instead of 8. Gaussian entries keep double sums;
+- the sums' type is the model's (``Hyperplanes``' ``sums``, ``PNET_FLOAT_SUMS``):
+  ``float`` for float32 sums (the default of models fitted since pnet 0.4; 4 bytes a
+  sum, single-precision hardware on a Cortex-M4F), ``double`` for float64 sums;
+  uint8 rows sum in int32 where the model's own sums of them are exact (float32
+  sums: at most ``MAX_BYTE_FEATURES`` features), in ``float`` otherwise.
 
 This module owns only the generation of C text; the formulas live in ``pnet/c/``
 and in the kernels it mirrors.
@@ -68,7 +73,7 @@ from importlib import resources
 import numpy as np
 
 from ._c_textfront import textfront_defines
-from ._hyperplanes import n_words
+from ._hyperplanes import MAX_BYTE_FEATURES, n_words
 from .kernels import hashing as _hashing
 from .layers import ACTIVATION_CODES
 from ._modelfile import NARROW
@@ -268,14 +273,17 @@ def _sum_bits(model, table, all_sums):
 
 
 def _integer_sums(model, input_type):
-    """Whether the projection sums are int32 (uint8 rows, +-1 entries), not double."""
-    return input_type == "uint8" and model.projection != "gaussian"
+    """Whether the projection sums are int32 (uint8 rows, +-1 entries), not double or
+    float: where the model's own sums of uint8 rows are exact (float64 sums, or
+    float32 sums of at most ``MAX_BYTE_FEATURES`` features: ``Hyperplanes.takes_bytes``)."""
+    return (input_type == "uint8" and model.projection != "gaussian"
+            and (model.sums == "float64" or model.n_features_in_ <= MAX_BYTE_FEATURES))
 
 
 def _stack(model, table, all_sums, input_type):
     """(bytes, detail) of the largest arrays on the stack during one call."""
     width = max(model.layer_sizes[1:])
-    sum_bytes = 4 if _integer_sums(model, input_type) else 8
+    sum_bytes = 4 if _integer_sums(model, input_type) or model.sums == "float32" else 8
     parts = [("sums", sum_bytes * _sum_bits(model, table, all_sums)),
              ("bits", 8 * n_words(model.layer_sizes[0]))]
     if model.projection == "sparse_sign" and not table:
@@ -299,6 +307,7 @@ def _config(model, table, all_sums, input_type):
         "PNET_TEXT": int(model._text),
         "PNET_INPUT_U8": int(input_type == "uint8"),
         "PNET_INTEGER_SUMS": int(_integer_sums(model, input_type)),
+        "PNET_FLOAT_SUMS": int(model.hyperplanes.sums == "float32"),
         **{f"PNET_{name.upper()}": code for name, code in _PROJECTION_CODES.items()},
         "PNET_PROJECTION": f"PNET_{model.projection.upper()}",
         "PNET_SEED_KEY": f"UINT64_C(0x{int(model.hyperplanes.key):016X}) /* mix64(seed) */",

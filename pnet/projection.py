@@ -16,12 +16,29 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._hyperplanes import (PROJECTIONS, Hyperplanes, mean_nonzeros, n_words,
-                           resolve_density, unpack)
+import scipy.sparse as sp
+
+from ._hyperplanes import (PROJECTIONS, SUMS, Hyperplanes, mean_nonzeros, n_words,
+                           resolve_density, resolve_sums, unpack)
 from ._local import resolve_local
 
 #: seeds are drawn in [0, SEED_MAX) from ``random_state``
 SEED_MAX = np.iinfo(np.int32).max
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def check_float32_range(X, what):
+    """ValueError if validated X (dense or CSR, float32/float64) holds a value beyond
+    float32's range, which would become +-inf in float32 (``what``: what computes
+    in float32, for the message)."""
+    values = X.data if sp.issparse(X) else X
+    if values.dtype != np.float64 or values.size == 0:
+        return
+    peak = max(float(values.max()), -float(values.min()))  # no temporary copy
+    if peak > FLOAT32_MAX:
+        raise ValueError(f"X holds values up to {peak:.3g} in magnitude, beyond float32's "
+                         f"range ({FLOAT32_MAX:.3g}), which {what}. Scale the features "
+                         "(e.g. StandardScaler or MaxAbsScaler).")
 
 
 class LSHProjection(TransformerMixin, BaseEstimator):
@@ -64,6 +81,10 @@ class LSHProjection(TransformerMixin, BaseEstimator):
         'local' only: the rows are height x width images, row-major. None: square.
     window : 'auto' or (kmin, kmax), default='auto'
         'local' only: window sides in pixels (``pnet._local.resolve_window``).
+    sums : {'auto', 'float32', 'float64'}, default='auto'
+        The projection sums' dtype (``pnet.Hyperplanes``): 'auto' is float32 for
+        +-1 entries, float64 for gaussian. Float32 sums take float32 values: X with
+        values beyond float32's range is refused.
 
     Attributes
     ----------
@@ -75,6 +96,8 @@ class LSHProjection(TransformerMixin, BaseEstimator):
         The resolved density (non-zero fraction of the hyperplanes; unused by gaussian).
     window_ : None or (height, width, kmin, kmax)
         The 'local' projection's image and window sides; None for the others.
+    sums_ : {'float32', 'float64'}
+        The projection sums' dtype.
     hyperplanes_ : pnet.Hyperplanes
         Settings object that applies the projection (its cache is not pickled).
     n_output_bits_ : int
@@ -96,18 +119,21 @@ class LSHProjection(TransformerMixin, BaseEstimator):
         "density": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="right")],
         "image_shape": ["array-like", None],
         "window": [StrOptions({"auto"}), "array-like"],
+        "sums": [StrOptions({"auto", *SUMS})],
         "output": [StrOptions({"packed", "dense"})],
         "random_state": ["random_state"],
     }
 
     def __init__(self, n_projections=60, n_bits=12, projection="sparse_sign", density="auto",
-                 output="packed", random_state=None, image_shape=None, window="auto"):
+                 output="packed", random_state=None, image_shape=None, window="auto",
+                 sums="auto"):
         self.n_projections = n_projections
         self.n_bits = n_bits
         self.projection = projection
         self.density = density
         self.image_shape = image_shape
         self.window = window
+        self.sums = sums
         self.output = output
         self.random_state = random_state
 
@@ -120,9 +146,11 @@ class LSHProjection(TransformerMixin, BaseEstimator):
                               self.n_features_in_)
         self.density_, self.window_ = local or (
             resolve_density(self.density, self.n_features_in_, mean_nonzeros(X)), None)
+        self.sums_ = resolve_sums(self.sums, self.projection)
         self.n_output_bits_ = self.n_projections * self.n_bits
         self.hyperplanes_ = Hyperplanes(self.seed_, self.n_features_in_, self.n_output_bits_,
-                                        self.projection, self.density_, self.window_)
+                                        self.projection, self.density_, self.window_,
+                                        self.sums_)
         return self
 
     def transform(self, X):
@@ -134,6 +162,8 @@ class LSHProjection(TransformerMixin, BaseEstimator):
         if isinstance(X, np.ndarray) and X.dtype == np.uint8:
             dtype = np.uint8
         X = validate_data(self, X, accept_sparse="csr", dtype=dtype, reset=False)
+        if self.hyperplanes_.sums == "float32":
+            check_float32_range(X, "the float32 projection sums take")
         packed = self.hyperplanes_.project(X)
         if self.output == "dense":
             return unpack(packed, self.n_output_bits_)

@@ -76,6 +76,9 @@ class TextProjectionNetClassifier(ProjectionNetClassifier):
         measured on kaomoji and langid (``python -m bench.textfront density`` and
         ``net``: at 1,040 bits the projection net alone reached 72.5 % / 77.9 %
         against 63.9 % / 72.6 % at 1/3 and 69.2 % / 71.6 % at 1 / sqrt(2^20)).
+    sums : {'auto', 'float32', 'float64'}, default='auto'
+        The projection sums' dtype, as ``ProjectionNetClassifier``'s: the front's
+        float64 feature values are rounded to float32 for float32 sums.
     trainer_hidden_layer_sizes : tuple of int, default=(256,)
     Other parameters
         As ``ProjectionNetClassifier``.
@@ -158,7 +161,7 @@ class TextProjectionNetClassifier(ProjectionNetClassifier):
                  counts="raw", norm="l2", trainer="mlp", trainer_n_features=2**16,
                  embedding_dim=64, lstm_hidden_size=128, bidirectional=False, pooling="mean",
                  max_length=64, clip=5.0, n_projections=60,
-                 n_bits=12, projection="sparse_sign", density="auto",
+                 n_bits=12, projection="sparse_sign", density="auto", sums="auto",
                  projection_hidden_layer_sizes=(), trainer_hidden_layer_sizes=(256,),
                  activation="relu", trainer_weight=1.0, distillation_weight=0.1,
                  projection_weight=1.0, temperature=1.0, solver="adam", alpha=1e-4,
@@ -169,7 +172,8 @@ class TextProjectionNetClassifier(ProjectionNetClassifier):
                  quantize=None):
         super().__init__(
             n_projections=n_projections, n_bits=n_bits, projection=projection,
-            density=density, projection_hidden_layer_sizes=projection_hidden_layer_sizes,
+            density=density, sums=sums,
+            projection_hidden_layer_sizes=projection_hidden_layer_sizes,
             trainer_hidden_layer_sizes=trainer_hidden_layer_sizes, activation=activation,
             trainer_weight=trainer_weight, distillation_weight=distillation_weight,
             projection_weight=projection_weight, temperature=temperature, solver=solver,

@@ -32,7 +32,7 @@ END_FIELDS = {"disk": (4, "H"), "cd_disk": (6, "H"), "n_here": (8, "H"), "n": (1
 
 def make_model(quantize=None, hidden=(), labels="int", projection="ternary", n_features=9,
                n_projections=4, n_bits=4, n_classes=3, seed=0, activation="relu",
-               density=1 / 3, text_front=None, window=None):
+               density=1 / 3, text_front=None, window=None, sums="float64"):
     """A CompactProjectionNet with random weights (no training: fast); ``labels`` is
     "int", "str" or the classes themselves; a CompactTextProjectionNet (no
     ``n_features``) when ``text_front`` is given."""
@@ -55,6 +55,8 @@ def make_model(quantize=None, hidden=(), labels="int", projection="ternary", n_f
                     intercepts=intercepts, scales=scales, quantize=quantize)
     if window is not None:  # the 'local' projection's (height, width, kmin, kmax)
         settings["window"] = window
+    if sums != "float64":  # the constructor's default, as files of versions 1-4 hold
+        settings["sums"] = sums
     if text_front is None:
         return CompactProjectionNet(**settings)
     return CompactTextProjectionNet(**{**settings, "n_features": None},
@@ -66,7 +68,7 @@ def assert_same_model(a, b, changed=None):
     but for the settings in ``changed`` ({attribute: value}), which ``a`` must have."""
     changed = changed or {}
     for key in ("seed", "n_features_in_", "n_projections", "n_bits", "projection", "density",
-                "activation", "quantize", "format_version", "window"):
+                "activation", "quantize", "format_version", "window", "sums"):
         va, vb = getattr(a, key), changed.get(key, getattr(b, key))
         assert (type(va), va) == (type(vb), vb), key
     pairs = [(a.classes_, b.classes_), *zip(a.coefs_, b.coefs_),

@@ -157,15 +157,20 @@ def hyperplane_matrix(seed, features, n_bits, projection="ternary", density=1 / 
 
 
 # -- projection ---------------------------------------------------------------------
-def project(X, R):
+def project(X, R, sums="float64"):
     """Packed bits of ``X @ R > 0`` (strictly), summed feature by feature.
 
-    The sum runs over features in ascending order, in float64, exactly as the
-    kernels accumulate it, so equal inputs give equal rounding and equal bits.
+    The sum runs over features in ascending order, in ``sums`` (float64, or float32:
+    X's values rounded to float32 first), from +0.0, exactly as the kernels
+    accumulate it, so equal inputs give equal rounding and equal bits. (numpy adds
+    two float32 arrays in float32, rounded once: a product by +-1 is exact.)
     """
-    X = np.asarray(X, dtype=np.float64)
-    R = np.asarray(R, dtype=np.float64)
-    acc = np.zeros((X.shape[0], R.shape[1]))  # (n_samples, n_bits)
+    with np.errstate(over="ignore"):
+        X = np.asarray(X, dtype=sums)
+    R = np.asarray(R, dtype=sums)
+    if sums == "float32":
+        assert np.isin(R, (-1.0, 0.0, 1.0)).all(), "float32 sums take +-1 entries only"
+    acc = np.zeros((X.shape[0], R.shape[1]), dtype=sums)  # (n_samples, n_bits)
     for j in range(X.shape[1]):
         acc += X[:, j, None] * R[j]
     return pack(acc > 0)

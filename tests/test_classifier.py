@@ -272,14 +272,21 @@ def test_values_beyond_float32_are_an_error_not_a_silent_model(blobs):
         clf.fit(X, y)
     for p, q in zip(all_params(clf), before, strict=True):  # a failed fit loses nothing
         np.testing.assert_array_equal(p, q)
-    # the projection net alone never sees float32 features: its bits are exact
-    alone = fit_quiet(ProjectionNetClassifier(**FAST, trainer_weight=0,
-                                              distillation_weight=0), X, y)
-    assert np.isfinite(alone.loss_curve_).all()
+    # the projection net alone takes them only with float64 sums
+    alone = dict(FAST, trainer_weight=0, distillation_weight=0)
+    with pytest.raises(ValueError, match="beyond float32's range.*projection sums"):
+        ProjectionNetClassifier(**alone).fit(X, y)
+    alone64 = fit_quiet(ProjectionNetClassifier(**alone, sums="float64"), X, y)
+    assert np.isfinite(alone64.loss_curve_).all()
+    assert alone64.predict(X[:3]).shape == (3,)  # its bits are exact
     # the trainer's predictions check the range as its fit does, instead of NaN
     with pytest.raises(ValueError, match="beyond float32's range"):
         clf.trainer_predict_proba(X[:3])
-    assert clf.predict(X[:3]).shape == (3,)  # the projection net's bits are exact
+    # so do the float32 sums of the projection net's (the kernels find the inf)
+    with pytest.raises(ValueError, match=r"beyond float32's range.*\(row 0\)"):
+        clf.predict(X[:3])
+    with pytest.raises(ValueError, match="beyond float32's range"):
+        clf.predict(X[:1])  # one row: the single-row kernel
 
 
 def test_divergence_raises_and_keeps_the_previous_model(blobs):

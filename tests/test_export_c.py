@@ -18,7 +18,7 @@ import pytest
 
 import pnet
 from modelfiles import make_model
-from pnet import cli
+from pnet import Hyperplanes, cli
 from pnet.export_c import c_float, c_string, export_c
 from pnet.textfront import TextFront
 from test_c_textfront import MAX_BYTES, awkward_texts
@@ -34,11 +34,11 @@ HARNESS = str(resources.files("pnet").joinpath("c", "pnet_check_main.c"))
 
 def random_model(projection="ternary", quantize=None, hidden=(), activation="relu",
                  n_features=23, n_projections=5, n_bits=20, n_classes=4, density=1 / 3,
-                 classes=None, seed=0, text_front=None, window=None):
+                 classes=None, seed=0, text_front=None, window=None, sums="float64"):
     """``modelfiles.make_model`` with this module's defaults: 100 bits (two words)."""
     return make_model(quantize, hidden, "int" if classes is None else classes, projection,
                       n_features, n_projections, n_bits, n_classes, seed, activation,
-                      density, text_front, window)
+                      density, text_front, window, sums)
 
 
 #: the exports: hashed entries, one word of sums at a time (the default); hyperplane
@@ -93,6 +93,16 @@ MODELS = {
     "local-int8-relu": (lambda: random_model("local", quantize="int8", hidden=(16,), seed=21,
                                              n_features=30, density=0.8, n_bits=30,
                                              window=(5, 6, 2, 5)), ALL_U8),
+    # float32 sums (the default of fitted models): C float sums
+    "ternary-f32sums": (lambda: random_model(sums="float32", seed=22), ALL_U8),
+    "sparse-f32sums-int8": (lambda: random_model("sparse_sign", quantize="int8", density=0.1,
+                                                 hidden=(16,), seed=23, sums="float32"),
+                            ALL_U8),
+    "local-f32sums": (lambda: random_model("local", density=0.5, seed=24, n_features=30,
+                                           window=(5, 6, 1, 4), sums="float32"), ALL_U8),
+    "text-sparse-f32sums": (lambda: random_model("sparse_sign", text_front=TextFront(),
+                                                 density=0.05, seed=25, sums="float32"),
+                            HASHED),
     "file-float32-flat": (lambda: pnet.load(os.path.join(DATA, "float32-flat.pnet")), TABLE),
     "file-int8-hidden": (lambda: pnet.load(os.path.join(DATA, "int8-hidden.pnet")),
                          ("hash", "hash-u8")),
@@ -130,6 +140,17 @@ def awkward_rows(n_features, n=300, seed=0):
     X[170:200] *= 10.0 ** rng.integers(-40, 38, size=(30, n_features))  # every scale
     X[200:260] = rng.integers(-2, 3, size=(60, n_features))  # sums tie at 0
     X[260:280, ::2] = 0.0
+    return X.astype(np.float32)
+
+
+def rounding_rows(n_features, n=200, seed=0):
+    """float32 rows whose float32 sums round where float64 sums do not: +-2**25 on a
+    few features (float32 spacing 4 there) and small integers on the others, so that
+    the big terms cancel after the small ones were rounded away (or not)."""
+    rng = np.random.default_rng(seed)
+    X = rng.integers(-3, 4, size=(n, n_features)).astype(np.float64)
+    big = rng.random((n, n_features)) < 0.3
+    X[big] = rng.choice([-2.0**25, 2.0**25], size=big.sum())
     return X.astype(np.float32)
 
 
@@ -215,6 +236,12 @@ def test_c_matches_python(built, name, flags, export):
         np.testing.assert_array_equal(expected_bits, model.hyperplanes.project(X * 1.0))
     else:
         X = awkward_rows(model.n_features_in_)
+        if model.sums == "float32":  # rows whose bits tell float from double sums
+            X = np.vstack([X, rounding_rows(model.n_features_in_)])
+            h = model.hyperplanes
+            float64_sums = Hyperplanes(h.seed, h.n_features, h.n_bits, h.projection,
+                                       h.density, h.window, "float64")
+            assert (float64_sums.project(X) != h.project(X)).any(axis=1).sum() > 20
         bits, logits, proba, index = run_harness(exe, model, X)
         expected_bits = model.hyperplanes.project(X)
     np.testing.assert_array_equal(bits, expected_bits)
@@ -432,19 +459,25 @@ def test_uint8_sums_beyond_int16(tmp_path):
                                   model.decision_function(X).view(np.uint32))
 
 
-@pytest.mark.parametrize("projection, input_type, sum_bytes", [
-    ("sparse_sign", "uint8", 4), ("ternary", "uint8", 4), ("gaussian", "uint8", 8),
-    ("sparse_sign", "float32", 8)])
+@pytest.mark.parametrize("projection, input_type, sums, sum_type", [
+    ("sparse_sign", "uint8", "float64", "int32_t"), ("ternary", "uint8", "float64", "int32_t"),
+    ("gaussian", "uint8", "float64", "double"), ("sparse_sign", "float32", "float64", "double"),
+    ("sparse_sign", "float32", "float32", "float"), ("local", "float32", "float32", "float"),
+    ("ternary", "uint8", "float32", "int32_t")])
 def test_the_sums_type_is_int32_only_for_uint8_rows_of_plus_minus_one_entries(
-        tmp_path, projection, input_type, sum_bytes):
+        tmp_path, projection, input_type, sums, sum_type):
     # double sums of bytes are exact too, so the bits cannot tell: ask the compiler
-    export_c(random_model(projection, density=0.1), tmp_path, input_type=input_type)
+    # (C11's _Generic names the type; the export itself is C99)
+    window = (5, 6, 1, 4) if projection == "local" else None
+    export_c(random_model(projection, density=0.1, sums=sums, window=window,
+                          n_features=30 if window else 23), tmp_path, input_type=input_type)
     source = (tmp_path / "pnet_model.c").read_text()
-    check = tmp_path / "check.c"  # C99 has no static_assert: a negative array size
-    check.write_text(source + f"\ntypedef char sum_is_{sum_bytes}_bytes"
-                     f"[sizeof(pnet_sum) == {sum_bytes} ? 1 : -1];\n")
-    result = subprocess.run([CC, "-std=c99", "-c", str(check), f"-I{tmp_path}",
+    check = tmp_path / "check.c"
+    check.write_text(source + "\n_Static_assert(_Generic((pnet_sum)0, "
+                     f"{sum_type}: 1, default: 0), \"pnet_sum is {sum_type}\");\n")
+    result = subprocess.run([CC, "-std=c11", "-c", str(check), f"-I{tmp_path}",
                              "-o", str(tmp_path / "check.o")], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+    sum_bytes = 8 if sum_type == "double" else 4
     header = (tmp_path / "pnet_model.h").read_text().replace("\n * ", " ")
     assert f"sums {sum_bytes * 64}" in header  # one word of 64 sums held: the stack note

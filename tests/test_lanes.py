@@ -184,10 +184,10 @@ def test_union_features_are_flatnonzero(rng, dtype):
 
 # -- the lane table of the by-bit block sums -------------------------------------------
 @njit
-def tables_for(X, n):
-    """A fresh lane table of n rows for blocks of X ((n, 8), or (n, 2, 8) for uint8
-    X), every element 7."""
-    table = lane_table(np.zeros(HALVES * LANES * n + LANES), n, X)
+def tables_for(X, signs, n):
+    """A fresh lane table of n rows for blocks of X summed in the dtype of ``signs``
+    ((n, 8) for float64 sums, (n, 2, 8) for float32 sums), every element 7."""
+    table = lane_table(np.zeros(HALVES * LANES * n + LANES), n, X, signs)
     table.reshape(table.size)[:] = 7
     return table
 
@@ -203,13 +203,18 @@ def set_half(X, table, k, h, start, nrow):
     table_set(table, k, h, lanes_from_rows(X, start, nrow, k))
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8])
-def test_tile_to_table_is_the_transposed_block(rng, dtype):
+ROWS_AND_SUMS = [(np.float32, np.float64), (np.float64, np.float64), (np.uint8, np.float32),
+                 (np.float32, np.float32)]
+
+
+@pytest.mark.parametrize("dtype,sums", ROWS_AND_SUMS)
+def test_tile_to_table_is_the_transposed_block(rng, dtype, sums):
     """``tile_to_table`` writes table[j + c, (h,) r] = X[start + r, j + c] for the 8 x 8
     tile exactly (float32 as it is, uint8 to float32, float64 as it is: bit patterns
-    compared), into half h of a uint8 block's table, touches no other lane of the
-    table, and flags exactly the rows with a NaN or +-inf inside the tile;
-    ``table_set`` writes one feature's lanes (float32 rows' narrowed back exactly)."""
+    compared), into half h of a wide table (float32 sums: uint8 rows, float32 rows),
+    touches no other lane of the table, and flags exactly the rows with a NaN or
+    +-inf inside the tile; ``table_set`` writes one feature's lanes (float32 rows'
+    narrowed back exactly)."""
     base = rng.standard_normal((21, 19)) * 10.0 ** rng.integers(-30, 30, size=(21, 19))
     base[rng.random(base.shape) < 0.3] = 0.0
     base[3, 4], base[5, 6], base[6, 7] = -0.0, 5e-324, np.finfo(np.float32).max
@@ -218,30 +223,31 @@ def test_tile_to_table_is_the_transposed_block(rng, dtype):
     else:
         X = base.astype(dtype)
     wide = np.float64 if dtype == np.float64 else np.float32
-    halves = HALVES if dtype == np.uint8 else 1  # ``block_halves``
+    signs = np.ones(1, dtype=sums)
+    halves = HALVES if sums == np.float32 else 1  # ``block_halves``
     for (start, j), half in itertools.product([(0, 0), (5, 3), (13, 11), (7, 8)], range(halves)):
-        table = tables_for(X, X.shape[1])
-        shape = (X.shape[1], HALVES, LANES) if dtype == np.uint8 else (X.shape[1], LANES)
+        table = tables_for(X, signs, X.shape[1])
+        shape = (X.shape[1], HALVES, LANES) if halves == 2 else (X.shape[1], LANES)
         assert table.shape == shape and table.dtype == wide
         assert table.ctypes.data % 64 == 0  # and so every row is aligned
         assert tile(X, start, j, table, half) == 0
         expected = np.full(shape, 7, dtype=wide)
-        where = (slice(j, j + 8), half) if dtype == np.uint8 else slice(j, j + 8)
+        where = (slice(j, j + 8), half) if halves == 2 else slice(j, j + 8)
         expected[where] = X[start:start + 8, j:j + 8].T.astype(wide)
         assert_array_equal(table.view(np.uint8), expected.view(np.uint8))
         set_half(X, table, 17, half, start, 5)  # 5 rows: lanes 5-7 are 0
         lanes = np.zeros(LANES, dtype=wide)
         lanes[:5] = X[start:start + 5, 17]
-        expected[(17, half) if dtype == np.uint8 else 17] = lanes
+        expected[(17, half) if halves == 2 else 17] = lanes
         assert_array_equal(table.view(np.uint8), expected.view(np.uint8))
     if dtype == np.uint8:
         return
     for value in (np.nan, np.inf, -np.inf):
-        for r, c in [(0, 0), (3, 7), (7, 2)]:
+        for (r, c), half in itertools.product([(0, 0), (3, 7), (7, 2)], range(halves)):
             Y = X.copy()
             Y[5 + r, 3 + c] = value
             Y[4, 3] = Y[13, 3] = Y[5, 2] = Y[5, 11] = value  # outside the tile
-            assert tile(Y, 5, 3, tables_for(Y, Y.shape[1]), 0) == 1 << r
+            assert tile(Y, 5, 3, tables_for(Y, signs, Y.shape[1]), half) == 1 << r
 
 
 @njit
@@ -256,38 +262,38 @@ def gathered(table, rows, signs):
 
 
 @njit
-def entry_sums(like, table, rows, signs, m0, m1):
-    """The by-bit sums of rows like ``like``'s from +0.0 (``sums_zero``) over the
+def entry_sums(table, rows, signs, m0, m1):
+    """The by-bit sums of a block in ``table`` from +0.0 (``sums_zero``) over the
     entries (rows[i], signs[i]) of the lane table (``lanes_add_entry``); their masks by
-    ``set_masks`` to byte 3 of m0 (and of m1, the second half of a uint8 block)."""
-    a = sums_zero(like)
+    ``set_masks`` to byte 3 of m0 (and of m1, the second half of a wide table)."""
+    a = sums_zero(table)
     for i in range(rows.shape[0]):
         a = lanes_add_entry(a, table, rows[i], signs[i])
     set_masks(m0, m1, 3, a)
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.uint8])
-def test_an_entry_goes_to_every_row_of_the_block(rng, dtype):
+@pytest.mark.parametrize("dtype,sums", ROWS_AND_SUMS)
+def test_an_entry_goes_to_every_row_of_the_block(rng, dtype, sums):
     """``lanes_add_entry`` adds s * table[k] to the sums of every row of the block: 8
     float64 lanes from a float64 or float32 table (widened), 16 float32 lanes from a
-    uint8 block's (n, 2, 8) table; ``set_masks`` writes the first 8 rows' > 0 mask to
-    m0 and, for a uint8 block only, the next 8 rows' to m1."""
+    wide (n, 2, 8) table (float32 sums); ``set_masks`` writes the first 8 rows' > 0
+    mask to m0 and, for a wide table only, the next 8 rows' to m1."""
     like = np.empty((1, 1), dtype=dtype)
     for trial in range(10):
-        table = tables_for(like, 7)
+        table = tables_for(like, np.ones(1, dtype=sums), 7)
         flat = table.reshape(7, -1)  # row k: the lanes of feature k, both halves
         flat[:6] = rng.integers(-9, 10, size=flat[:6].shape)
         flat[6] = 0.0
         rows = rng.integers(0, 7, size=10)
         signs = rng.choice([-1.0, 1.0], size=10)
         m0, m1 = np.zeros(2, dtype=np.uint64), np.full(2, 5, dtype=np.uint64)
-        entry_sums(like, table, rows, signs, m0, m1)
+        entry_sums(table, rows, signs.astype(sums), m0, m1)
         want = sum((flat[k].astype(np.float64) * s for k, s in zip(rows, signs)),
                    np.zeros(flat.shape[1]))  # integers: exact in every dtype
         masks = [sum(1 << r for r in range(LANES) if want[8 * h + r] > 0)
                  for h in range(flat.shape[1] // LANES)]
         assert m0[0] == np.uint64(masks[0] << 24) and m0[1] == 0
-        if dtype == np.uint8:
+        if sums == np.float32:
             assert m1[0] == (5 & ~np.uint64(0xFF << 24)) | np.uint64(masks[1] << 24)
         else:
             assert np.all(m1 == 5)
@@ -302,7 +308,7 @@ def test_lane_loads_and_sums_are_the_scalar_operations(rng, wide):
     like = np.empty((1, 1), dtype=wide)  # a (7, 8) table of wide
     big = np.finfo(wide).max
     for trial in range(20):
-        table = tables_for(like, 7)
+        table = tables_for(like, np.ones(1), 7)
         values = rng.standard_normal((6, LANES)) * 10.0 ** rng.integers(-30, 30, (6, LANES))
         values[0, :5] = [0.0, -0.0, np.nan, -np.inf, big]
         values[1, 4] = big  # + big + big overflows to inf in lane 4

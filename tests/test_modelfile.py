@@ -40,7 +40,10 @@ BASES = {"float32-flat-int": {}, "float32-hidden-str": dict(hidden=(5,), labels=
          "int4-hidden-str (v2)": dict(quantize="int4", hidden=(5,), labels="str"),
          "ternary-flat-int (v2)": dict(quantize="ternary", n_bits=5),
          "sparse_sign-int8 (v3)": dict(quantize="int8", projection="sparse_sign"),
-         "sparse_sign-float32-hidden (v3)": dict(projection="sparse_sign", hidden=(5,))}
+         "sparse_sign-float32-hidden (v3)": dict(projection="sparse_sign", hidden=(5,)),
+         "float32-sums-int8 (v5)": dict(quantize="int8", sums="float32"),
+         "float32-sums-ternary-str (v5)": dict(quantize="ternary", labels="str",
+                                               projection="sparse_sign", sums="float32")}
 
 
 @pytest.fixture(scope="module")
@@ -287,8 +290,8 @@ def _corrupt_cases(model, trap):
         "payload changed, CRC redone": (
             _rewrite(good, put("coef_0", W[::-1].copy()), fix_records=False),
             "checksum mismatch for array 'coef_0'"),
-        "version 5": (_rewrite(good, edit_header=set_key("version", 5)),
-                      "unsupported pnet-compact version 5.*newer pnet"),
+        "version 6": (_rewrite(good, edit_header=set_key("version", 6)),
+                      "unsupported pnet-compact version 6.*newer pnet"),
         "version 0": (_rewrite(good, edit_header=set_key("version", 0)),
                       "unsupported pnet-compact version 0"),
         "version missing": (_rewrite(good, edit_header=lambda h: h.pop("version")),
@@ -315,6 +318,19 @@ def _corrupt_cases(model, trap):
         "sparse_sign in a v1 file": (_rewrite(good, edit_header=set_key("projection",
                                                                        "sparse_sign")),
                                      'projection must be "ternary" or "gaussian"'),
+        "sums in a v4 file": (_rewrite(good, edit_header=lambda h: h.update(version=4,
+                                                                            sums="float32")),
+                              r"unknown keys \['sums'\]"),
+        "v5 without sums": (_rewrite(good, edit_header=set_key("version", 5)),
+                            'version 5 header\'s sums must be "float32", got None'),
+        "v5 float64 sums": (_rewrite(good, edit_header=lambda h: h.update(version=5,
+                                                                          sums="float64")),
+                            'sums must be "float32", got \'float64\''),
+        "v5 sums not a string": (_rewrite(good, edit_header=lambda h: h.update(version=5,
+                                                                               sums=[32])),
+                                 r"sums must be \"float32\", got \[32\]"),
+        "v5 gaussian float32 sums": (_rewrite(good, edit_header=lambda h: h.update(
+            version=5, sums="float32", projection="gaussian")), "float32 sums need"),
         "negative seed": (_rewrite(good, edit_header=set_key("seed", -1)),
                           r"seed must be an integer in \[0, "),
         "unknown quantize": (_rewrite(good, edit_header=set_key("quantize", "int4")),
@@ -341,10 +357,12 @@ def _corrupt_cases(model, trap):
 
 CORRUPT_NAMES = [
     "truncated half", "truncated tail", "truncated to the magic", "flipped payload byte",
-    "payload changed, CRC redone", "version 5", "version 0", "version missing",
+    "payload changed, CRC redone", "version 6", "version 0", "version missing",
     "other format", "deleted array", "extra array", "extra object array",
     "pickle in place of weights", "weights wrong shape", "weights wrong dtype",
-    "settings disagree", "bad projection", "sparse_sign in a v1 file", "negative seed",
+    "settings disagree", "bad projection", "sparse_sign in a v1 file", "sums in a v4 file",
+    "v5 without sums", "v5 float64 sums", "v5 sums not a string", "v5 gaussian float32 sums",
+    "negative seed",
     "unknown quantize",
     "header record lies", "repeated class", "flipped header byte", "header not json",
     "header not bytes", "no header (plain npz)", "text file", "PNG image", "npy file",

@@ -63,7 +63,7 @@ def awkward_rows(rng, n_features=N_FEATURES, n_random=140):
     return np.vstack([np.array(special), small_ints, gaussian])
 
 
-def order_sensitive_rows(R, rng, n_rows=6):
+def order_sensitive_rows(R, rng, n_rows=6, sums="float64"):
     """Rows whose bits change if ``<x, r_k>`` is summed in another order (float64).
 
     For a bit k and features a < b < c with non-zero entries: two huge products
@@ -71,8 +71,10 @@ def order_sensitive_rows(R, rng, n_rows=6):
     x_a r_ak that almost cancels their residual. Summed in ascending order the small
     term is added to 2**60 first and rounded on its grid (spacing 256); summed in
     descending order it is not. Only rows where the two orders give different bits
-    are kept, so a kernel that does not add in ascending feature order fails.
+    are kept, so a kernel that does not add in ascending feature order fails. For
+    float32 sums the huge products are 2**31 (the same spacing, 256).
     """
+    big = 2.0**60 if sums == "float64" else 2.0**31
     n_features, n_bits = R.shape
     rows = []
     for _ in range(1000):
@@ -82,12 +84,12 @@ def order_sensitive_rows(R, rng, n_rows=6):
             continue
         a, b, c = np.sort(rng.choice(nonzero, 3, replace=False))
         x = np.zeros(n_features)
-        x[b] = 2.0**60 / R[b, k]
-        x[c] = -2.0**60 * rng.uniform(0.999, 1.001) / R[c, k]
+        x[b] = big / R[b, k]
+        x[c] = -big * rng.uniform(0.999, 1.001) / R[c, k]
         residual = x[b] * R[b, k] + x[c] * R[c, k]
         x[a] = (-residual + rng.uniform(-200, 200)) / R[a, k]
-        ascending = naive.project(x[None], R)
-        descending = naive.project(x[None, ::-1], R[::-1])
+        ascending = naive.project(x[None], R, sums)
+        descending = naive.project(x[None, ::-1], R[::-1], sums)
         if np.any(ascending != descending):
             rows.append(x)
             if len(rows) == n_rows:
@@ -95,15 +97,22 @@ def order_sensitive_rows(R, rng, n_rows=6):
     raise AssertionError("could not build order-sensitive rows")
 
 
-def make_hyperplanes(projection, density, n_bits, n_features=N_FEATURES, seed=SEED):
+def make_hyperplanes(projection, density, n_bits, n_features=N_FEATURES, seed=SEED,
+                     sums="float64"):
+    if sums == "float32" and projection == "gaussian":
+        pytest.skip("float32 sums take +-1 entries only")
     density = resolve_density(density, n_features)
-    return Hyperplanes(seed, n_features, n_bits, projection, density), density
+    return Hyperplanes(seed, n_features, n_bits, projection, density, sums=sums), density
 
 
-def expected_bits(X, projection, density, n_bits, reference_matrix, seed=SEED):
-    """The twin's bits for dense X with feature ids 0..D-1."""
+def expected_bits(X, projection, density, n_bits, reference_matrix, seed=SEED, sums="float64"):
+    """The twin's bits for dense X with feature ids 0..D-1, summed in ``sums``."""
     R = reference_matrix(seed, np.arange(X.shape[1]), n_bits, projection, density)
-    return naive.project(np.asarray(X).astype(np.float64), R)
+    return naive.project(np.asarray(X).astype(np.float64), R, sums)
+
+
+#: the projection sums' dtypes (``Hyperplanes``' ``sums``)
+SUMS = ["float64", "float32"]
 
 
 # -- dense input vs the twin ------------------------------------------------------------
@@ -113,17 +122,18 @@ def expected_bits(X, projection, density, n_bits, reference_matrix, seed=SEED):
 @pytest.mark.parametrize("order", ["C", "F"])
 @pytest.mark.parametrize("readonly", [False, True], ids=["writable", "readonly"])
 @pytest.mark.parametrize("threads", THREADS)
+@pytest.mark.parametrize("sums", SUMS)
 def test_dense_projection_equals_twin(rng, reference_matrix, with_threads, projection,
-                                      density, n_bits, dtype, order, readonly, threads):
-    hp, density = make_hyperplanes(projection, density, n_bits)
+                                      density, n_bits, dtype, order, readonly, threads, sums):
+    hp, density = make_hyperplanes(projection, density, n_bits, sums=sums)
     R = reference_matrix(SEED, np.arange(N_FEATURES), n_bits, projection, density)
-    X = np.vstack([awkward_rows(rng), order_sensitive_rows(R, rng)])
+    X = np.vstack([awkward_rows(rng), order_sensitive_rows(R, rng, sums=sums)])
     X = np.asarray(X.astype(dtype), order=order)
     if readonly:
         X.setflags(write=False)
 
     bits = with_threads(threads, hp.project, X)
-    expected = expected_bits(X, projection, density, n_bits, reference_matrix)
+    expected = expected_bits(X, projection, density, n_bits, reference_matrix, sums=sums)
     assert bits.dtype == np.uint64 and bits.shape == (X.shape[0], n_words(n_bits))
     assert_array_equal(bits, expected)
 
@@ -161,6 +171,10 @@ def test_uint8_rows_equal_the_twin(rng, reference_matrix, with_threads, projecti
     assert_array_equal(bits, expected_bits(X, projection, density, n_bits, reference_matrix))
     assert_array_equal(bits, hp.project(X.astype(np.float64)))
     assert hp.takes_bytes() == (projection != "gaussian")
+    if projection != "gaussian":  # integers below 2**24: float32 sums are the same sums
+        hp32 = Hyperplanes(SEED, N_FEATURES, n_bits, projection, density, sums="float32")
+        assert_array_equal(with_threads(threads, hp32.project, X), bits)
+        assert_array_equal(hp32.project(X.astype(np.float32)), bits)
 
 
 def test_uint8_rows_are_exact_up_to_max_byte_features():
@@ -293,12 +307,14 @@ def stored_arrays(S):
 @pytest.mark.parametrize("projection,density", PROJECTIONS, ids=PROJECTION_IDS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("threads", THREADS)
+@pytest.mark.parametrize("sums", SUMS)
 def test_sparse_input_gives_the_dense_bits(rng, with_threads, reference_matrix, projection,
-                                           density, dtype, threads):
-    hp, density = make_hyperplanes(projection, density, 100)
+                                           density, dtype, threads, sums):
+    hp, density = make_hyperplanes(projection, density, 100, sums=sums)
     R = reference_matrix(SEED, np.arange(N_FEATURES), 100, projection, density)
-    X = np.vstack([awkward_rows(rng), order_sensitive_rows(R, rng)]).astype(dtype)
+    X = np.vstack([awkward_rows(rng), order_sensitive_rows(R, rng, sums=sums)]).astype(dtype)
     dense_bits = hp.project(X)
+    assert_array_equal(dense_bits, naive.project(X, R, sums))
     csr = sp.csr_matrix(X)
     forms = {
         "csr": csr,
@@ -410,11 +426,13 @@ def test_dense_input_with_the_wrong_feature_count_is_refused():
 
 # -- a row's bits depend on the row only ------------------------------------------------
 @pytest.mark.parametrize("projection,density", PROJECTIONS, ids=PROJECTION_IDS)
+@pytest.mark.parametrize("sums", SUMS)
 def test_bits_do_not_depend_on_batch_order_or_threads(rng, monkeypatch, with_threads,
-                                                      reference_matrix, projection, density):
-    hp, density = make_hyperplanes(projection, density, 200)
+                                                      reference_matrix, projection, density,
+                                                      sums):
+    hp, density = make_hyperplanes(projection, density, 200, sums=sums)
     R = reference_matrix(SEED, np.arange(N_FEATURES), 200, projection, density)
-    X = np.vstack([awkward_rows(rng), order_sensitive_rows(R, rng)])
+    X = np.vstack([awkward_rows(rng), order_sensitive_rows(R, rng, sums=sums)])
     reference = with_threads(1, hp.project, X)
     one_by_one = np.vstack([hp.project(X[i:i + 1]) for i in range(X.shape[0])])
     assert_array_equal(one_by_one, reference)
@@ -430,24 +448,27 @@ def test_bits_do_not_depend_on_batch_order_or_threads(rng, monkeypatch, with_thr
 
 @pytest.mark.parametrize("projection,density", PROJECTIONS, ids=PROJECTION_IDS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("sums", SUMS)
 def test_a_rows_bits_do_not_depend_on_its_block(rng, reference_matrix, projection, density,
-                                                dtype):
+                                                dtype, sums):
     """Dense float rows are summed ``LANES`` (8) at a time (``group_bits``,
     ``feature_sums``): a row's lane also adds +-0 * r for the features only its
     neighbours have. Its bits must be the twin's of the row alone, whatever the
     neighbours, its lane and its -0.0 entries. (uint8 rows, 16 a block by bit:
-    ``test_bits_by_bit_are_the_bits_by_feature``.)"""
+    ``test_bits_by_bit_are_the_bits_by_feature``.) Float32 sums go 16 rows a block
+    by bit."""
     n_bits = 200
-    hp, density = make_hyperplanes(projection, density, n_bits)
+    hp, density = make_hyperplanes(projection, density, n_bits, sums=sums)
     R = reference_matrix(SEED, np.arange(N_FEATURES), n_bits, projection, density)
-    rows = order_sensitive_rows(R, rng).astype(dtype)
+    rows = order_sensitive_rows(R, rng, sums=sums).astype(dtype)
     signed_zeros = rows.copy()
     signed_zeros[signed_zeros == 0] = -0.0
-    neighbours = rng.standard_normal((LANES - 1, N_FEATURES)).astype(dtype)  # all non-zero
+    width = HALVES * LANES if sums == "float32" else LANES
+    neighbours = rng.standard_normal((width - 1, N_FEATURES)).astype(dtype)  # all non-zero
     for x in np.vstack([rows, signed_zeros]):
-        alone = naive.project(x[None].astype(np.float64), R)
-        for lane in range(LANES):  # every lane, in every size of block that has it
-            for n_rows in range(lane + 1, LANES + 1):
+        alone = naive.project(x[None].astype(np.float64), R, sums)
+        for lane in range(width):  # every lane, in every size of block that has it
+            for n_rows in range(lane + 1, width + 1):
                 block = np.vstack([neighbours[:lane], x[None], neighbours[lane:]])[:n_rows]
                 assert_array_equal(hp.project(block)[lane], alone[0])
         nan_neighbour = np.vstack([x, np.full(N_FEATURES, np.nan, dtype)])
@@ -496,7 +517,7 @@ def test_bit_groups_hold_each_entry_once_in_ascending_feature_order(projection, 
 def bits_by_bit(X, groups, n_bits, width):
     """The packed bits and non-finite flags of X's rows through ``group_bits`` (the
     batch kernels' projection), blocks of ``width`` rows (1 to ``block_rows(X)``)."""
-    table, masks = group_scratch(X, n_bits)
+    table, masks = group_scratch(X, groups[3], n_bits)
     packed = np.empty((16, (n_bits + 63) // 64), dtype=np.uint64)
     out = np.zeros((X.shape[0], packed.shape[1]), dtype=np.uint64)
     bad = np.zeros(X.shape[0], dtype=np.bool_)
@@ -511,11 +532,12 @@ def bits_by_bit(X, groups, n_bits, width):
 
 
 @njit
-def bits_by_feature(X, cache, n_bits, width):
-    """The same through ``feature_sums`` and ``pack_lanes`` on the dense cache."""
+def bits_by_feature(X, cache, sums, n_bits, width):
+    """The same through ``feature_sums`` and ``pack_lanes`` on the dense cache,
+    summed in the dtype of ``sums``."""
     union = np.empty(X.shape[1], dtype=np.uint8)
     feats = np.empty(X.shape[1], dtype=np.int64)
-    acc = block_sums_of(np.empty((n_bits, 8)), X)
+    acc = block_sums_of(np.empty((n_bits, 8)), X, sums)
     packed = np.empty((8, (n_bits + 63) // 64), dtype=np.uint64)
     out = np.zeros((X.shape[0], packed.shape[1]), dtype=np.uint64)
     bad = np.zeros(X.shape[0], dtype=np.bool_)
@@ -531,16 +553,17 @@ def bits_by_feature(X, cache, n_bits, width):
 
 @pytest.mark.parametrize("projection,density", PROJECTIONS[:4], ids=PROJECTION_IDS[:4])
 @pytest.mark.parametrize("n_features", [3, 8, 13, 43])
-@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8])
+@pytest.mark.parametrize("dtype,sums", [(np.float32, "float64"), (np.float64, "float64"),
+                                        (np.uint8, "float64"), (np.float32, "float32")])
 def test_bits_by_bit_are_the_bits_by_feature(rng, reference_matrix, projection, density,
-                                             n_features, dtype):
+                                             n_features, dtype, sums):
     """``group_bits`` (by bit: tiles of 8 x 8 values for full blocks of contiguous
     rows, a value at a time otherwise) gives the bits and the non-finite rows that
     ``feature_sums`` gives on the dense cache (by feature), and the twin's: for 1-8 rows a
     block, every layout, bit counts with and without a padded group, order-sensitive
     rows, and NaN / +-inf anywhere."""
     for n_bits in (1, 9, 64, 130):
-        hp, d = make_hyperplanes(projection, density, n_bits, n_features=n_features)
+        hp, d = make_hyperplanes(projection, density, n_bits, n_features=n_features, sums=sums)
         if dtype == np.uint8:
             X = rng.integers(0, 256, size=(67, n_features)).astype(np.uint8)
             X[rng.random(X.shape) < 0.4] = 0
@@ -548,19 +571,20 @@ def test_bits_by_bit_are_the_bits_by_feature(rng, reference_matrix, projection, 
             R = reference_matrix(SEED, np.arange(n_features), n_bits, projection, d)
             X = awkward_rows(rng, n_features, 40)
             if n_bits > 1 and n_features > 3:
-                X = np.vstack([X, order_sensitive_rows(R, rng, 3)])
+                X = np.vstack([X, order_sensitive_rows(R, rng, 3, sums)])
             X = X.astype(dtype)
-        groups, dense = hp.block_cache()[1:], hp.dense_cache()[1:]
-        expected = expected_bits(X, projection, d, n_bits, reference_matrix)
+        groups, dense = hp.groups_for(X), hp.dense_cache()[1:]
+        expected = expected_bits(X, projection, d, n_bits, reference_matrix, sums=sums)
         layouts = [X, np.asfortranarray(X), np.repeat(X, 2, axis=1)[:, ::2], X[::-1][::-1],
                    X[:, ::-1][:, ::-1]]
-        block = HALVES * LANES if dtype == np.uint8 else LANES  # ``block_rows``
+        # ``block_rows``: 16 rows for float32 sums (uint8 rows sum in float32 always)
+        block = HALVES * LANES if dtype == np.uint8 or sums == "float32" else LANES
         for Y in layouts:
             for width in [w for w in (16, 13, 8, 5, 1) if w <= block]:  # full, partial
                 bits, bad = bits_by_bit(Y, groups, n_bits, width)
                 assert_array_equal(bits, expected)
                 assert not bad.any()
-                assert_array_equal(bits, bits_by_feature(Y, dense, n_bits, min(width, 8))[0])
+                assert_array_equal(bits, bits_by_feature(Y, dense, hp.sums_template(), n_bits, min(width, 8))[0])
         if dtype == np.uint8:
             continue
         for value in (np.nan, np.inf, -np.inf):
@@ -573,17 +597,18 @@ def test_bits_by_bit_are_the_bits_by_feature(rng, reference_matrix, projection, 
                 for width in (8, 3):
                     _, bad = bits_by_bit(Y, groups, n_bits, width)
                     assert_array_equal(bad, np.isin(np.arange(24), [i for i, _ in where]))
-                    assert_array_equal(bad, bits_by_feature(Y, dense, n_bits, width)[1])
+                    assert_array_equal(bad, bits_by_feature(Y, dense, hp.sums_template(), n_bits, width)[1])
 
 
 @pytest.mark.parametrize("projection,density", PROJECTIONS, ids=PROJECTION_IDS)
 @pytest.mark.parametrize("share", [0.0, 2.0], ids=["by-bit", "by-feature"])
+@pytest.mark.parametrize("sums", SUMS)
 def test_either_block_path_gives_the_twins_bits(rng, reference_matrix, monkeypatch,
-                                                projection, density, share):
+                                                projection, density, share, sums):
     """``project`` goes by bit or by feature by the batch's first rows (``by_bit``):
     forced either way, the twin's bits, dense and sparse rows alike; and the choice
     follows the share of non-zero features."""
-    hp, d = make_hyperplanes(projection, density, 100, n_features=40)
+    hp, d = make_hyperplanes(projection, density, 100, n_features=40, sums=sums)
     R = reference_matrix(SEED, np.arange(40), 100, projection, d)
     sparse_rows = np.zeros((30, 40))
     sparse_rows[np.arange(30), np.arange(30)] = rng.standard_normal(30)
@@ -595,7 +620,7 @@ def test_either_block_path_gives_the_twins_bits(rng, reference_matrix, monkeypat
     assert hp.by_bit(sparse_rows) == (groups and share == 0.0)
     for X in (sparse_rows, dense_rows, np.vstack([sparse_rows, dense_rows])):
         for Y in (X, X.astype(np.float32)):
-            assert_array_equal(hp.project(Y), naive.project(Y.astype(np.float64), R))
+            assert_array_equal(hp.project(Y), naive.project(Y.astype(np.float64), R, sums))
 
 
 def test_long_lists_need_a_larger_share_to_go_by_bit(rng):
@@ -623,13 +648,14 @@ def test_bit_groups_of_no_entries():
 
 
 @njit
-def one_row_bits(X, cache, n_bits):
-    """Each row of X alone through ``row_sums`` and ``pack_row`` (the single-row
-    kernels' projection), and its non-finite flag. ``row_sums`` gets feats of exactly
-    n_features slots, followed by sentinels that must stay."""
+def one_row_bits(X, cache, acc):
+    """Each row of X alone through ``row_sums`` into ``acc`` (n_bits,) of the sums'
+    dtype and ``pack_row`` (the single-row kernels' projection), and its non-finite
+    flag. ``row_sums`` gets feats of exactly n_features slots, followed by sentinels
+    that must stay."""
+    n_bits = acc.shape[0]
     guarded = np.full(X.shape[1] + 8, -7, dtype=np.int64)
     feats = guarded[:X.shape[1]]
-    acc = np.empty(n_bits)
     out = np.zeros((X.shape[0], (n_bits + 63) // 64), dtype=np.uint64)
     bad = np.zeros(X.shape[0], dtype=np.bool_)
     for i in range(X.shape[0]):
@@ -661,27 +687,28 @@ def test_pack_row_is_acc_strictly_positive(rng, n_bits):
 
 
 @pytest.mark.parametrize("projection,density", PROJECTIONS, ids=PROJECTION_IDS)
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_one_row_sums_are_the_twins(rng, reference_matrix, projection, density, dtype):
+@pytest.mark.parametrize("dtype,sums", [(np.float32, "float64"), (np.float64, "float64"),
+                                        (np.float32, "float32")])
+def test_one_row_sums_are_the_twins(rng, reference_matrix, projection, density, dtype, sums):
     """``row_sums`` (one row, scalar adds through the block's adders) gives the twin's
     bits on rows that fail in any other summation order, on awkward rows, strided
     rows and -0.0 entries; and flags exactly the non-finite rows."""
     n_bits = 200
-    hp, density = make_hyperplanes(projection, density, n_bits)
+    hp, density = make_hyperplanes(projection, density, n_bits, sums=sums)
     R = reference_matrix(SEED, np.arange(N_FEATURES), n_bits, projection, density)
-    X = np.vstack([order_sensitive_rows(R, rng), awkward_rows(rng)]).astype(dtype)
+    X = np.vstack([order_sensitive_rows(R, rng, sums=sums), awkward_rows(rng)]).astype(dtype)
     X[X.shape[0] // 2:][X[X.shape[0] // 2:] == 0] = -0.0
-    expected = naive.project(X.astype(np.float64), R)
+    expected = naive.project(X.astype(np.float64), R, sums)
     cache = hp.dense_cache()[1:]
     for rows in (X, np.asfortranarray(X), np.repeat(X, 3, axis=1)[:, ::3]):
-        bits, bad = one_row_bits(rows, cache, n_bits)
+        bits, bad = one_row_bits(rows, cache, np.empty(n_bits, dtype=sums))
         assert_array_equal(bits, expected)
         assert_array_equal(bits, hp.project(rows))  # the block kernel's bits
         assert not bad.any()
     for value in (np.nan, np.inf, -np.inf):
         broken = X[:20].copy()
         broken[3:20:4, 5] = value
-        assert_array_equal(one_row_bits(broken, cache, n_bits)[1],
+        assert_array_equal(one_row_bits(broken, cache, np.empty(n_bits, dtype=sums))[1],
                            np.isin(np.arange(20), [3, 7, 11, 15, 19]))
 
 

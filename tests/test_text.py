@@ -94,7 +94,8 @@ def test_compact_text_model_equals_the_estimator_and_round_trips(fitted, quantiz
     else:
         compact = clf.to_compact(quantize)
     assert isinstance(compact, CompactTextProjectionNet) and compact.quantize == quantize
-    assert compact.format_version == 3  # a text front needs 2, sparse_sign 3
+    assert compact.sums == clf.sums_ == "float32"
+    assert compact.format_version == 5  # a text front needs 2, sparse_sign 3, float32 sums 5
     data = compact.to_bytes()
     loaded = CompactProjectionNet.from_bytes(data)  # the file says it is a text model
     assert isinstance(loaded, CompactTextProjectionNet)

@@ -19,9 +19,11 @@
  *
  *   PNET_INPUT_U8           1: dense rows of uint8 (pnet_input_t), 0: of float32
  *   PNET_INTEGER_SUMS       1: the projection sums are int32 (uint8 rows, +-1 entries:
- *                           export_c._integer_sums decides), 0: double
+ *                           export_c._integer_sums decides), 0: float or double
+ *   PNET_FLOAT_SUMS         1: the model's sums are float32 (Hyperplanes' sums;
+ *                           +-1 entries), 0: float64
  *
- * Bit-exactness (see pnet_model.h): float64 sums stay double, every product
+ * Bit-exactness (see pnet_model.h): float64 sums stay double, float32 sums float, every product
  * that is followed by an addition goes through pnet_mul / pnet_mulf (a volatile
  * store: no fused multiply-add), sums run in pnet's fixed orders.
  */
@@ -33,14 +35,19 @@
 #error "pnet must not be compiled with -ffast-math (it reorders sums and flushes subnormals)"
 #endif
 
-/* The type of the projection sums <x, r_k>: double, as pnet's kernels; for uint8
- * rows and +-1 entries (ternary, sparse_sign, local: PNET_INTEGER_SUMS) int32_t, in which
+/* The type of the projection sums <x, r_k>: the model's, as pnet's kernels: float
+ * for float32 sums (PNET_FLOAT_SUMS; +-1 entries, each term x or -x, each addition
+ * rounded to float once), double for float64 sums; for uint8 rows and +-1 entries
+ * (ternary, sparse_sign, local: PNET_INTEGER_SUMS) int32_t, in which
  * every partial sum is an integer of magnitude <= 255 * PNET_N_FEATURES < 2**31
- * (pnet.export_c checks the bound), exact as it is in double: the same sums, so the same bits, with no
- * floating point (a Cortex-M4 has no double in hardware). Gaussian entries keep
- * double sums of the bytes' values. */
+ * (pnet.export_c checks the bound), exact as it is in double, and in float below 2**24
+ * (pnet's kernels take float32 sums of uint8 rows only there): the same sums, so the
+ * same bits, with no floating point (a Cortex-M4 has no double in hardware).
+ * Gaussian entries keep double sums of the bytes' values. */
 #if PNET_INTEGER_SUMS
 typedef int32_t pnet_sum;
+#elif PNET_FLOAT_SUMS
+typedef float pnet_sum;
 #else
 typedef double pnet_sum;
 #endif
