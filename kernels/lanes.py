@@ -192,16 +192,16 @@ def lanes_from_rows(typingctx, X, start, nrow, j):
 @intrinsic
 def lanes_nonfinite(typingctx, v):
     """Bit r set (int64) where lane r is NaN or +-inf: ``v - v`` is 0 exactly for
-    finite values and NaN otherwise. Byte lanes are always finite: 0."""
-    if isinstance(v, ByteLanes):
-        return types.int64(v), lambda context, builder, signature, args: ir.Constant(_I64, 0)
-    if not isinstance(v, Lanes):
+    finite values and NaN otherwise (float32 lanes too: those of uint8 rows are
+    always finite, those of float rows of float32 sums are tested as rounded)."""
+    if not isinstance(v, (Lanes, ByteLanes)):
         return None
 
     def codegen(context, builder, signature, args):
+        vec = _VEC if isinstance(signature.args[0], Lanes) else _VEC8
         zero = builder.fsub(args[0], args[0])
-        finite = builder.fcmp_ordered("==", zero, ir.Constant(_VEC, [0.0] * LANES))
-        bad = builder.bitcast(builder.not_(finite), ir.IntType(LANES))
+        finite = builder.fcmp_ordered("==", zero, ir.Constant(vec, [0.0] * vec.count))
+        bad = builder.bitcast(builder.not_(finite), ir.IntType(vec.count))
         return builder.zext(bad, _I64)
     return types.int64(v), codegen
 
@@ -360,8 +360,8 @@ def row_sums_of(typingctx, scratch, x):
 @intrinsic
 def lanes_like(typingctx, v, acc):
     """v as the lanes ``acc`` adds: ``ByteLanes`` for a float32 accumulator (float64
-    lanes rounded to float32, exact for the values of float32 rows, the only ones
-    that meet one), ``Lanes`` for a float64 one."""
+    lanes rounded to float32: exact for the values of float32 rows, to nearest for
+    float64 rows of float32 sums), ``Lanes`` for a float64 one."""
     if not (isinstance(v, (Lanes, ByteLanes)) and _accumulator(acc)):
         return None
     if (acc.dtype == types.float32) == isinstance(v, ByteLanes):

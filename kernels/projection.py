@@ -183,8 +183,9 @@ def feature_sums(X, start, nrow, cache, mask, feats, acc):
             x = lanes_from_rows(X, start, width, j)
         else:
             x = lanes_from_rows(X, start, nrow, j)
+        x = lanes_like(x, acc)  # float64 rows of float32 sums: rounded to float32
         bad |= lanes_nonfinite(x)
-        add_feature(cache, j, lanes_like(x, acc), acc)
+        add_feature(cache, j, x, acc)
     return bad
 
 
@@ -227,8 +228,7 @@ def block_to_table(X, start, nrow, table):
         rows = min(nrow - h * LANES, LANES)
         for j in range(tiled if rows > 0 else n_features, n_features):
             x = lanes_from_rows(X, start + h * LANES, rows, j)
-            bad |= lanes_nonfinite(x) << (h * LANES)
-            table_set(table, j, h, x)
+            bad |= table_set(table, j, h, x) << (h * LANES)  # non-finite as stored
     return bad
 
 

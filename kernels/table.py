@@ -96,18 +96,19 @@ def _table_dtype(X_type):
     room to spare) and its rows are widened to float64 as they are read
     (``lanes_add_entry``), which is exact: the same sums, half the first-level cache
     misses (bench/RESULTS.md, "Float32 rows: a float32 lane table")."""
-    return types.float32 if X_type.dtype in (types.uint8, types.float32) else types.float64
+    return types.float32 if X_type.dtype == types.float32 else types.float64
 
 
 def _wide_rows(X_type, signs_type):
     """True if blocks of rows of X_type summed in the dtype of signs_type (the bit
     groups' signs, ``Hyperplanes.groups_for``) go 16 rows a block in a wide table:
-    float32 sums, of uint8 or float32 rows; None for a pair no kernel takes (uint8
-    rows with float64 signs, float64 rows with float32 signs)."""
+    float32 sums (of uint8 rows, exact; of float32 rows; of float64 rows rounded to
+    float32 as the table takes them); None for a pair no kernel takes (uint8 rows
+    with float64 signs)."""
     if not (isinstance(X_type, types.Array) and isinstance(signs_type, types.Array)):
         return None
     if signs_type.dtype == types.float32:
-        return True if X_type.dtype in (types.uint8, types.float32) else None
+        return True if X_type.dtype in (types.uint8, types.float32, types.float64) else None
     if signs_type.dtype == types.float64:
         return False if X_type.dtype in (types.float32, types.float64) else None
     return None
@@ -123,7 +124,7 @@ def lane_table(typingctx, buf, n, X, signs):
     8 halves n + 8 elements), starting at buf's first 64-byte aligned address so
     that no row straddles two cache lines: for float64 sums (n, 8) float64 for
     float64 rows, (n, 8) float32 for float32 rows (``_table_dtype``); for float32
-    sums (uint8 rows, or float32 rows of float32-sum hyperplanes: ``_wide_rows``)
+    sums (uint8 rows, or float rows of float32-sum hyperplanes: ``_wide_rows``)
     (n, HALVES, 8) float32, row j holding feature j of the block's first 8 rows,
     then of its next 8: one 64-byte vector of 16 lanes (``WideLanes``). A borrowed
     view, no copy, no checks."""
@@ -199,10 +200,12 @@ def lanes_set_at(typingctx, table, k, v):
 
 @intrinsic
 def table_set(typingctx, table, k, h, v):
-    """The 8 lanes of feature k in a lane table (half h of a uint8 block's; h is 0
+    """The 8 lanes of feature k in a lane table (half h of a wide table's; h is 0
     otherwise) = v: ``Lanes`` into a float64 table, or into a float32 one (8 lanes
-    or a half of 16) rounded to float32 (exact for the values of float32 rows, the
-    only ones written there); ``ByteLanes`` into half h of a wide table."""
+    or a half of 16) rounded to float32 (exact for float32 rows; float64 rows of
+    float32 sums are rounded here, to nearest); ``ByteLanes`` into half h of a wide
+    table. Returns the bit mask (int64) of the lanes that are NaN or +-inf as
+    stored: a float64 value beyond float32's range is +-inf once rounded."""
     if not (_table(table) and isinstance(k, types.Integer) and isinstance(h, types.Integer)
             and (isinstance(v, (ByteLanes, Lanes)) if _wide_table(table)
                  else isinstance(v, Lanes))):
@@ -216,8 +219,22 @@ def table_set(typingctx, table, k, h, v):
         if table_type.dtype == types.float32 and isinstance(signature.args[3], Lanes):
             value = builder.fptrunc(value, _VEC8)
         builder.store(value, row, align=_align(table_type))
-        return context.get_dummy_value()
-    return types.void(table, k, h, v), codegen
+        if isinstance(signature.args[3], ByteLanes):  # uint8 values: always finite
+            return ir.Constant(_I64, 0)
+        return _nonfinite_of(builder, [value])
+    return types.int64(table, k, h, v), codegen
+
+
+def _nonfinite_of(builder, vectors):
+    """Bit r (int64) set where lane r of any of the vectors (of one type) is NaN or
+    +-inf: the sum of ``v - v`` over them is 0 exactly when all are finite."""
+    check = builder.fsub(vectors[0], vectors[0])
+    for v in vectors[1:]:
+        check = builder.fadd(check, builder.fsub(v, v))
+    zero = ir.Constant(check.type, [0.0] * check.type.count)
+    finite = builder.fcmp_ordered("==", check, zero)
+    bad = builder.bitcast(builder.not_(finite), ir.IntType(check.type.count))
+    return builder.zext(bad, _I64)
 
 
 @intrinsic
@@ -287,17 +304,19 @@ def _transpose8(builder, rows):
 
 @intrinsic
 def tile_to_table(typingctx, X, start, j, table, h):
-    """table[j + c, r] = X[start + r, j + c] for r, c < 8 (in half h of a uint8
-    block's table, ``table[j + c, h, r]``; h is 0 otherwise), in the table's dtype
-    (``_table_dtype``: exact), read as 8 vector loads of 8 consecutive values and
-    transposed in registers. Returns the bit mask of the rows with a NaN or +-inf among the 64
-    values (0 for uint8 X). X: rows of contiguous values (unit column stride); the
+    """table[j + c, r] = X[start + r, j + c] for r, c < 8 (in half h of a wide
+    table, ``table[j + c, h, r]``; h is 0 otherwise), in the table's dtype (exact,
+    ``_table_dtype``; float64 rows into a wide float32 table rounded to nearest),
+    read as 8 vector loads of 8 consecutive values and transposed in registers.
+    Returns the bit mask of the rows with a NaN or +-inf among the 64 values as
+    stored (0 for uint8 X). X: rows of contiguous values (unit column stride); the
     8 rows from ``start`` and the 8 columns from ``j`` must exist."""
     if not (isinstance(X, types.Array) and X.ndim == 2
             and X.dtype in (types.float32, types.float64, types.uint8)
             and isinstance(start, types.Integer) and isinstance(j, types.Integer)
-            and isinstance(h, types.Integer) and table.dtype == _table_dtype(X)
-            and (_wide_table(table) if X.dtype == types.uint8 else _table(table))):
+            and isinstance(h, types.Integer)
+            and (_wide_table(table) or X.dtype != types.uint8 and _accumulator(table)
+                 and table.dtype == _table_dtype(X))):
         return None
 
     def codegen(context, builder, signature, args):
@@ -320,16 +339,12 @@ def tile_to_table(typingctx, X, start, j, table, h):
                              typ=source)
             rows.append(builder.uitofp(v, _VEC8) if x_type.dtype == types.uint8 else v)
         columns = _transpose8(builder, rows)  # lane r of column c: X[start + r, j + c]
+        if x_type.dtype == types.float64 and table_type.dtype == types.float32:
+            columns = [builder.fptrunc(v, _VEC8) for v in columns]  # rounded, as stored
         bad = ir.Constant(_I64, 0)
-        if x_type.dtype != types.uint8:  # lane r: sum of v - v, 0 if row r is finite
-            check = builder.fsub(columns[0], columns[0])
-            for v in columns[1:]:
-                check = builder.fadd(check, builder.fsub(v, v))
-            finite = builder.fcmp_ordered("==", check, ir.Constant(source, [0.0] * 8))
-            bad = builder.zext(builder.bitcast(builder.not_(finite), ir.IntType(8)), _I64)
+        if x_type.dtype != types.uint8:  # lane r: NaN or +-inf in row r, as stored
+            bad = _nonfinite_of(builder, columns)
         for c, column in enumerate(columns):
-            if x_type.dtype == types.float32 and table_type.dtype == types.float64:
-                column = builder.fpext(column, _VEC)
             row = _table_row(context, builder, table_type, args[3],
                              builder.add(j, ir.Constant(_I64, c)), types.int64, h)
             builder.store(column, row, align=_align(table_type))

@@ -427,16 +427,21 @@ class Hyperplanes:
     def as_dense_input(self, X):
         """Dense X as the dense kernels take it: C-ordered float32/float64, or uint8
         rows as they are where ``takes_bytes``; uint8 rows otherwise in float32
-        (exact for float64 sums, which widen them). For float32 sums every float
-        row in float32: float64 values rounded to the nearest float32, as the sums
-        take them (a value beyond float32's range becomes +-inf, a non-finite
-        row)."""
+        (exact). Float64 rows of float32 sums stay float64: the kernels round each
+        value to the nearest float32 as they read it (a value beyond float32's range
+        becomes +-inf there, and its row is non-finite), with no copy of the batch."""
         if X.dtype == np.uint8 and not self.takes_bytes():
             return np.ascontiguousarray(X, dtype=np.float32)
+        return np.ascontiguousarray(X)
+
+    def finite_rows(self, X):
+        """(n,) bool: which dense rows X are finite as the sums take them (float64
+        values of float32 sums rounded to float32 first: beyond its range they are
+        +-inf). For the batches the kernels do not check as they read them."""
         if self.sums == "float32" and X.dtype == np.float64:
             with np.errstate(over="ignore"):
-                return np.ascontiguousarray(X, dtype=np.float32)
-        return np.ascontiguousarray(X)
+                return np.isfinite(X.astype(np.float32)).all(axis=1)
+        return np.isfinite(X).all(axis=1)
 
     def as_row_input(self, x):
         """One dense row (1-D) as the one-row kernels take it: they sum in the dtype

@@ -424,7 +424,7 @@ class CompactProjectionNet:
             Z = self._first_layer_dense(X)
         if Z is None:
             if not sp.issparse(X):  # not by bit (gaussian, sparse rows, too wide): a check
-                check_finite(np.isfinite(X).all(axis=1), self.sums)
+                check_finite(self.hyperplanes.finite_rows(X), self.sums)
             return self._logits_of_bits(self.hyperplanes.project(X))
         return self._tail_logits(Z)
 

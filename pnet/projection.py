@@ -25,17 +25,20 @@ from ._local import resolve_local
 #: seeds are drawn in [0, SEED_MAX) from ``random_state``
 SEED_MAX = np.iinfo(np.int32).max
 FLOAT32_MAX = float(np.finfo(np.float32).max)
+#: the smallest float64 magnitude that rounds to +-inf in float32 (to nearest even:
+#: halfway between FLOAT32_MAX and 2**128)
+FLOAT32_OVERFLOW = 2.0**128 - 2.0**103
 
 
 def check_float32_range(X, what):
     """ValueError if validated X (dense or CSR, float32/float64) holds a value beyond
-    float32's range, which would become +-inf in float32 (``what``: what computes
-    in float32, for the message)."""
+    float32's range, one that becomes +-inf rounded to float32 (``what``: what
+    computes in float32, for the message)."""
     values = X.data if sp.issparse(X) else X
     if values.dtype != np.float64 or values.size == 0:
         return
     peak = max(float(values.max()), -float(values.min()))  # no temporary copy
-    if peak > FLOAT32_MAX:
+    if peak >= FLOAT32_OVERFLOW:
         raise ValueError(f"X holds values up to {peak:.3g} in magnitude, beyond float32's "
                          f"range ({FLOAT32_MAX:.3g}), which {what}. Scale the features "
                          "(e.g. StandardScaler or MaxAbsScaler).")

@@ -517,6 +517,34 @@ def test_large_batches_are_checked_by_the_kernels(clf, digits, quantize, value):
     assert_array_equal(model.predict(negative_zero), expected)
 
 
+@pytest.mark.parametrize("share", [0.0, 2.0], ids=["by-bit", "by-feature"])
+def test_float64_values_beyond_float32_are_non_finite_rows(clf, digits, monkeypatch, share):
+    """float32 sums round float64 rows as the kernels read them (no copy of the
+    batch): a value that rounds to +-inf (from 2**128 - 2**103 on) makes its row
+    non-finite, the error naming float32's range, on either block path and for
+    one row; the largest value below that rounds to float32's max and is taken."""
+    monkeypatch.setattr(_hyperplanes, "BY_BIT_SHARE", share)
+    monkeypatch.setattr(_hyperplanes, "BY_BIT_SHARE_LONG", share)
+    model = clf.to_compact("int8")
+    assert model.sums == "float32"
+    X = np.array(digits[1][:40], dtype=np.float64)
+    assert model.hyperplanes.by_bit(X) == (share == 0.0)
+    edge = 2.0**128 - 2.0**103
+    for value, row in ((edge, 17), (-1e39, 3)):
+        bad = X.copy()
+        bad[row, 9] = value
+        with pytest.raises(ValueError, match=rf"beyond float32's range.* \(row {row}\)"):
+            model.predict(bad)
+        with pytest.raises(ValueError, match="beyond float32's range"):
+            model.predict_one(bad[row])
+    taken = X.copy()
+    taken[17, 9] = np.nextafter(edge, 0)  # float32's max once rounded
+    as_float32 = taken.astype(np.float32)
+    assert np.isfinite(as_float32).all()
+    assert_array_equal(model.decision_function(taken), model.decision_function(as_float32))
+    assert model.predict_one(taken[17]) == model.predict(as_float32[17:18])[0]
+
+
 def test_from_classifier_checks(clf):
     from sklearn.exceptions import NotFittedError
 

@@ -203,18 +203,25 @@ def set_half(X, table, k, h, start, nrow):
     table_set(table, k, h, lanes_from_rows(X, start, nrow, k))
 
 
+@njit
+def flag_half(X, table, k, h, start, nrow):
+    """``set_half``'s non-finite mask."""
+    return table_set(table, k, h, lanes_from_rows(X, start, nrow, k))
+
+
 ROWS_AND_SUMS = [(np.float32, np.float64), (np.float64, np.float64), (np.uint8, np.float32),
-                 (np.float32, np.float32)]
+                 (np.float32, np.float32), (np.float64, np.float32)]
 
 
 @pytest.mark.parametrize("dtype,sums", ROWS_AND_SUMS)
 def test_tile_to_table_is_the_transposed_block(rng, dtype, sums):
     """``tile_to_table`` writes table[j + c, (h,) r] = X[start + r, j + c] for the 8 x 8
-    tile exactly (float32 as it is, uint8 to float32, float64 as it is: bit patterns
-    compared), into half h of a wide table (float32 sums: uint8 rows, float32 rows),
-    touches no other lane of the table, and flags exactly the rows with a NaN or
-    +-inf inside the tile; ``table_set`` writes one feature's lanes (float32 rows'
-    narrowed back exactly)."""
+    tile exactly (float32 as it is, uint8 to float32, float64 as it is or, for
+    float32 sums, rounded to nearest as numpy rounds it: bit patterns compared),
+    into half h of a wide table (float32 sums), touches no other lane of the table,
+    and flags exactly the rows with a NaN or +-inf inside the tile as stored (a
+    float64 beyond float32's range too, for float32 sums); ``table_set`` writes
+    one feature's lanes (float32 rows' narrowed back exactly) and flags the same."""
     base = rng.standard_normal((21, 19)) * 10.0 ** rng.integers(-30, 30, size=(21, 19))
     base[rng.random(base.shape) < 0.3] = 0.0
     base[3, 4], base[5, 6], base[6, 7] = -0.0, 5e-324, np.finfo(np.float32).max
@@ -222,7 +229,7 @@ def test_tile_to_table_is_the_transposed_block(rng, dtype, sums):
         X = rng.integers(0, 256, size=base.shape).astype(np.uint8)
     else:
         X = base.astype(dtype)
-    wide = np.float64 if dtype == np.float64 else np.float32
+    wide = np.float64 if dtype == np.float64 and sums == np.float64 else np.float32
     signs = np.ones(1, dtype=sums)
     halves = HALVES if sums == np.float32 else 1  # ``block_halves``
     for (start, j), half in itertools.product([(0, 0), (5, 3), (13, 11), (7, 8)], range(halves)):
@@ -242,12 +249,22 @@ def test_tile_to_table_is_the_transposed_block(rng, dtype, sums):
         assert_array_equal(table.view(np.uint8), expected.view(np.uint8))
     if dtype == np.uint8:
         return
-    for value in (np.nan, np.inf, -np.inf):
+    values = [np.nan, np.inf, -np.inf]
+    if wide != dtype:  # rounded to float32: +-inf from 2**128 - 2**103 on, not below
+        values += [2.0**128 - 2.0**103, -1e39]
+        edge = np.nextafter(2.0**128 - 2.0**103, 0)
+        Y = X.copy()
+        Y[5:13, 3:11] = edge
+        table = tables_for(Y, signs, Y.shape[1])
+        assert tile(Y, 5, 3, table, 0) == 0 and table[3, 0, 0] == np.finfo(np.float32).max
+    for value in values:
         for (r, c), half in itertools.product([(0, 0), (3, 7), (7, 2)], range(halves)):
             Y = X.copy()
             Y[5 + r, 3 + c] = value
             Y[4, 3] = Y[13, 3] = Y[5, 2] = Y[5, 11] = value  # outside the tile
-            assert tile(Y, 5, 3, tables_for(Y, signs, Y.shape[1]), half) == 1 << r
+            table = tables_for(Y, signs, Y.shape[1])
+            assert tile(Y, 5, 3, table, half) == 1 << r
+            assert flag_half(Y, table, 3 + c, half, 5, 8) == 1 << r
 
 
 @njit
