@@ -45,6 +45,17 @@ N_FEATURES = 784
 N_BITS = 720  # T = 60 projection functions of d = 12 bits
 DENSITY = resolve_density("auto", N_FEATURES)  # pnet's default: 8 / 784, ~8 non-zeros per bit
 PROJECTIONS = ("gaussian", "ternary", "sparse_sign")
+#: the projections measured: each with float64 sums (``Hyperplanes``' default, every
+#: model of pnet 0.2.0 and earlier) and the +-1 ones with float32 sums too (the
+#: estimators' default since: ``sums='auto'``)
+METHODS = (*PROJECTIONS, "ternary f32 sums", "sparse_sign f32 sums")
+
+
+def make_planes(n_features, methods=METHODS):
+    """{method: Hyperplanes} (``METHODS``)."""
+    return {m: Hyperplanes(SEED, n_features, N_BITS, m.split()[0], DENSITY,
+                           sums="float32" if m.endswith("f32 sums") else "float64")
+            for m in methods}
 
 
 @dataclass
@@ -103,7 +114,7 @@ def bit_agreement(packed, X, R):
 def bench_dense(mode):
     X64 = mnist_tiled(mode.dense_tiles)
     inputs = {"float64": X64, "float32": X64.astype(np.float32)}
-    planes = {p: Hyperplanes(SEED, N_FEATURES, N_BITS, p, DENSITY) for p in PROJECTIONS}
+    planes = make_planes(N_FEATURES)
     R = planes["gaussian"].matrix()  # the GEMM's cost does not depend on R's values
     floor_R = {"float64": R, "float32": R.astype(np.float32)}
 
@@ -139,7 +150,7 @@ def bench_dense(mode):
 def _print_dense(times, agreement, n_rows):
     rows = []
     for n in thread_counts():
-        for method in ("GEMM", *PROJECTIONS):
+        for method in ("GEMM", *METHODS):
             for dt in ("float64", "float32"):
                 t = times[n, method, dt]
                 name = "numpy GEMM floor" if method == "GEMM" else f"pnet {method}"
@@ -158,12 +169,12 @@ def _print_dense(times, agreement, n_rows):
 
 def _print_goals(times):
     rows = []
-    for p in PROJECTIONS:
+    for p in METHODS:
         for n in thread_counts():
             for dt in ("float64", "float32"):
                 r64 = times[n, p, dt] / times[n, "GEMM", "float64"]
                 r32 = times[n, p, dt] / times[n, "GEMM", "float32"]
-                goal = GOALS[p]
+                goal = GOALS[p.split()[0]]
                 rows.append([p, f"<= {goal.target:g}×", n, dt, fmt_ratio(r64),
                              goal.verdict(r64), fmt_ratio(r32), goal.verdict(r32)])
     print_section(
@@ -195,8 +206,7 @@ def bench_uniform(mode):
     X = np.random.default_rng(0).random((10_000 * mode.dense_tiles // 2, N_FEATURES),
                                         dtype=np.float32)
     R = Hyperplanes(SEED, N_FEATURES, N_BITS, "gaussian").matrix().astype(np.float32)
-    planes = {p: Hyperplanes(SEED, N_FEATURES, N_BITS, p, DENSITY)
-              for p in ("ternary", "sparse_sign")}
+    planes = make_planes(N_FEATURES, METHODS[1:])
     rows = []
     for n in thread_counts():
         with set_threads(n):
@@ -219,13 +229,14 @@ def bench_uniform(mode):
 # -- 3. sparse ---------------------------------------------------------------------------
 def bench_sparse(mode):
     rows_by_projection = {"sparse_sign": mode.sparse_rows, "ternary": mode.sparse_rows,
-                          "gaussian": mode.sparse_rows_gaussian}
+                          "gaussian": mode.sparse_rows_gaussian,
+                          "sparse_sign f32 sums": mode.sparse_rows}
     data, features, indptr = text_like_csr(max(rows_by_projection.values()))
     rows = []
     for n in thread_counts():
         with set_threads(n):
             for p in rows_by_projection:
-                h = Hyperplanes(SEED, None, N_BITS, p, DENSITY)
+                h = make_planes(None, (p,))[p]
                 m = rows_by_projection[p]
                 stop = indptr[m]
                 d, f, ip = data[:stop], features[:stop], indptr[:m + 1]

@@ -15,8 +15,9 @@ hyperplane entries:
 ``hashed_sums``  one CSR row, entries hashed on the fly for its non-zero features
                  (CSR rows, and any model too wide to cache)
 
-Every one adds, for each bit, ``x_j * r_jk`` in ascending feature order j, in float64
-from +0.0, a product and then a sum (never fused): the same operations in the same
+Every one adds, for each bit, ``x_j * r_jk`` in ascending feature order j, in the
+hyperplanes' sums dtype (float64, or float32: ``Hyperplanes``' ``sums``, each value
+first rounded to float32) from +0.0, a product and then a sum (never fused): the same operations in the same
 order, so the same sums and the same bits, whichever reads a row (``group_bits`` may
 fuse a product by +-1 and its sum into one FMA: the product is exact, so that is the
 same operation; ``pnet.kernels.table.lanes_add_signed``). They differ in
@@ -68,9 +69,21 @@ values in float64, with half the bytes per lane row.
 By bit they go 16 rows a block (``block_halves``: two halves of 8), in a table whose
 row j holds feature j of all 16 rows, 64 bytes, as a float64 table's row holds 8:
 an entry is one load and one add (``WideLanes``, one AVX-512 register) for the 16
-rows (float rows stay at 8: 16 float64 lanes would outgrow L1). float32 rows keep
-their values in a float32 table (exact) and are summed in float64 like float64
-rows.
+rows (float rows of float64 sums stay at 8: 16 float64 lanes would outgrow L1;
+float32 rows keep their values in a float32 table, exact, widened to float64).
+
+**Float32 sums** (``Hyperplanes(sums='float32')``, +-1 entries) are the uint8 rows'
+arithmetic for float rows: by bit 16 rows a block in the same 16-lane table and
+vector (``lane_table`` takes the kind of table from the dtype of the groups'
+signs, ``Hyperplanes.groups_for``), float64 values rounded to float32 as the table
+takes them (``tile_to_table``, ``table_set``: no copy of the batch), and the
+non-finite test on the values as stored, so that a float64 value beyond float32's
+range is a non-finite row; by feature, float32 lanes (``block_sums_of`` with the
+sums' template, ``lanes_like``); one row and CSR rows, in the dtype of the values
+given (their callers cast: ``Hyperplanes.as_row_input``, ``project_csr``). An entry
+is one load and one add for 16 rows instead of 8: on 10,000 MNIST rows the
+projection takes 0.55-0.68x the time of float64 sums (bench/RESULTS.md, "Float32
+sums").
 
 Sums become packed bits by ``pack_lanes`` (a block's accumulator), ``pack_masks``
 (the masks of ``group_bits``) or ``pack_row`` (one row); all test ``acc[k] > 0``.

@@ -6,7 +6,7 @@ from .compact_text import CompactTextProjectionNet
 from .projection import LSHProjection
 from .text import TextProjectionNetClassifier
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 __all__ = ["CompactProjectionNet", "CompactTextProjectionNet", "Hyperplanes",
            "LSHProjection", "ModelFileError", "ProjectionNetClassifier",
            "TextProjectionNetClassifier", "load"]

@@ -178,13 +178,13 @@ class Hyperplanes:
         every machine (+-1 entries: every product is exact, every sum rounded once).
         'float32' (+-1 entries only: sparse_sign, ternary, local) sums 16 rows a
         vector where float64 sums 8 (bench/RESULTS.md, "Float32 sums"); 'float64'
-        is every model's before pnet 0.4. uint8 rows with at most
+        is every model's of pnet 0.2.0 and earlier. uint8 rows with at most
         ``MAX_BYTE_FEATURES`` features sum exactly either way: the same bits.
     """
 
     #: hyperplanes pickled before 'local' (pnet 0.2.0 and earlier) have no window
     window = None
-    #: ... and those pickled before float32 sums (pnet 0.3) summed in float64
+    #: ... and those pickled before float32 sums (pnet 0.2.0 and earlier) summed in float64
     sums = "float64"
     #: the block cache (``block_cache``) and its float32 signs (``groups_for``),
     #: built on first use, never pickled

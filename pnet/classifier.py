@@ -98,7 +98,7 @@ class ProjectionNetClassifier(ClassifierMixin, JointTraining, BaseEstimator):
         functions of the input on every machine; float32 sums take a 16-row
         vector where float64 takes 8 (10,000 MNIST rows: the projection in
         0.55-0.68x the time) and, with 8-bit rows, equal float64's. Models fitted
-        before pnet 0.4 sum in float64.
+        by pnet 0.2.0 and earlier sum in float64.
     projection_hidden_layer_sizes : tuple of int, default=()
         Hidden layers of the projection net after the bits; () is the paper's
         plain ProjectionNet (bits -> softmax), (128,) its "+FC[128]".
@@ -451,7 +451,7 @@ class ProjectionNetClassifier(ClassifierMixin, JointTraining, BaseEstimator):
     #: for estimators pickled before 'local' (pnet 0.2.0 and earlier)
     image_shape = None
     window = "auto"
-    #: ... and before float32 sums (pnet 0.3 and earlier: float64)
+    #: ... and before float32 sums (pnet 0.2.0 and earlier: float64)
     sums = "float64"
 
     def _structure(self):

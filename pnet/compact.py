@@ -247,7 +247,7 @@ class CompactProjectionNet:
 
     #: a text model (``pnet.CompactTextProjectionNet``) takes strings
     _text = False
-    #: models pickled before float32 sums (pnet 0.3 and earlier) sum in float64
+    #: models pickled before float32 sums (pnet 0.2.0 and earlier) sum in float64
     sums = "float64"
 
     # ------------------------------------------------------------ construction --

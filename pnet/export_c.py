@@ -58,7 +58,7 @@ What is written, per model:
   the projection (a Cortex-M4 has float but no double in hardware) and 4 bytes
   per sum on the stack instead of 8. Gaussian entries keep double sums;
 - the sums' type is the model's (``Hyperplanes``' ``sums``, ``PNET_FLOAT_SUMS``):
-  ``float`` for float32 sums (the default of models fitted since pnet 0.4; 4 bytes a
+  ``float`` for float32 sums (the default of fitted models, sums='auto'; 4 bytes a
   sum, single-precision hardware on a Cortex-M4F), ``double`` for float64 sums;
   uint8 rows sum in int32 where the model's own sums of them are exact (float32
   sums: at most ``MAX_BYTE_FEATURES`` features), in ``float`` otherwise.

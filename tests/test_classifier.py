@@ -428,7 +428,7 @@ def test_warm_start_keeps_the_hyperplanes_and_continues(blobs):
 
 @pytest.mark.parametrize("change", [dict(activation="logistic"), dict(n_bits=4),
                                     dict(n_projections=9), dict(projection="ternary"),
-                                    dict(density=0.5),
+                                    dict(density=0.5), dict(sums="float64"),
                                     dict(projection_hidden_layer_sizes=[8]),
                                     dict(trainer_hidden_layer_sizes=(8,))])
 @pytest.mark.parametrize("how", ["warm_start", "partial_fit"])
@@ -608,3 +608,23 @@ def test_predictions_are_the_compact_models_and_survive_old_pickles(blobs):
         clf.partial_fit(X, y)  # one more epoch: the twin follows the weights
         np.testing.assert_array_equal(clf.predict_proba(X), clf.to_compact().predict_proba(X))
         assert not np.array_equal(clf.predict_proba(X), before)
+
+
+@pytest.mark.parametrize("projection, sums, resolved", [
+    ("sparse_sign", "auto", "float32"), ("ternary", "auto", "float32"),
+    ("gaussian", "auto", "float64"), ("sparse_sign", "float64", "float64")])
+def test_sums_resolve_and_reach_the_compact_model(blobs, projection, sums, resolved):
+    """``sums``: 'auto' is float32 for +-1 entries and float64 for gaussian; the
+    estimator's bits are its hyperplanes' in that dtype, and its compact model
+    sums the same (the same probabilities, bit for bit)."""
+    X, y = blobs
+    clf = fit_quiet(ProjectionNetClassifier(**FAST, projection=projection, sums=sums), X, y)
+    assert clf.sums_ == clf.hyperplanes_.sums == resolved
+    compact = clf.to_compact()
+    assert compact.sums == resolved
+    np.testing.assert_array_equal(compact.predict_proba(X), clf.predict_proba(X))
+
+
+def test_float32_sums_of_a_gaussian_projection_are_refused(blobs):
+    with pytest.raises(ValueError, match="sums='float32' needs"):
+        ProjectionNetClassifier(**FAST, projection="gaussian", sums="float32").fit(*blobs)

@@ -334,3 +334,30 @@ def test_a_text_model_file_made_local_is_a_model_file_error():
 
 def test_the_local_bound_is_the_other_caches_bound():
     assert MAX_LOCAL_CELLS == MAX_CACHE_ENTRIES
+
+
+def test_estimators_pickled_before_float32_sums_keep_float64_sums(digits):
+    """pnet 0.2.0 pickles have no sums on the hyperplanes, the estimator, its fitted
+    structure or the compact model: they sum in float64, as they were fitted, and
+    predict, ship (a file of the old version) and train on."""
+    import pickle
+    X, y = digits
+    clf = ProjectionNetClassifier(n_projections=8, max_iter=3, random_state=0, sums="float64",
+                                  trainer_hidden_layer_sizes=(16,)).fit(X, y)
+    compact = clf.to_compact("int8")
+    del clf.hyperplanes_.__dict__["sums"], clf.__dict__["sums"], clf.__dict__["sums_"]
+    del clf._fitted_structure["sums"]
+    del compact.__dict__["sums"], compact.hyperplanes.__dict__["sums"]
+    old, old_compact = pickle.loads(pickle.dumps((clf, compact)))
+    assert old.hyperplanes_.sums == old_compact.hyperplanes.sums == "float64"
+    assert old.hyperplanes_ == clf.hyperplanes_
+    assert_array_equal(old.predict(X), clf.predict(X))
+    assert_array_equal(old_compact.predict(X), compact.predict(X))
+    assert old.to_compact().sums == old_compact.sums == "float64"
+    assert old_compact.format_version == 3  # sparse_sign, float64 sums: not version 5
+    float32_sums = Hyperplanes(old.hyperplanes_.seed, 64, old.hyperplanes_.n_bits,
+                               "sparse_sign", old.hyperplanes_.density, sums="float32")
+    assert not float32_sums == old.hyperplanes_  # the sums are part of the hash
+    old.set_params(warm_start=True).fit(X, y)
+    old.partial_fit(X, y)
+    assert old.hyperplanes_.sums == "float64"

@@ -948,6 +948,8 @@ def test_wrong_feature_count_at_transform():
     (dict(density=0.0), "density"),
     (dict(density=1.5), "density"),
     (dict(output="sparse"), "output"),
+    (dict(sums="float16"), "sums"),
+    (dict(sums="float32", projection="gaussian"), "sums='float32' needs"),
 ])
 def test_bad_parameters_raise(params, match):
     with pytest.raises(ValueError, match=match):
@@ -978,3 +980,30 @@ def test_project_csr_canonical_rows_skip_the_sort_and_agree(rng):
                            np.r_[j, j, np.flatnonzero(row[j + 1:]) + j + 1].astype(np.uint64),
                            np.array([0, 2 + np.count_nonzero(row[j + 1:])]))
     assert_array_equal(split, hp.project(X[:1]))
+
+
+@pytest.mark.parametrize("projection, resolved", [("sparse_sign", "float32"),
+                                                  ("ternary", "float32"),
+                                                  ("gaussian", "float64")])
+def test_lsh_projection_sums(digits, projection, resolved):
+    """'auto' sums: float32 for +-1 entries, float64 for gaussian; the transform is
+    the hyperplanes' projection in that dtype; float32 sums refuse float64 values
+    that round to +-inf in float32 (float64 sums take them)."""
+    X = digits[0].astype(np.float64)
+    est = LSHProjection(projection=projection, random_state=0).fit(X)
+    assert est.sums_ == est.hyperplanes_.sums == resolved
+    R = naive.hyperplane_matrix(est.seed_, X.shape[1], est.n_output_bits_, projection,
+                                est.density_)
+    if projection != "gaussian":  # (its own entries may differ in the last ulp)
+        assert_array_equal(est.transform(X), naive.project(X, R, resolved))
+    big = X[:3].copy()
+    big[1, 5] = 2.0**128 - 2.0**103  # rounds to inf in float32
+    if resolved == "float32":
+        with pytest.raises(ValueError, match="beyond float32's range.*projection sums"):
+            est.transform(big)
+        big[1, 5] = np.nextafter(big[1, 5], 0)  # rounds to float32's max: taken
+        assert_array_equal(est.transform(big), est.transform(big.astype(np.float32)))
+    else:
+        est.transform(big)
+    float64 = LSHProjection(projection=projection, random_state=0, sums="float64").fit(X)
+    assert float64.sums_ == "float64" and float64.seed_ == est.seed_
