@@ -251,9 +251,10 @@ _U1, _U2, _U3, _U4, _U5, _U6, _U7 = (np.uint64(k) for k in range(1, 8))
 @jit
 def group_bits(X, start, nrow, slots, gptr, gidx, gsgn, table, masks, packed):
     """The block's packed bits as ``feature_sums`` and ``pack_lanes`` give them,
-    bit by bit, for up to ``block_rows(X)`` rows (8, or 16 uint8 rows in two halves
-    of 8: ``block_halves``): the rows into the table (``block_to_table``, half h of
-    each row for uint8 rows; its last row, n_features, stays 0), then the
+    bit by bit, for up to ``block_rows(table)`` rows (8 for float64 sums, or 16 rows
+    summed in float32, uint8 rows and float rows of float32 sums, in two halves of
+    8: ``block_halves``): the rows into the table (``block_to_table``, half h of
+    each row for a wide table; its last row, n_features, stays 0), then the
     bits 8 at a time (``pnet._hyperplanes.bit_groups``): group g sums in 8 registers
     the entries ``gidx[p]`` (a feature), ``gsgn[p]`` (its +-1) for p in
     ``gptr[g]:gptr[g + 1]``, interleaved (entry p to registers p % 8), and writes the
@@ -268,8 +269,9 @@ def group_bits(X, start, nrow, slots, gptr, gidx, gsgn, table, masks, packed):
     at most 8 rows leaves the second half as it was (zeros or an earlier block's
     rows): its sums are computed and not packed.
 
-    ``table`` and ``masks`` are ``group_scratch(X, n_bits)``; ``packed`` has
-    ``block_rows(X)`` rows. Returns the bit mask of the non-finite rows."""
+    ``table`` and ``masks`` are ``group_scratch(X, gsgn, n_bits)``; ``packed`` has
+    ``block_rows(table)`` rows. Returns the bit mask of the non-finite rows (as the
+    table holds their values)."""
     halves = block_halves(table)  # a constant (1 or 2): one call site each, inlined once
     bad = block_to_table(X, start, nrow, table)
     m0, m1 = masks[0], masks[halves - 1]
@@ -471,8 +473,9 @@ def copy_rows(packed, first, nrow, out):
 
 @jit
 def dense_rows(X, start, stop, groups, n_bits, out):
-    """Dense rows [start, stop) by bit (``group_bits``), ``block_rows(X)`` rows at a
-    time; ``groups`` is ``Hyperplanes.groups_for(X)``."""
+    """Dense rows [start, stop) by bit (``group_bits``), ``block_rows(table)`` rows at
+    a time (16 for float32 sums, 8 for float64); ``groups`` is
+    ``Hyperplanes.groups_for(X)``, whose signs' dtype is the sums'."""
     table, masks = group_scratch(X, groups[3], n_bits)
     width = block_rows(table)
     packed = np.empty((width, out.shape[1]), dtype=np.uint64)

@@ -435,13 +435,20 @@ class Hyperplanes:
         return np.ascontiguousarray(X)
 
     def finite_rows(self, X):
-        """(n,) bool: which dense rows X are finite as the sums take them (float64
-        values of float32 sums rounded to float32 first: beyond its range they are
-        +-inf). For the batches the kernels do not check as they read them."""
-        if self.sums == "float32" and X.dtype == np.float64:
+        """(n,) bool: which rows of dense or CSR X are finite as the sums take them
+        (float64 values of float32 sums rounded to float32 first: beyond its range
+        they are +-inf). For the batches the kernels do not check as they read them."""
+        values = X.data if sp.issparse(X) else X
+        if self.sums == "float32" and values.dtype == np.float64:
             with np.errstate(over="ignore"):
-                return np.isfinite(X.astype(np.float32)).all(axis=1)
-        return np.isfinite(X).all(axis=1)
+                values = values.astype(np.float32)
+        if not sp.issparse(X):
+            return np.isfinite(values).all(axis=1)
+        X = sp.csr_matrix(X)
+        finite = np.ones(X.shape[0], dtype=bool)
+        bad = np.flatnonzero(~np.isfinite(values))  # stored values, in CSR order
+        finite[np.searchsorted(X.indptr, bad, side="right") - 1] = False
+        return finite
 
     def as_row_input(self, x):
         """One dense row (1-D) as the one-row kernels take it: they sum in the dtype
@@ -514,11 +521,11 @@ class Hyperplanes:
         """Packed bits of CSR rows given as (data, uint64 feature ids, indptr).
 
         Features are accumulated in stored order; unless ``sorted_features``, each
-        row is first sorted by feature id and repeated ids are summed, so that the
-        result equals the dense one (``sorted_features=True`` promises both).
+        row is first sorted by feature id and repeated ids are summed (in data's
+        dtype, before any rounding to float32 sums), so that the result equals the
+        dense one (``sorted_features=True`` promises both).
         """
-        with np.errstate(over="ignore"):  # the sums' dtype: csr_rows sums in data's
-            data = np.ascontiguousarray(data, dtype=self.sums_dtype)
+        data = np.ascontiguousarray(data)
         features = np.ascontiguousarray(features, dtype=np.uint64)
         indptr = np.ascontiguousarray(indptr, dtype=np.int64)
         if self.projection == "local":  # pixels: column indices below n_features
@@ -526,11 +533,13 @@ class Hyperplanes:
                 raise ValueError(f"feature ids must be below {self.n_features} for the "
                                  "'local' projection (pixels of its image).")
             X = sp.csr_matrix((data, features.astype(np.int64), indptr),
-                              shape=(indptr.shape[0] - 1, self.n_features))
-            X.sum_duplicates()  # summed in stored order; the dense row then sorts them
+                              shape=(indptr.shape[0] - 1, self.n_features), copy=True)
+            X.sum_duplicates()  # in place: the copy, not the caller's data
             return self._project_densified(X)
         if not sorted_features:
             data, features, indptr = _canonical_rows(data, features, indptr)
+        with np.errstate(over="ignore"):  # the sums' dtype: csr_rows sums in data's
+            data = np.ascontiguousarray(data, dtype=self.sums_dtype)
         out = np.empty((indptr.shape[0] - 1, n_words(self.n_bits)), dtype=np.uint64)
         over_rows(_projection.csr_rows, out.shape[0], data, features,
                   indptr, self.key, self.kind, self.threshold, self.n_entries, self.n_bits,

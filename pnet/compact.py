@@ -422,8 +422,8 @@ class CompactProjectionNet:
         if not sp.issparse(X) and X.shape[0] > 0:
             X = self.hyperplanes.as_dense_input(X)  # once, for either path
             Z = self._first_layer_dense(X)
-        if Z is None:
-            if not sp.issparse(X):  # not by bit (gaussian, sparse rows, too wide): a check
+        if Z is None:  # not by bit (gaussian, sparse rows, too wide, CSR): a check
+            if not sp.issparse(X) or self.hyperplanes.sums == "float32":
                 check_finite(self.hyperplanes.finite_rows(X), self.sums)
             return self._logits_of_bits(self.hyperplanes.project(X))
         return self._tail_logits(Z)
@@ -508,7 +508,7 @@ class CompactProjectionNet:
         except AttributeError:  # this thread's first row
             kernel, model, work, z, tail, dtypes = self._local.row = self._row_setup()
         if kernel is None:
-            if not np.isfinite(x).all():
+            if not self.hyperplanes.finite_rows(x[None])[0]:
                 raise _nonfinite(name, self.sums)
             logits = self.decision_function(x[None])[0]
             return logits, int(np.argmax(logits))

@@ -277,13 +277,15 @@ def _integer_sums(model, input_type):
     float: where the model's own sums of uint8 rows are exact (float64 sums, or
     float32 sums of at most ``MAX_BYTE_FEATURES`` features: ``Hyperplanes.takes_bytes``)."""
     return (input_type == "uint8" and model.projection != "gaussian"
-            and (model.sums == "float64" or model.n_features_in_ <= MAX_BYTE_FEATURES))
+            and (model.hyperplanes.sums == "float64"
+                 or model.n_features_in_ <= MAX_BYTE_FEATURES))
 
 
 def _stack(model, table, all_sums, input_type):
     """(bytes, detail) of the largest arrays on the stack during one call."""
     width = max(model.layer_sizes[1:])
-    sum_bytes = 4 if _integer_sums(model, input_type) or model.sums == "float32" else 8
+    sum_bytes = 4 if _integer_sums(model, input_type) or model.hyperplanes.sums == "float32" \
+        else 8
     parts = [("sums", sum_bytes * _sum_bits(model, table, all_sums)),
              ("bits", 8 * n_words(model.layer_sizes[0]))]
     if model.projection == "sparse_sign" and not table:

@@ -127,6 +127,9 @@ class LSHProjection(TransformerMixin, BaseEstimator):
         "random_state": ["random_state"],
     }
 
+    #: transformers pickled before float32 sums (pnet 0.2.0 and earlier) sum in float64
+    sums = "float64"
+
     def __init__(self, n_projections=60, n_bits=12, projection="sparse_sign", density="auto",
                  output="packed", random_state=None, image_shape=None, window="auto",
                  sums="auto"):

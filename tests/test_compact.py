@@ -535,6 +535,8 @@ def test_float64_values_beyond_float32_are_non_finite_rows(clf, digits, monkeypa
         bad[row, 9] = value
         with pytest.raises(ValueError, match=rf"beyond float32's range.* \(row {row}\)"):
             model.predict(bad)
+        with pytest.raises(ValueError, match=rf"beyond float32's range.* \(row {row}\)"):
+            model.predict(sp.csr_matrix(bad))  # CSR rows: checked before the projection
         with pytest.raises(ValueError, match="beyond float32's range"):
             model.predict_one(bad[row])
     taken = X.copy()

@@ -420,6 +420,32 @@ def test_project_csr_duplicate_ids_equal_summed_row():
     assert_array_equal(duplicated, summed)
 
 
+@pytest.mark.parametrize("projection", ["sparse_sign", "ternary", "local"])
+def test_float32_sums_round_repeated_ids_after_summing_them(projection):
+    """Repeated ids are summed in the data's dtype first, then the sum is rounded to
+    float32 as the dense row's value is: 1 + 2**24 + 1 = 2**24 + 2 (exact in float32),
+    where float32 partial sums would give 2**24 (1 + 2**24 rounds to 2**24)."""
+    window = (2, 2, 1, 2) if projection == "local" else None
+    hp = Hyperplanes(3, 4, 256, projection, 0.5, window, sums="float32")
+    data = np.array([1.0, 2.0**24, 1.0, -2.0**24, 1.0])
+    ids = np.array([0, 0, 0, 1, 2], np.uint64)
+    dense = np.zeros((1, 4))
+    np.add.at(dense[0], ids.astype(np.int64), data)
+    assert dense[0, 0] == 2.0**24 + 2
+    expected = hp.project(dense)
+    before = data.copy()
+    assert_array_equal(hp.project_csr(data, ids, np.array([0, 5])), expected)
+    assert_array_equal(data, before)  # the caller's data are not summed in place
+    assert_array_equal(hp.project(sp.csr_matrix((data, ids.astype(np.int64), [0, 5]),
+                                                shape=(1, 4))), expected)
+    R = (naive.local_matrix(3, 256, hp.window, 0.5) if projection == "local" else
+         naive.hyperplane_matrix(3, 4, 256, projection, 0.5))
+    assert_array_equal(expected, naive.project(dense, R, "float32"))
+    partial = np.array([[np.float32(np.float32(1.0) + np.float32(2**24)) + np.float32(1.0),
+                         -2.0**24, 1.0, 0.0]])  # what float32 partial sums would give
+    assert (naive.project(partial, R, "float32") != expected).any()  # the test can fail
+
+
 def test_dense_input_with_the_wrong_feature_count_is_refused():
     with pytest.raises(ValueError, match="for 5 features"):
         Hyperplanes(0, 5, 64).project(np.ones((2, 10)))
@@ -515,7 +541,7 @@ def test_bit_groups_hold_each_entry_once_in_ascending_feature_order(projection, 
 @njit
 def bits_by_bit(X, groups, n_bits, width):
     """The packed bits and non-finite flags of X's rows through ``group_bits`` (the
-    batch kernels' projection), blocks of ``width`` rows (1 to ``block_rows(X)``)."""
+    batch kernels' projection), blocks of ``width`` rows (1 to ``block_rows(table)``)."""
     table, masks = group_scratch(X, groups[3], n_bits)
     packed = np.empty((16, (n_bits + 63) // 64), dtype=np.uint64)
     out = np.zeros((X.shape[0], packed.shape[1]), dtype=np.uint64)
@@ -1004,3 +1030,17 @@ def test_lsh_projection_sums(digits, projection, resolved):
         est.transform(big)
     float64 = LSHProjection(projection=projection, random_state=0, sums="float64").fit(X)
     assert float64.sums_ == "float64" and float64.seed_ == est.seed_
+
+
+def test_lsh_projections_pickled_before_float32_sums_keep_float64_sums(digits):
+    """pnet 0.2.0 pickles have no sums on the transformer or its hyperplanes: they
+    sum in float64 as fitted, and get_params, clone and a new fit work."""
+    X = digits[0].astype(np.float64)
+    est = LSHProjection(random_state=0, sums="float64").fit(X)
+    del est.__dict__["sums"], est.__dict__["sums_"], est.hyperplanes_.__dict__["sums"]
+    old = pickle.loads(pickle.dumps(est))
+    assert old.get_params()["sums"] == "float64" and old.hyperplanes_.sums == "float64"
+    assert_array_equal(old.transform(X), LSHProjection(random_state=0, sums="float64")
+                       .fit(X).transform(X))
+    assert clone(old).fit(X).sums_ == "float64"
+    repr(old)
