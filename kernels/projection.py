@@ -314,7 +314,7 @@ def block_rows(table):
 @jit(inline="always")
 def group_scratch(X, signs, n_bits):
     """(table, masks) of ``group_bits`` for blocks of X: the lane table
-    (``lane_table``; its zero row zeroed, and for uint8 rows the whole table: a block
+    (``lane_table``; its zero row zeroed, and a wide table (16 rows) whole: a block
     of at most 8 rows leaves the second half unread, so its sums then add zeros, not
     whatever the memory held, subnormals included) and the ``block_halves(X)`` halves'
     masks, zeroed (the bytes past n_bits stay 0). ``np.empty`` and loops:
