@@ -307,7 +307,7 @@ def group_bits(X, start, nrow, slots, gptr, gidx, gsgn, table, masks, packed):
 def block_rows(table):
     """Rows a block by bit (``group_bits``) in ``table`` (``group_scratch``):
     ``block_halves(table)`` halves of 8: 16 rows summed in float32 (uint8 rows, and
-    float32 rows of float32-sum hyperplanes), 8 rows summed in float64."""
+    float rows of float32-sum hyperplanes), 8 rows summed in float64."""
     return block_halves(table) * LANES
 
 
