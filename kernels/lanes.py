@@ -198,12 +198,20 @@ def lanes_nonfinite(typingctx, v):
         return None
 
     def codegen(context, builder, signature, args):
-        vec = _VEC if isinstance(signature.args[0], Lanes) else _VEC8
-        zero = builder.fsub(args[0], args[0])
-        finite = builder.fcmp_ordered("==", zero, ir.Constant(vec, [0.0] * vec.count))
-        bad = builder.bitcast(builder.not_(finite), ir.IntType(vec.count))
-        return builder.zext(bad, _I64)
+        return _nonfinite_of(builder, [args[0]])
     return types.int64(v), codegen
+
+
+def _nonfinite_of(builder, vectors):
+    """Bit r (int64) set where lane r of any of the vectors (of one type) is NaN or
+    +-inf: the sum of ``v - v`` over them is 0 exactly when all are finite."""
+    check = builder.fsub(vectors[0], vectors[0])
+    for v in vectors[1:]:
+        check = builder.fadd(check, builder.fsub(v, v))
+    zero = ir.Constant(check.type, [0.0] * check.type.count)
+    finite = builder.fcmp_ordered("==", check, zero)
+    bad = builder.bitcast(builder.not_(finite), ir.IntType(check.type.count))
+    return builder.zext(bad, _I64)
 
 
 def _update_row(context, builder, signature, args, combine):

@@ -21,8 +21,8 @@ from numba.core import cgutils
 from numba.extending import intrinsic, models, register_model
 
 from .lanes import (BYTE_LANES, LANES, _F32, _I64, _VEC, _VEC8, ByteLanes, Lanes,
-                    _accumulator, _align, _array_over, _lane_row, _splat, _update_types,
-                    _vector, byte_lanes, lanes)
+                    _accumulator, _align, _array_over, _lane_row, _nonfinite_of, _splat,
+                    _update_types, _vector, byte_lanes, lanes)
 
 #: halves of a block of uint8 rows by bit: 16 rows, two of 8 (``lane_table``,
 #: ``block_halves``)
@@ -223,18 +223,6 @@ def table_set(typingctx, table, k, h, v):
             return ir.Constant(_I64, 0)
         return _nonfinite_of(builder, [value])
     return types.int64(table, k, h, v), codegen
-
-
-def _nonfinite_of(builder, vectors):
-    """Bit r (int64) set where lane r of any of the vectors (of one type) is NaN or
-    +-inf: the sum of ``v - v`` over them is 0 exactly when all are finite."""
-    check = builder.fsub(vectors[0], vectors[0])
-    for v in vectors[1:]:
-        check = builder.fadd(check, builder.fsub(v, v))
-    zero = ir.Constant(check.type, [0.0] * check.type.count)
-    finite = builder.fcmp_ordered("==", check, zero)
-    bad = builder.bitcast(builder.not_(finite), ir.IntType(check.type.count))
-    return builder.zext(bad, _I64)
 
 
 @intrinsic
