@@ -12,7 +12,7 @@ hashing, 32 MiB for a gaussian matrix, 48 MiB for a sparse_sign table (an int32 
 and a float64 sign per entry); ternary lists hold only the non-zero entries.
 Batches of dense rows read +-1 entries (sparse_sign, ternary, local) regrouped by
 bit (``block_cache``, ``bit_groups``: an int32 feature and a float64 sign per entry,
-~48 MiB more at the bound; uint8 rows add a float32 copy of the signs, ~16 MiB,
+~48 MiB more at the bound; uint8 rows and float32 sums add a float32 copy of the signs, ~16 MiB,
 ``groups_for``), built on the first such batch. Wider models hash the
 entries of each row's non-zero features on the fly, at a cost proportional to the
 row, not to the feature space. The cache is dropped when
